@@ -1,0 +1,106 @@
+/** Command-line parsing (node:util parseArgs) into a typed command. */
+import { parseArgs } from 'node:util';
+import { ConsfigError } from '@consfig/core';
+import type { ReporterName } from './reporters/index.js';
+
+export class UsageError extends ConsfigError {
+  override readonly code = 'CONSFIG_USAGE';
+}
+
+export interface CommonOptions {
+  config: string | undefined;
+  verbosity: number;
+  reporter: ReporterName | undefined;
+  color: boolean | undefined;
+}
+
+export type Command =
+  | ({ name: 'deploy' | 'check'; hosts: string[]; parallel: number; via: string | undefined; exitCode: boolean } & CommonOptions)
+  | ({ name: 'hosts'; hosts: string[]; json: boolean } & CommonOptions)
+  | ({ name: 'run'; host: string; argv: string[]; via: string | undefined } & CommonOptions)
+  | { name: 'help'; topic?: string }
+  | { name: 'version' };
+
+export const HELP = `consfig: declarative configuration of Linux hosts, containers and VMs
+
+Usage:
+  consfig deploy [HOST-GLOB...]   apply the hosts' properties
+  consfig check  [HOST-GLOB...]   dry run: run the checks, change nothing, show diffs
+  consfig hosts  [HOST-GLOB...]   list hosts, their chains and hostattrs
+  consfig run HOST -- ARGV...     run one command on a host
+
+Options:
+  -c, --config FILE     the consfig (default: consfig.ts here or above)
+  -p, --parallel N      hosts at once (default 10)
+      --via CHAIN       reach the hosts this way instead (e.g. local, "ssh:root@web1 sudo")
+  -v, -vv               show unchanged properties and diffs; -vv commands and their output
+      --json            NDJSON events on stdout (same as --reporter json)
+      --reporter NAME   tty, plain or json (default: tty on a terminal, else plain)
+      --no-color        no ANSI colours (also NO_COLOR=1)
+      --exit-code       check: exit 3 when something would change
+  -h, --help            this text
+      --version         the version
+
+Exit codes: 0 ok, 2 a property failed, 4 a host was unreachable (2|4 = 6 both),
+3 check --exit-code found changes, 1 usage or internal error, 130 interrupted.`;
+
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  parallel: { type: 'string', short: 'p' },
+  via: { type: 'string' },
+  verbose: { type: 'boolean', short: 'v', multiple: true },
+  json: { type: 'boolean' },
+  reporter: { type: 'string' },
+  'no-color': { type: 'boolean' },
+  color: { type: 'boolean' },
+  'exit-code': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const;
+
+export function parseCommand(argv: readonly string[]): Command {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\. To specify.*$/, '') : String(error));
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return { name: 'version' };
+  const [name, ...rest] = positionals;
+  if (values.help || name === undefined || name === 'help') return { name: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
+
+  let reporter: ReporterName | undefined;
+  if (values.json) reporter = 'json';
+  if (values.reporter !== undefined) {
+    if (!['tty', 'plain', 'json'].includes(values.reporter)) {
+      throw new UsageError(`unknown reporter ${JSON.stringify(values.reporter)} (tty, plain or json)`);
+    }
+    reporter = values.reporter as ReporterName;
+  }
+  const common: CommonOptions = {
+    config: values.config,
+    verbosity: values.verbose?.length ?? 0,
+    reporter,
+    color: values['no-color'] ? false : values.color ? true : undefined,
+  };
+  switch (name) {
+    case 'deploy':
+    case 'check': {
+      const parallel = values.parallel === undefined ? 10 : Number(values.parallel);
+      if (!Number.isInteger(parallel) || parallel < 1) {
+        throw new UsageError(`--parallel needs a whole number of at least 1, not ${JSON.stringify(values.parallel)}`);
+      }
+      return { name, hosts: rest, parallel, via: values.via, exitCode: values['exit-code'] ?? false, ...common };
+    }
+    case 'hosts':
+      return { name, hosts: rest, json: values.json ?? false, ...common };
+    case 'run': {
+      const [host, ...command] = rest;
+      if (!host || command.length === 0) throw new UsageError('usage: consfig run HOST -- ARGV...');
+      return { name, host, argv: command, via: values.via, ...common };
+    }
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(name)} (deploy, check, hosts, run; see --help)`);
+  }
+}

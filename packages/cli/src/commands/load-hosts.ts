@@ -1,0 +1,17 @@
+import type { Host } from '@consfig/core';
+import type { CommonOptions } from '../args.js';
+import type { CliIo } from '../io.js';
+import { findConfig, loadConfig } from '../load-config.js';
+import { selectHosts } from '../select-hosts.js';
+
+/** Find and load the consfig, then pick the hosts the patterns name. */
+export async function loadHosts(
+  command: CommonOptions & { hosts?: string[]; host?: string },
+  io: CliIo,
+): Promise<{ file: string; hosts: Host[]; all: readonly Host[] }> {
+  const file = findConfig(io.cwd, command.config);
+  if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
+  const config = await loadConfig(file);
+  const patterns = command.hosts ?? (command.host ? [command.host] : []);
+  return { file, hosts: selectHosts(config.hosts, patterns), all: config.hosts };
+}

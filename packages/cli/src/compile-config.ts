@@ -1,0 +1,145 @@
+/**
+ * The fast way to load a TypeScript consfig: strip its types once (sucrase), keep the
+ * result in `node_modules/.cache/consfig/`, and import plain ESM from there. Module
+ * hooks would cost a worker thread (~70 ms) on every run; a cache hit costs a hash.
+ *
+ * Relative imports of other .ts files are compiled the same way and pointed at their
+ * cached copies; other relative imports are pointed at the original files, and
+ * `import.meta.url`/`dirname`/`filename` keep naming the original, so a config behaves
+ * as if loaded in place. Bare imports resolve from the cache directory, which sits in
+ * the nearest `node_modules` above the config, so they find the same packages.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { basename, dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { VERSION } from './version.js';
+
+const TS = /\.(?:ts|mts)$/;
+/** Static and dynamic import/export specifiers that are relative paths. */
+const RELATIVE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]*)\2/g;
+
+interface Meta {
+  /** Relative specifiers the compiled code imports. */
+  specifiers: string[];
+}
+
+/** Nearest `node_modules` directory at or above `dir`. */
+function nearestNodeModules(dir: string): string | undefined {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const candidate = join(d, 'node_modules');
+    if (existsSync(candidate)) return candidate;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+function hash(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex').slice(0, 20);
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Where a relative specifier points, trying .ts for .js as TypeScript's NodeNext does. */
+function resolveRelative(from: string, specifier: string): string | undefined {
+  const base = resolve(dirname(from), specifier);
+  const candidates = /\.m?js$/.test(base)
+    ? [base.replace(/\.(m?)js$/, '.$1ts'), base]
+    : TS.test(base)
+      ? [base]
+      : [base, `${base}.ts`, join(base, 'index.ts'), `${base}.js`];
+  return candidates.find(isFile);
+}
+
+function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+let sucraseTransform: typeof import('sucrase').transform | undefined;
+
+function strip(source: string, filePath: string): string {
+  sucraseTransform ??= (createRequire(import.meta.url)('sucrase') as typeof import('sucrase')).transform;
+  return sucraseTransform(source, { transforms: ['typescript'], filePath, disableESTransforms: true }).code;
+}
+
+class ConfigCompiler {
+  private readonly done = new Map<string, string>();
+  private readonly active = new Set<string>();
+
+  constructor(private readonly cacheDir: string) {}
+
+  /** Compile `file` (and its local TS imports); returns the cached module's path. */
+  compile(file: string): string {
+    const known = this.done.get(file);
+    if (known) return known;
+    if (this.active.has(file)) throw new Error(`import cycle through ${file}`);
+    this.active.add(file);
+    try {
+      const source = readFileSync(file, 'utf8');
+      const sourceKey = hash(VERSION, file, source);
+      const metaPath = join(this.cacheDir, `${sourceKey}.json`);
+      let code: string | undefined;
+      let meta: Meta;
+      if (isFile(metaPath)) {
+        meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+      } else {
+        code = strip(source, file);
+        meta = { specifiers: [...new Set([...code.matchAll(RELATIVE_SPECIFIER)].map((m) => m[3]!))] };
+      }
+      const targets = new Map<string, string>();
+      for (const specifier of meta.specifiers) {
+        const target = resolveRelative(file, specifier);
+        if (!target) continue; // left as is: the import fails with Node's own message
+        targets.set(specifier, TS.test(target) ? this.compile(target) : target);
+      }
+      const outKey = hash(sourceKey, ...[...targets.values()]);
+      const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.mjs`);
+      if (!isFile(out)) {
+        code ??= strip(source, file);
+        const url = pathToFileURL(file).href;
+        const rewritten = code
+          .replace(RELATIVE_SPECIFIER, (all, lead: string, quote: string, specifier: string) => {
+            const target = targets.get(specifier);
+            return target ? `${lead}${quote}${pathToFileURL(target).href}${quote}` : all;
+          })
+          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(url))
+          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
+          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(file)));
+        writeAtomic(out, `${rewritten}\n//# sourceURL=${url}\n`);
+        if (!isFile(metaPath)) writeAtomic(metaPath, JSON.stringify(meta));
+      }
+      this.done.set(file, out);
+      return out;
+    } finally {
+      this.active.delete(file);
+    }
+  }
+}
+
+/**
+ * The URL to import for `file`: its cached compiled copy, or undefined when this way
+ * does not apply (not TypeScript, no node_modules above it, an import cycle, a
+ * read-only cache) and module hooks must do it instead.
+ */
+export function compiledConfigUrl(file: string): string | undefined {
+  if (!TS.test(file)) return undefined;
+  const nodeModules = nearestNodeModules(dirname(file));
+  if (!nodeModules) return undefined;
+  const cacheDir = join(nodeModules, '.cache', 'consfig');
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+    return pathToFileURL(new ConfigCompiler(cacheDir).compile(file)).href;
+  } catch {
+    return undefined;
+  }
+}

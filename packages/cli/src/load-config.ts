@@ -1,0 +1,72 @@
+/**
+ * Finding and loading the consfig: `--config FILE`, else `consfig.ts` (or
+ * `consfig.config.ts`, `.config/consfig.ts`) in the working directory or above.
+ */
+import { existsSync } from 'node:fs';
+import { register } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConsfigError, defineConsfig, isConsfig, isHost, type Consfig } from '@consfig/core';
+import { compiledConfigUrl } from './compile-config.js';
+
+export class ConfigError extends ConsfigError {
+  override readonly code = 'CONSFIG_CONFIG_INVALID';
+  constructor(
+    message: string,
+    readonly file: string | undefined,
+    cause?: unknown,
+  ) {
+    super(message, cause === undefined ? {} : { cause });
+  }
+}
+
+const NAMES = ['consfig.ts', 'consfig.config.ts', '.config/consfig.ts', 'consfig.mjs', 'consfig.js'];
+
+export function findConfig(cwd: string, explicit?: string): string {
+  if (explicit) {
+    const file = resolve(cwd, explicit);
+    const asDir = NAMES.map((n) => join(file, n)).find((f) => existsSync(f));
+    if (asDir) return asDir;
+    if (!existsSync(file)) throw new ConfigError(`config file ${explicit} does not exist`, file);
+    return file;
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    for (const name of NAMES) {
+      const file = join(dir, name);
+      if (existsSync(file)) return file;
+    }
+    if (dirname(dir) === dir) break;
+  }
+  throw new ConfigError(`no consfig found (looked for ${NAMES.join(', ')} in ${cwd} and above; use --config FILE)`, undefined);
+}
+
+let hooksRegistered = false;
+
+export async function loadConfig(file: string): Promise<Consfig> {
+  let url = compiledConfigUrl(file);
+  if (url === undefined) {
+    if (!hooksRegistered) {
+      register('./ts-hooks.js', import.meta.url);
+      hooksRegistered = true;
+    }
+    url = pathToFileURL(file).href;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    if (error instanceof ConsfigError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ConfigError(`cannot load ${file}: ${message}`, file, error);
+  }
+  const candidate = mod.default ?? mod.consfig ?? (mod.hosts !== undefined ? { hosts: mod.hosts } : undefined);
+  if (isConsfig(candidate)) return candidate;
+  if (Array.isArray(candidate) && candidate.every(isHost)) return defineConsfig({ hosts: candidate });
+  if (candidate && typeof candidate === 'object' && Array.isArray((candidate as Consfig).hosts)) {
+    return defineConsfig(candidate as Consfig);
+  }
+  throw new ConfigError(
+    `${file} must export its hosts: \`export default defineConsfig({ hosts: [...] })\` or \`export const hosts = [...]\``,
+    file,
+  );
+}

@@ -1,0 +1,55 @@
+/**
+ * The CLI: parse → load the consfig → run the command → report → exit code. Errors
+ * become one clear message on stderr (a stack trace only at -vv).
+ */
+import { ConnectionError, isConsfigError } from '@consfig/core';
+import { HELP, parseCommand, UsageError, type Command } from './args.js';
+import { deployCommand } from './commands/deploy.js';
+import { hostsCommand } from './commands/hosts.js';
+import { runCommand } from './commands/run.js';
+import { EXIT, type CliIo } from './io.js';
+import { errorDetails, errorHeadline, style } from './reporters/index.js';
+import { VERSION } from './version.js';
+
+async function dispatch(command: Command, io: CliIo): Promise<number> {
+  switch (command.name) {
+    case 'help':
+      io.stdout.write(`${HELP}\n`);
+      return EXIT.ok;
+    case 'version':
+      io.stdout.write(`consfig ${VERSION}\n`);
+      return EXIT.ok;
+    case 'deploy':
+    case 'check':
+      return deployCommand(command, io);
+    case 'hosts':
+      return hostsCommand(command, io);
+    case 'run':
+      return runCommand(command, io);
+  }
+}
+
+/** Run the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let verbosity = 0;
+  try {
+    const command = parseCommand(argv);
+    if ('verbosity' in command) verbosity = command.verbosity;
+    return await dispatch(command, io);
+  } catch (error) {
+    const s = style(false);
+    if (error instanceof UsageError) {
+      io.stderr.write(`consfig: ${error.message}\n`);
+      return EXIT.internal;
+    }
+    if (isConsfigError(error)) {
+      io.stderr.write(`consfig: ${errorHeadline(error)}\n`);
+      const details = errorDetails(error, '  ', verbosity, s);
+      if (details.length > 0) io.stderr.write(`${details.join('\n')}\n`);
+      return error instanceof ConnectionError ? EXIT.unreachable : EXIT.internal;
+    }
+    const message = error instanceof Error ? (verbosity >= 2 ? error.stack : error.message) : String(error);
+    io.stderr.write(`consfig: internal error: ${message}\n`);
+    return EXIT.internal;
+  }
+}

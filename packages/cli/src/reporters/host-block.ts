@@ -1,0 +1,121 @@
+/**
+ * Collects one host's events into the block of lines printed when the host ends, so
+ * parallel hosts never interleave: the host, each changed or failed property (and at
+ * -v the unchanged ones), diffs, failure details, and a summary line.
+ */
+import type { DeployEvent, HostResult } from '@consfig/core';
+import type { Style } from './colors.js';
+import { renderDiff } from './diff.js';
+import { errorDetails, errorHeadline } from './format-error.js';
+
+type PropertyEnd = Extract<DeployEvent, { type: 'property:end' }>;
+
+export function statusWord(status: PropertyEnd['status'], dryRun: boolean, s: Style): string {
+  if (status === 'failed') return s.red('failed   ');
+  if (status === 'changed') return s.yellow(dryRun ? 'would fix' : 'changed  ');
+  return s.green('ok       ');
+}
+
+export function formatDuration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+export function summaryText(r: HostResult, s: Style): string {
+  if (r.status === 'unreachable') return s.red('unreachable');
+  const parts = [
+    r.changed > 0 ? s.yellow(`${r.changed} ${r.dryRun ? 'to change' : 'changed'}`) : `0 ${r.dryRun ? 'to change' : 'changed'}`,
+    `${r.unchanged} unchanged`,
+    r.failed > 0 ? s.red(`${r.failed} failed`) : '0 failed',
+  ];
+  return parts.join(', ');
+}
+
+interface Entry {
+  lines: string[];
+  /** False until the property ends; unchanged ones are dropped unless -v. */
+  show: boolean;
+}
+
+export class HostBlock {
+  /** In the order properties started, so nested ones print under their parent. */
+  private readonly entries: Entry[] = [];
+  private readonly open = new Map<number, Entry>();
+  private chain = 'local';
+
+  constructor(
+    readonly host: string,
+    private readonly verbosity: number,
+    private readonly s: Style,
+  ) {}
+
+  private current(): Entry {
+    const last = this.entries[this.entries.length - 1];
+    if (last) return last;
+    const entry = { lines: [], show: true };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  add(event: DeployEvent): void {
+    const s = this.s;
+    switch (event.type) {
+      case 'host:start':
+        this.chain = event.chain;
+        break;
+      case 'property:start': {
+        const entry = { lines: [], show: false };
+        this.entries.push(entry);
+        this.open.set(event.id, entry);
+        break;
+      }
+      case 'property:end': {
+        const entry = this.open.get(event.id) ?? { lines: [], show: false };
+        this.open.delete(event.id);
+        const pad = '  '.repeat(event.depth + 1);
+        entry.show = event.status !== 'unchanged' || this.verbosity >= 1;
+        const details: string[] = [];
+        for (const note of event.notes) details.push(`${pad}    ${s.dim(note)}`);
+        if (event.error) details.push(...errorDetails(event.error, `${pad}    `, this.verbosity, s));
+        if (event.changes.length > 0 && (event.dryRun || this.verbosity >= 1)) {
+          for (const change of event.changes) details.push(...renderDiff(change, `${pad}    `, s));
+        }
+        entry.lines.unshift(`${pad}${statusWord(event.status, event.dryRun, s)} ${event.desc}`, ...details);
+        break;
+      }
+      case 'command':
+        if (this.verbosity >= 2) {
+          this.current().lines.push(
+            `      ${s.dim(`$ ${event.argv.join(' ')}  → ${event.exitCode} (${formatDuration(event.durationMs)})`)}`,
+          );
+        }
+        break;
+      case 'output':
+        if (this.verbosity >= 2) {
+          for (const [name, text] of [['stdout', event.stdout], ['stderr', event.stderr]] as const) {
+            if (text.trim() === '') continue;
+            const body = text.endsWith('\n') ? text.slice(0, -1) : text;
+            this.current().lines.push(...body.split('\n').map((l) => `        ${s.dim(`${name}|`)} ${l}`));
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The whole block, once the host has ended. */
+  render(result: HostResult): string[] {
+    const s = this.s;
+    const mark = result.status === 'ok' ? s.green('✔') : s.red('✖');
+    const out = [`${mark} ${s.bold(this.host)} ${s.dim(`(${this.chain})`)}`];
+    for (const entry of this.entries) if (entry.show) out.push(...entry.lines);
+    // Failures outside any property: unreachable hosts, refused hostattrs.
+    for (const failure of result.failures) {
+      if (failure.property !== undefined) continue;
+      out.push(`  ${s.red('error')}    ${errorHeadline(failure.error)}`);
+      out.push(...errorDetails(failure.error, '      ', this.verbosity, s));
+    }
+    out.push(`  ${summaryText(result, s)} ${s.dim(`in ${formatDuration(result.durationMs)}`)}`);
+    return out;
+  }
+}

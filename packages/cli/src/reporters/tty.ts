@@ -1,0 +1,110 @@
+/**
+ * For terminals: one live line per running host (spinner, progress, current property),
+ * redrawn in place; a host's full block is printed above the live lines when it ends.
+ */
+import type { DeployEvent, HostResult } from '@consfig/core';
+import { style } from './colors.js';
+import { formatDuration, HostBlock } from './host-block.js';
+import { recapTable } from './recap.js';
+import type { Reporter, ReporterOptions } from './types.js';
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+interface Live {
+  done: number;
+  total: number;
+  current: string;
+  started: number;
+}
+
+export class TtyReporter implements Reporter {
+  private readonly blocks = new Map<string, HostBlock>();
+  private readonly live = new Map<string, Live>();
+  private readonly s;
+  private drawn = 0;
+  private frame = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ReporterOptions) {
+    this.s = style(options.color);
+  }
+
+  onEvent(event: DeployEvent): void {
+    let block = this.blocks.get(event.host);
+    if (!block) {
+      block = new HostBlock(event.host, this.options.verbosity, this.s);
+      this.blocks.set(event.host, block);
+    }
+    block.add(event);
+    switch (event.type) {
+      case 'host:start':
+        this.live.set(event.host, { done: 0, total: event.properties, current: 'connecting', started: performance.now() });
+        this.ensureTimer();
+        break;
+      case 'property:start': {
+        const live = this.live.get(event.host);
+        if (live) live.current = event.desc;
+        break;
+      }
+      case 'property:end': {
+        const live = this.live.get(event.host);
+        if (live && event.leaf) live.done++;
+        break;
+      }
+      case 'host:end':
+        this.live.delete(event.host);
+        this.blocks.delete(event.host);
+        this.print(block.render(event.result));
+        break;
+      default:
+        break;
+    }
+  }
+
+  end(results: readonly HostResult[]): void {
+    this.stopTimer();
+    this.clear();
+    if (results.length > 1 || this.options.verbosity >= 1) {
+      this.options.out.write(`\n${recapTable(results, this.s).join('\n')}\n`);
+    }
+  }
+
+  private ensureTimer(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.frame++;
+      this.draw();
+    }, 80);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private print(lines: string[]): void {
+    this.clear();
+    this.options.out.write(`${lines.join('\n')}\n`);
+    this.draw();
+  }
+
+  private clear(): void {
+    if (this.drawn > 0) this.options.out.write(`\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    this.clear();
+    const width = Math.max(40, (this.options.out.columns ?? 100) - 1);
+    const lines = [...this.live].map(([host, live]) => {
+      const spin = this.s.cyan(SPINNER[this.frame % SPINNER.length]!);
+      const progress = `${live.done}/${live.total}`;
+      const time = formatDuration(performance.now() - live.started);
+      const text = `${host}  ${progress}  ${time}  ${live.current}`;
+      return `${spin} ${text.length > width - 2 ? `${text.slice(0, width - 3)}…` : text}`;
+    });
+    if (lines.length > 0) this.options.out.write(`${lines.join('\n')}\n`);
+    this.drawn = lines.length;
+  }
+}

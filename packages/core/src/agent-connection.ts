@@ -1,0 +1,200 @@
+/**
+ * A Connection backed by one agent at the end of a hop chain. It keeps what probes
+ * learnt about the target's files, so the checks of many file properties cost one round
+ * trip: writes refresh the entry they touch, and any command not marked read-only drops
+ * the whole cache, since it may have changed anything.
+ */
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import { AgentClient } from './agent/client.js';
+import { parseProbe, type FileInfo } from './agent/probe-parse.js';
+import { AGENT_PROGRAM } from './agent/program.js';
+import { probeRequest, readRequest, runRequest, writeRequest } from './agent/requests.js';
+import {
+  describeChain,
+  type CommandEvent,
+  type CommandResult,
+  type Connection,
+  type Hop,
+  type ProbeQuery,
+  type RunOptions,
+  type WriteOptions,
+} from './connection.js';
+import { ConsfigError, FileNotFoundError } from './errors.js';
+
+/** Probes larger than this are split, to keep each request line reasonable. */
+const PROBE_BATCH = 500;
+
+export interface OpenOptions {
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Spawn the chain for `hops` (empty: this machine) and return its connection. */
+export async function openConnection(hops: readonly Hop[], options: OpenOptions = {}): Promise<Connection> {
+  return openAgentConnection(hops, options, 0);
+}
+
+async function openAgentConnection(
+  hops: readonly Hop[],
+  options: OpenOptions,
+  ownFrom: number,
+): Promise<AgentConnection> {
+  let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
+  for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, { uid: -1 });
+  const preamble = Buffer.concat(hops.map((h) => h.preamble?.() ?? Buffer.alloc(0)));
+  const chain = describeChain(hops);
+  const client = await AgentClient.start(argv, {
+    chain,
+    ...(options.env ? { env: options.env } : {}),
+    ...(preamble.length > 0 ? { preamble } : {}),
+  });
+  return new AgentConnection(client, hops, options, ownFrom);
+}
+
+function modeString(mode: string | number | undefined): string | undefined {
+  if (mode === undefined) return undefined;
+  const text = typeof mode === 'number' ? mode.toString(8) : mode;
+  if (!/^[0-7]{3,4}$/.test(text)) throw new TypeError(`bad file mode ${String(mode)}`);
+  return text.padStart(4, '0');
+}
+
+export class AgentConnection implements Connection {
+  readonly chainText: string;
+  private readonly cache = new Map<string, FileInfo>();
+  private readonly children: AgentConnection[] = [];
+  private listener: ((event: CommandEvent) => void) | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly client: AgentClient,
+    readonly hops: readonly Hop[],
+    private readonly options: OpenOptions,
+    /** Hops from this index on were added by this connection (the rest belong to its parent). */
+    private readonly ownFrom = 0,
+  ) {
+    this.chainText = describeChain(hops);
+  }
+
+  get uid(): number {
+    return this.client.info.uid;
+  }
+
+  onCommand(listener: ((event: CommandEvent) => void) | undefined): void {
+    this.listener = listener;
+    for (const child of this.children) child.onCommand(listener);
+  }
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
+    const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
+    const started = performance.now();
+    const answer = await this.client.send(
+      runRequest(this.client.nextNonce(), {
+        argv,
+        input,
+        env: options.env,
+        clearEnv: options.clearEnv,
+        cwd: options.cwd,
+        umask: options.umask,
+      }),
+    );
+    if (!options.readOnly) this.cache.clear();
+    const result: CommandResult = {
+      argv,
+      exitCode: answer.exitCode,
+      stdout: answer.stdout,
+      stderr: answer.stderr,
+      durationMs: performance.now() - started,
+    };
+    this.listener?.(result);
+    return result;
+  }
+
+  async readFile(path: string): Promise<Buffer> {
+    const cached = this.cache.get(path);
+    if (cached && !cached.exists) throw new FileNotFoundError(path);
+    if (cached?.content) return cached.content;
+    const answer = await this.client.send(readRequest(this.client.nextNonce(), path));
+    if (answer.exitCode === 200) throw new FileNotFoundError(path);
+    if (answer.exitCode !== 0) {
+      throw new ConsfigError(`cannot read ${path}: ${answer.stderr.toString('utf8').trim()}`);
+    }
+    return answer.stdout;
+  }
+
+  async writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+    if (!path.startsWith('/')) throw new TypeError(`writeFile needs an absolute path, not ${path}`);
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.consfig-${randomBytes(6).toString('hex')}`);
+    const answer = await this.client.send(
+      writeRequest(this.client.nextNonce(), {
+        path,
+        tmp,
+        data: bytes,
+        mode: modeString(options.mode),
+        owner: options.owner,
+        group: options.group,
+      }),
+    );
+    this.cache.delete(path);
+    this.cache.delete(posix.dirname(path));
+    if (answer.exitCode !== 0) {
+      throw new ConsfigError(`cannot write ${path}: ${answer.stderr.toString('utf8').trim() || `exit ${answer.exitCode}`}`);
+    }
+  }
+
+  async stat(path: string): Promise<FileInfo> {
+    const cached = this.cache.get(path);
+    if (cached) return cached;
+    const found = await this.probe([{ path }]);
+    return found.get(path)!;
+  }
+
+  async probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>> {
+    const result = new Map<string, FileInfo>();
+    const unique = [...new Map(queries.map((q) => [q.path, q])).values()];
+    for (let i = 0; i < unique.length; i += PROBE_BATCH) {
+      const batch = unique.slice(i, i + PROBE_BATCH).map((q) => ({ path: q.path, content: q.content ?? false }));
+      const answer = await this.client.send(probeRequest(this.client.nextNonce(), batch));
+      const parsed = parseProbe(
+        batch.map((b) => b.path),
+        answer.stdout,
+      );
+      for (const path of parsed.reread) {
+        const entry = parsed.entries.get(path)!;
+        try {
+          entry.content = await this.readFile(path);
+          entry.size = entry.content.length;
+        } catch (error) {
+          if (!(error instanceof FileNotFoundError)) throw error;
+          parsed.entries.set(path, { path, exists: false });
+        }
+      }
+      for (const [path, info] of parsed.entries) {
+        this.cache.set(path, info);
+        result.set(path, info);
+      }
+    }
+    return result;
+  }
+
+  async extend(hop: Hop): Promise<Connection> {
+    const child = await openAgentConnection([...this.hops, hop], this.options, this.hops.length);
+    child.onCommand(this.listener);
+    this.children.push(child);
+    return child;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all(this.children.map((c) => c.close()));
+    await this.client.close();
+    for (const hop of this.hops.slice(this.ownFrom)) await hop.cleanup?.();
+  }
+
+  /** Kill the chain and its extensions at once (interrupt). */
+  kill(): void {
+    for (const child of this.children) child.kill();
+    this.client.kill();
+  }
+}

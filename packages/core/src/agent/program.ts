@@ -1,0 +1,72 @@
+/**
+ * The agent: a POSIX `sh` program, run as `sh -c PROGRAM` at the end of a connection
+ * chain. It reads one request per line from stdin and `eval`s it. Each request ends by
+ * calling `__c_end NONCE`, which writes `NONCE RC\n` to stdout and `NONCE` to stderr, so
+ * the client can tell where one request's output ends on both streams without any extra
+ * process. The program comes as `sh -c` text rather than on stdin, because a shell that
+ * reads its own program from the pipe its requests arrive on races with `read`.
+ *
+ * Helpers use builtins only, so a request costs no fork beyond the commands it runs.
+ * Variables all start with `__c_` to stay clear of the commands' environment.
+ */
+export const AGENT_PROGRAM = String.raw`__c_nl='
+'
+umask 077
+__c_end() { __c_rc=$?; printf '%s %d\n' "$1" "$__c_rc"; printf '%s' "$1" >&2; }
+__c_ret() { return "$1"; }
+__c_hello() { printf 'pid=%s uid=%s\n' "$$" "$(id -u)"; __c_end "$1"; }
+__c_read() {
+  if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
+  __c_end "$1"
+}
+__c_keep() {
+  if [ -e "$2" ]; then
+    [ -n "$5$6" ] || chown --reference="$2" "$3" 2>/dev/null
+    chmod --reference="$2" "$3"
+  else chmod 644 "$3"; fi
+}
+__c_fin() {
+  { [ -z "$5$6" ] || chown "$5${"$"}{6:+:$6}" "$3"; } &&
+  case $4 in 600|0600) ;; '') __c_keep "$@" ;; *) chmod "$4" "$3" ;; esac &&
+  mv -fT "$3" "$2" || { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
+}
+__c_wi() {
+  set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
+  if [ "$__c_rc" = 0 ]; then __c_fin "$@"; else __c_ret "$__c_rc"; fi
+  __c_end "$1"
+}
+__c_ws() {
+  set -C; printf '' > "$3"; __c_rc=$?; set +C
+  if [ "$__c_rc" = 0 ]; then
+    head -c "$7" | { cat >> "$3" || { cat > /dev/null; __c_ret 1; }; } && __c_fin "$@"
+  else
+    head -c "$7" > /dev/null; __c_ret "$__c_rc"
+  fi
+  __c_end "$1"
+}
+__c_links() {
+  __c_k=$#
+  for __c_p; do [ -L "$__c_p" ] && set -- "$@" "$__c_p"; done
+  shift "$__c_k"
+  [ "$#" -eq 0 ] || printf '%s\0' "$@"; printf '\0'
+  [ "$#" -gt 0 ] && readlink -z -- "$@"; printf '\0'
+}
+__c_cats() {
+  __c_f=$1; shift; __c_k=$#
+  for __c_p; do
+    __c_c=${"$"}{__c_f%"${"$"}{__c_f#?}"}; __c_f=${"$"}{__c_f#?}
+    [ "$__c_c" = c ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ] && set -- "$@" "$__c_p"
+  done
+  shift "$__c_k"
+  [ "$#" -eq 0 ] || printf '%s\0' "$@"; printf '\0'
+  [ "$#" -gt 0 ] && cat -- "$@" </dev/null
+}
+__c_probe() {
+  __c_n=$1; __c_fl=$2; shift 2
+  stat --printf '%n\0%f %u %g %U %G %s\0' -- "$@" 2>/dev/null </dev/null; printf '\0'
+  __c_links "$@"
+  __c_cats "$__c_fl" "$@"
+  __c_ret 0; __c_end "$__c_n"
+}
+while IFS= read -r __c_req; do eval "$__c_req"; done
+`;

@@ -1,0 +1,116 @@
+/**
+ * Builders for the agent's request lines (see program.ts). Each returns the line, the
+ * bytes that follow it on stdin (if any) and a description for debug output that never
+ * includes file contents or stdin data.
+ */
+import { quoteWord, quoteWords } from './shell-quote.js';
+
+export interface Request {
+  nonce: string;
+  line: Buffer;
+  payload?: Buffer | undefined;
+  /** What debug output and events may show. */
+  describe: string;
+}
+
+export interface RunSpec {
+  argv: readonly string[];
+  input?: Uint8Array | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  clearEnv?: boolean | undefined;
+  cwd?: string | undefined;
+  /** umask for the command; the agent itself keeps 077 for its temp files. */
+  umask?: string | undefined;
+}
+
+export interface WriteSpec {
+  path: string;
+  tmp: string;
+  data: Uint8Array;
+  mode?: string | undefined;
+  owner?: string | undefined;
+  group?: string | undefined;
+}
+
+/** Inline writes avoid a `head` process; above this size, or with NULs, data streams. */
+export const INLINE_WRITE_LIMIT = 64 * 1024;
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const UMASK = /^[0-7]{3,4}$/;
+
+function line(...parts: (string | Buffer)[]): Buffer {
+  return Buffer.concat([...parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : p)), Buffer.from('\n')]);
+}
+
+export function runRequest(nonce: string, spec: RunSpec): Request {
+  if (spec.argv.length === 0) throw new TypeError('run needs a non-empty argv');
+  const setup: Buffer[] = [Buffer.from(`umask ${spec.umask ?? '022'}; `)];
+  if (spec.umask !== undefined && !UMASK.test(spec.umask)) throw new TypeError(`bad umask ${spec.umask}`);
+  if (spec.cwd !== undefined) setup.push(Buffer.from('cd -- '), quoteWord(spec.cwd), Buffer.from(' || exit 1; '));
+  const env = Object.entries(spec.env ?? {});
+  for (const [name] of env) {
+    if (!ENV_NAME.test(name)) throw new TypeError(`bad environment variable name ${JSON.stringify(name)}`);
+  }
+  let command: Buffer;
+  if (spec.clearEnv) {
+    if (spec.argv[0]!.includes('=')) throw new TypeError('with clearEnv the command name may not contain "="');
+    command = Buffer.concat([
+      Buffer.from('exec env -i '),
+      quoteWords([...env.map(([k, v]) => `${k}=${v}`), ...spec.argv]),
+    ]);
+  } else {
+    for (const [k, v] of env) setup.push(Buffer.from(`export ${k}=`), quoteWord(v), Buffer.from('; '));
+    command = Buffer.concat([Buffer.from('exec '), quoteWords(spec.argv)]);
+  }
+  const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' )')]);
+  const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
+  const describe = spec.argv.join(' ');
+  if (spec.input === undefined) {
+    return { nonce, line: line(body, ' </dev/null', end), describe };
+  }
+  // The command might not read all of its input: drain the rest so the bytes never
+  // reach the agent's next `read`.
+  const n = spec.input.length;
+  return {
+    nonce,
+    line: line(`head -c ${n} | { `, body, '; __c_r=$?; cat >/dev/null; exit "$__c_r"; }', end),
+    payload: Buffer.from(spec.input),
+    describe: `${describe} (stdin ${n} bytes)`,
+  };
+}
+
+export function readRequest(nonce: string, path: string): Request {
+  return { nonce, line: line('__c_read ', quoteWords([nonce, path])), describe: `read ${path}` };
+}
+
+export function writeRequest(nonce: string, spec: WriteSpec): Request {
+  const words = [nonce, spec.path, spec.tmp, spec.mode ?? '', spec.owner ?? '', spec.group ?? ''];
+  const describe = `write ${spec.path} (${spec.data.length} bytes${spec.mode ? `, mode ${spec.mode}` : ''})`;
+  if (spec.data.length <= INLINE_WRITE_LIMIT && !spec.data.includes(0)) {
+    return { nonce, line: line('__c_wi ', quoteWords([...words, spec.data])), describe };
+  }
+  return {
+    nonce,
+    line: line('__c_ws ', quoteWords([...words, String(spec.data.length)])),
+    payload: Buffer.from(spec.data),
+    describe,
+  };
+}
+
+export interface ProbeSpec {
+  path: string;
+  content: boolean;
+}
+
+export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Request {
+  const flags = specs.map((s) => (s.content ? 'c' : 'n')).join('');
+  return {
+    nonce,
+    line: line('__c_probe ', quoteWords([nonce, flags, ...specs.map((s) => s.path)])),
+    describe: `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`,
+  };
+}
+
+export function helloRequest(nonce: string): Request {
+  return { nonce, line: line('__c_hello ', quoteWord(nonce)), describe: 'hello' };
+}

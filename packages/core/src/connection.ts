@@ -1,0 +1,101 @@
+/**
+ * The connection interface that properties do all their I/O through, and hops: the
+ * pieces of a chain. A hop wraps the argv of whatever runs after it (`ssh HOST -- …`,
+ * `sudo -u U -- …`, `chroot DIR …`), so a whole chain is one process chain ending in
+ * one agent shell on the target.
+ */
+import type { FileInfo } from './agent/probe-parse.js';
+
+export type { FileInfo, FileType } from './agent/probe-parse.js';
+
+export interface HopContext {
+  /** uid the previous hop runs as, when known (-1 when not). */
+  readonly uid: number;
+}
+
+export interface Hop {
+  /** Short kind name: `local`, `ssh`, `sudo`, `chroot`… */
+  readonly kind: string;
+  /** How the hop reads in messages and in the CLI's chain syntax, e.g. `ssh:root@web1`. */
+  describe(): string;
+  /** argv that runs `inner` through this hop. */
+  wrap(inner: readonly string[], context: HopContext): readonly string[];
+  /** Bytes the hop's process reads from stdin before the agent starts (a password). */
+  preamble?(): Buffer | undefined;
+  /** Called once after the chain has ended (e.g. close an ssh ControlMaster). */
+  cleanup?(): Promise<void>;
+}
+
+export interface RunOptions {
+  /** Data for the command's stdin (never shown in logs or events). */
+  input?: string | Uint8Array;
+  env?: Readonly<Record<string, string>>;
+  /** Start from an empty environment plus `env`. */
+  clearEnv?: boolean;
+  cwd?: string;
+  umask?: string;
+  /**
+   * The command changes nothing (a check). Other commands may change files, so they
+   * drop what the connection has cached about the target's files.
+   */
+  readOnly?: boolean;
+}
+
+export interface CommandResult {
+  argv: readonly string[];
+  exitCode: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  durationMs: number;
+}
+
+export interface WriteOptions {
+  /** Octal string or number, e.g. '0644' or 0o644. Default: keep the old mode, else 0644. */
+  mode?: string | number;
+  owner?: string;
+  group?: string;
+}
+
+export interface ProbeQuery {
+  path: string;
+  /** Also fetch the content of regular files. */
+  content?: boolean;
+}
+
+export interface CommandEvent {
+  argv: readonly string[];
+  exitCode: number;
+  durationMs: number;
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** What properties see of the target. */
+export interface Connection {
+  /** The chain, e.g. `local` or `ssh:root@web1 → sudo`. */
+  readonly chainText: string;
+  readonly hops: readonly Hop[];
+  /** uid of the agent on the target. */
+  readonly uid: number;
+
+  /** Run argv (no shell). Never throws for a non-zero exit; see `exitCode`. */
+  run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
+  /** Contents of a file; throws FileNotFoundError when it does not exist. */
+  readFile(path: string): Promise<Buffer>;
+  /** Atomically replace a file (temp file in the same directory, mode set, renamed). */
+  writeFile(path: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
+  /** lstat of one path (served from the probe cache when possible). */
+  stat(path: string): Promise<FileInfo>;
+  /** Fetch many paths' metadata (and content) in one round trip, and cache it. */
+  probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>>;
+  /** A connection with one more hop (as another user, into a chroot…). Shares the lifetime. */
+  extend(hop: Hop): Promise<Connection>;
+  /** Observe every command run through this connection (and its extensions). */
+  onCommand(listener: ((event: CommandEvent) => void) | undefined): void;
+  close(): Promise<void>;
+}
+
+/** Text form of a chain. */
+export function describeChain(hops: readonly Hop[]): string {
+  return hops.length === 0 ? 'local' : hops.map((h) => h.describe()).join(' → ');
+}

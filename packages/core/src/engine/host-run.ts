@@ -1,0 +1,239 @@
+/**
+ * Applying one host's property tree over an open connection: checks, dry runs,
+ * failure reporting (each failure reported once, where it arose), counting, and the
+ * PropertyContext that properties see.
+ */
+import type { CommandEvent, Connection } from '../connection.js';
+import {
+  CannotUnapplyError,
+  CommandFailedError,
+  FileNotFoundError,
+  PropertyFailedError,
+  toConsfigError,
+} from '../errors.js';
+import type { DeployEvent, HostResult } from '../events.js';
+import type { HostattrView } from '../hostattrs.js';
+import { toCheck, toOutcome, type FileChange, type Outcome, type Propapp, type PropertyContext } from '../property.js';
+
+const OUTPUT_EVENT_LIMIT = 64 * 1024;
+
+const announcedBelow = new WeakMap<Propapp, boolean>();
+
+/** Whether any descendant is announced (then this node is not a leaf for counting). */
+function hasAnnouncedDescendant(node: Propapp): boolean {
+  let known = announcedBelow.get(node);
+  if (known === undefined) {
+    known = node.children.some((c) => c.announce || hasAnnouncedDescendant(c));
+    announcedBelow.set(node, known);
+  }
+  return known;
+}
+
+/** How many announced leaves a tree has: what a host's progress counts to. */
+export function countLeaves(node: Propapp): number {
+  const below = node.children.reduce((n, c) => n + countLeaves(c), 0);
+  return node.announce && !hasAnnouncedDescendant(node) ? 1 : below;
+}
+
+function clip(buf: Buffer): string {
+  return buf.length > OUTPUT_EVENT_LIMIT
+    ? `${buf.subarray(0, OUTPUT_EVENT_LIMIT).toString('utf8')}\n… (${buf.length - OUTPUT_EVENT_LIMIT} more bytes)`
+    : buf.toString('utf8');
+}
+
+export class HostRun {
+  private nextId = 1;
+  private current: number | undefined;
+  private readonly reported = new WeakSet<object>();
+  private readonly extensions = new Map<string, Promise<Connection>>();
+  readonly counts = { changed: 0, unchanged: 0, failed: 0 };
+  readonly failures: HostResult['failures'] = [];
+
+  constructor(
+    readonly hostname: string,
+    readonly attrs: HostattrView,
+    private readonly conn: Connection,
+    readonly dryRun: boolean,
+    private readonly emit: (event: DeployEvent) => void,
+  ) {
+    conn.onCommand((event) => this.onCommand(event));
+  }
+
+  async applyRoot(root: Propapp): Promise<Outcome> {
+    return this.applyNode(root, 'apply', this.conn, undefined, 0);
+  }
+
+  private onCommand(event: CommandEvent): void {
+    this.emit({
+      type: 'command',
+      host: this.hostname,
+      property: this.current,
+      argv: event.argv,
+      exitCode: event.exitCode,
+      durationMs: event.durationMs,
+    });
+    if (event.stdout.length > 0 || event.stderr.length > 0) {
+      this.emit({
+        type: 'output',
+        host: this.hostname,
+        property: this.current,
+        stdout: clip(event.stdout),
+        stderr: clip(event.stderr),
+      });
+    }
+  }
+
+  private async applyNode(
+    node: Propapp,
+    direction: 'apply' | 'unapply',
+    conn: Connection,
+    parent: number | undefined,
+    depth: number,
+  ): Promise<Outcome> {
+    const announce = node.announce;
+    const id = announce ? this.nextId++ : parent;
+    const childDepth = announce ? depth + 1 : depth;
+    const notes: string[] = [];
+    const started = performance.now();
+    const leaf = !hasAnnouncedDescendant(node);
+    if (announce) {
+      this.emit({
+        type: 'property:start',
+        host: this.hostname,
+        id: id!,
+        parent,
+        depth,
+        desc: node.desc,
+        name: node.name,
+        direction,
+      });
+    }
+    const saved = this.current;
+    this.current = id;
+    const ctx = this.context(node, conn, id, childDepth, notes);
+    try {
+      const outcome = await this.execute(node, direction, ctx);
+      if (announce) {
+        if (leaf) this.counts[outcome.result]++;
+        this.emit({
+          type: 'property:end',
+          host: this.hostname,
+          id: id!,
+          depth,
+          desc: node.desc,
+          name: node.name,
+          status: outcome.result,
+          leaf,
+          durationMs: performance.now() - started,
+          dryRun: this.dryRun,
+          changes: outcome.changes ?? [],
+          notes,
+        });
+      }
+      return outcome;
+    } catch (thrown) {
+      const error = toConsfigError(thrown, { host: this.hostname, property: node.desc });
+      const first = !this.reported.has(error);
+      if (announce) {
+        if (first) {
+          this.reported.add(error);
+          this.counts.failed++;
+          this.failures.push({ property: node.desc, error });
+        }
+        this.emit({
+          type: 'property:end',
+          host: this.hostname,
+          id: id!,
+          depth,
+          desc: node.desc,
+          name: node.name,
+          status: 'failed',
+          leaf,
+          durationMs: performance.now() - started,
+          dryRun: this.dryRun,
+          changes: [],
+          notes,
+          ...(first ? { error } : {}),
+        });
+      }
+      throw error;
+    } finally {
+      this.current = saved;
+    }
+  }
+
+  private async execute(node: Propapp, direction: 'apply' | 'unapply', ctx: PropertyContext): Promise<Outcome> {
+    const wouldChange = (changes?: FileChange[]): Outcome =>
+      changes && changes.length > 0 ? { result: 'changed', changes } : { result: 'changed' };
+    if (direction === 'apply') {
+      let pending: FileChange[] | undefined;
+      if (node.check) {
+        const checked = toCheck(await node.check(ctx));
+        if (checked.applied) return { result: 'unchanged' };
+        pending = checked.changes;
+      }
+      if (!node.apply) return { result: 'unchanged' };
+      if (this.dryRun && !node.combinator) return wouldChange(pending);
+      const outcome = toOutcome(await node.apply(ctx));
+      return outcome.changes || !pending || outcome.result === 'unchanged' ? outcome : { ...outcome, changes: pending };
+    }
+    if (!node.apply && !node.unapply) return { result: 'unchanged' };
+    if (node.check && !toCheck(await node.check(ctx)).applied) return { result: 'unchanged' };
+    if (!node.unapply) throw new CannotUnapplyError(`${node.desc} cannot be unapplied`);
+    if (this.dryRun && !node.combinator) return wouldChange();
+    return toOutcome(await node.unapply(ctx));
+  }
+
+  private context(node: Propapp, conn: Connection, id: number | undefined, depth: number, notes: string[]): PropertyContext {
+    const where = { host: this.hostname, property: node.desc };
+    const ctx: PropertyContext = {
+      hostname: this.hostname,
+      attrs: this.attrs,
+      conn,
+      dryRun: this.dryRun,
+      run: async (argv, options = {}) => {
+        const { allowFailure, ...runOptions } = options;
+        const raw = await conn.run(argv, runOptions);
+        const stdout = raw.stdout.toString('utf8');
+        const stderr = raw.stderr.toString('utf8');
+        if (raw.exitCode !== 0 && !allowFailure) {
+          throw new CommandFailedError(argv, raw.exitCode, stdout, stderr, where);
+        }
+        return { exitCode: raw.exitCode, stdout, stderr, raw };
+      },
+      test: async (argv, options = {}) => (await conn.run(argv, { readOnly: true, ...options })).exitCode === 0,
+      readFile: (path) => conn.readFile(path),
+      readFileIfExists: async (path) => {
+        try {
+          return await conn.readFile(path);
+        } catch (error) {
+          if (error instanceof FileNotFoundError) return null;
+          throw error;
+        }
+      },
+      writeFile: (path, data, options) => conn.writeFile(path, data, options),
+      stat: (path) => conn.stat(path),
+      apply: (child) => this.applyNode(child, 'apply', conn, id, depth),
+      unapply: (child) => this.applyNode(child, 'unapply', conn, id, depth),
+      withConnection: (other) => this.context(node, other, id, depth, notes),
+      extendConnection: (key, make) => {
+        const fullKey = `${conn.chainText}\u0000${key}`;
+        let pending = this.extensions.get(fullKey);
+        if (!pending) {
+          pending = make(conn);
+          this.extensions.set(fullKey, pending);
+          pending.catch(() => this.extensions.delete(fullKey));
+        }
+        return pending;
+      },
+      fail: (message) => {
+        throw new PropertyFailedError(message, where);
+      },
+      note: (message) => {
+        notes.push(message);
+      },
+    };
+    return ctx;
+  }
+}
+

@@ -1,0 +1,152 @@
+/**
+ * Every failure consfig reports is one of these classes. Each carries a stable `code`
+ * for programs and the context a person needs: host, property, command, exit code and
+ * stderr. Messages are one line; callers (the CLI) decide how much more to show.
+ */
+
+export interface ErrorContext {
+  /** Name of the host being configured. */
+  host?: string | undefined;
+  /** Description of the property being applied. */
+  property?: string | undefined;
+  cause?: unknown;
+}
+
+export class ConsfigError extends Error {
+  readonly code: string = 'CONSFIG_ERROR';
+  host: string | undefined;
+  property: string | undefined;
+
+  constructor(message: string, context: ErrorContext = {}) {
+    super(message, context.cause === undefined ? undefined : { cause: context.cause });
+    this.host = context.host;
+    this.property = context.property;
+    Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false });
+  }
+
+  /** Fill in host and property where the code that threw did not know them. */
+  withContext(context: ErrorContext): this {
+    this.host ??= context.host;
+    this.property ??= context.property;
+    return this;
+  }
+}
+
+/** A command run on the target exited non-zero (or was killed). */
+export class CommandFailedError extends ConsfigError {
+  override readonly code = 'CONSFIG_COMMAND_FAILED';
+  readonly argv: readonly string[];
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+
+  constructor(
+    argv: readonly string[],
+    exitCode: number,
+    stdout: string,
+    stderr: string,
+    context: ErrorContext = {},
+  ) {
+    super(`command ${formatArgv(argv)} exited with code ${exitCode}`, context);
+    this.argv = argv;
+    this.exitCode = exitCode;
+    this.stdout = stdout;
+    this.stderr = stderr;
+  }
+}
+
+/** A hop of the connection chain could not be established, or the chain died. */
+export class ConnectionError extends ConsfigError {
+  override readonly code: string = 'CONSFIG_CONNECTION_FAILED';
+  /** The chain as text, e.g. `ssh:root@web1 → sudo`. */
+  readonly chain: string;
+  readonly stderr: string;
+  readonly exitCode: number | undefined;
+
+  constructor(
+    message: string,
+    chain: string,
+    stderr: string,
+    exitCode?: number,
+    context: ErrorContext = {},
+  ) {
+    super(message, context);
+    this.chain = chain;
+    this.stderr = stderr;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The connection was closed (or its process died) while requests were pending. */
+export class ConnectionLostError extends ConnectionError {
+  override readonly code = 'CONSFIG_CONNECTION_LOST';
+}
+
+/** The agent answered something that does not follow the protocol. */
+export class AgentProtocolError extends ConsfigError {
+  override readonly code = 'CONSFIG_AGENT_PROTOCOL';
+}
+
+/** A property was given an argument that does not fit its schema. */
+export class InvalidArgumentError extends ConsfigError {
+  override readonly code = 'CONSFIG_INVALID_ARGUMENT';
+  readonly argument: string;
+  readonly issue: string;
+
+  constructor(property: string, argument: string, issue: string, context: ErrorContext = {}) {
+    super(`invalid argument '${argument}' to ${property}: ${issue}`, { ...context, property });
+    this.argument = argument;
+    this.issue = issue;
+  }
+}
+
+/** A property cannot be applied to this host (wrong OS, conflicting hostattrs). */
+export class InapplicablePropertyError extends ConsfigError {
+  override readonly code = 'CONSFIG_INAPPLICABLE_PROPERTY';
+}
+
+/** A host definition is malformed (bad name, a non-property in its list, a cycle). */
+export class InvalidHostError extends ConsfigError {
+  override readonly code = 'CONSFIG_INVALID_HOST';
+}
+
+/** A property's apply or unapply failed for a reason other than a failed command. */
+export class PropertyFailedError extends ConsfigError {
+  override readonly code = 'CONSFIG_PROPERTY_FAILED';
+}
+
+/** Unapply was asked of a property that has apply but no unapply. */
+export class CannotUnapplyError extends ConsfigError {
+  override readonly code = 'CONSFIG_CANNOT_UNAPPLY';
+}
+
+/** A file that a property needs to read does not exist. */
+export class FileNotFoundError extends ConsfigError {
+  override readonly code = 'CONSFIG_FILE_NOT_FOUND';
+  readonly path: string;
+  constructor(path: string, context: ErrorContext = {}) {
+    super(`no such file: ${path}`, context);
+    this.path = path;
+  }
+}
+
+/** The deployment was cancelled (AbortSignal, SIGINT in the CLI). */
+export class DeployAbortedError extends ConsfigError {
+  override readonly code = 'CONSFIG_ABORTED';
+}
+
+export function isConsfigError(value: unknown): value is ConsfigError {
+  return value instanceof ConsfigError;
+}
+
+/** Wrap anything thrown into a ConsfigError, keeping the original as `cause`. */
+export function toConsfigError(value: unknown, context: ErrorContext = {}): ConsfigError {
+  if (value instanceof ConsfigError) return value.withContext(context);
+  const message = value instanceof Error ? value.message : String(value);
+  return new PropertyFailedError(message, { ...context, cause: value });
+}
+
+/** argv as a person would type it, quoting only where needed. */
+export function formatArgv(argv: readonly string[]): string {
+  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
+}

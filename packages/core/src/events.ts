@@ -1,0 +1,71 @@
+/**
+ * Typed events from the engine. Libraries never print: reporters (the CLI's, or an
+ * embedding tool's) turn these into output.
+ */
+import type { ConsfigError } from './errors.js';
+import type { FileChange, Result } from './property.js';
+
+export type PropertyStatus = Result | 'failed';
+
+export interface HostResult {
+  host: string;
+  chain: string;
+  status: 'ok' | 'failed' | 'unreachable';
+  dryRun: boolean;
+  /** Counts over announced leaf properties. */
+  changed: number;
+  unchanged: number;
+  failed: number;
+  durationMs: number;
+  /** Each property failure (innermost first), plus a connection or hostattrs error. */
+  failures: { property: string | undefined; error: ConsfigError }[];
+}
+
+export type DeployEvent =
+  | { type: 'host:start'; host: string; chain: string; dryRun: boolean; /** Announced leaf properties. */ properties: number }
+  | { type: 'host:connected'; host: string; chain: string; durationMs: number }
+  | { type: 'host:end'; host: string; result: HostResult }
+  | {
+      type: 'property:start';
+      host: string;
+      id: number;
+      parent: number | undefined;
+      depth: number;
+      desc: string;
+      name: string;
+      direction: 'apply' | 'unapply';
+    }
+  | {
+      type: 'property:end';
+      host: string;
+      id: number;
+      depth: number;
+      desc: string;
+      name: string;
+      status: PropertyStatus;
+      /** A leaf (no announced children): what the recap counts. */
+      leaf: boolean;
+      durationMs: number;
+      dryRun: boolean;
+      changes: FileChange[];
+      notes: string[];
+      /** Set when this property is where the failure arose (not merely a parent of it). */
+      error?: ConsfigError;
+    }
+  | {
+      type: 'command';
+      host: string;
+      property: number | undefined;
+      argv: readonly string[];
+      exitCode: number;
+      durationMs: number;
+    }
+  | {
+      type: 'output';
+      host: string;
+      property: number | undefined;
+      stdout: string;
+      stderr: string;
+    };
+
+export type EventListener = (event: DeployEvent) => void;

@@ -1,0 +1,151 @@
+/**
+ * Hosts: a name, a property tree and how to reach it. Hostattrs are resolved once,
+ * purely, on first use (so hosts may read each other's regardless of definition order);
+ * a property that refuses the host fails here, before any connection is made.
+ */
+import { seq } from './combinators.js';
+import type { Hop } from './connection.js';
+import { ConsfigError, InapplicablePropertyError, InvalidHostError } from './errors.js';
+import { attrs, HostattrStore, type HostattrKey, type HostattrView } from './hostattrs.js';
+import type { HostattrsContext, Propapp } from './property.js';
+
+/** How a host is reached: a hop, a chain of hops, or the chain's text (`ssh:root@web1 sudo`). */
+export type Via = string | Hop | readonly (Hop | string)[];
+
+export interface HostOptions {
+  via?: Via;
+  desc?: string;
+  /** The host this one is nested in (a chroot, container or VM built by it). */
+  parent?: Host;
+  /** Extra hostattrs to seed, pushed before any property's. */
+  attrs?: readonly [HostattrKey<unknown>, unknown][];
+}
+
+const HOST = Symbol.for('consfig.host');
+
+/** A label of a hostname: letters, digits, hyphens; not starting or ending with a hyphen. */
+const LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+export function isValidHostname(name: string): boolean {
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
+}
+
+export class Host {
+  readonly [HOST] = true;
+  readonly name: string;
+  readonly root: Propapp;
+  readonly via: Via | undefined;
+  readonly parent: Host | undefined;
+  readonly options: HostOptions;
+  private resolved: HostattrStore | undefined;
+  private resolving = false;
+
+  constructor(name: string, root: Propapp, options: HostOptions = {}) {
+    this.name = name;
+    this.root = root;
+    this.via = options.via;
+    this.parent = options.parent;
+    this.options = options;
+  }
+
+  /** The host's hostattrs; resolved on first use. Throws the first refusal. */
+  get attrs(): HostattrView {
+    return this.resolve();
+  }
+
+  /** The top-level property applications. */
+  get props(): readonly Propapp[] {
+    return this.root.children;
+  }
+
+  resolve(): HostattrStore {
+    if (this.resolved) return this.resolved;
+    if (this.resolving) {
+      throw new InvalidHostError(`hostattrs of ${this.name} depend on themselves (a cycle between hosts)`, {
+        host: this.name,
+      });
+    }
+    this.resolving = true;
+    try {
+      const store = new HostattrStore(this.name, this.parent?.attrs);
+      store.push(attrs.hostname, this.name);
+      if (this.options.desc) store.push(attrs.desc, this.options.desc);
+      for (const [key, value] of this.options.attrs ?? []) store.push(key, value);
+      walkHostattrs(this.root, store, this.name);
+      this.resolved = store;
+      return store;
+    } finally {
+      this.resolving = false;
+    }
+  }
+
+  /** A copy reached another way. */
+  withVia(via: Via): Host {
+    return new Host(this.name, this.root, { ...this.options, via });
+  }
+
+  /** A copy with other properties (and the same name, options and parent). */
+  withProps(root: Propapp): Host {
+    return new Host(this.name, root, this.options);
+  }
+}
+
+export function isHost(value: unknown): value is Host {
+  return typeof value === 'object' && value !== null && (value as Host)[HOST] === true;
+}
+
+function contextFor(store: HostattrStore, hostname: string, property: string): HostattrsContext {
+  return {
+    hostname,
+    parent: store.parent,
+    get: (key) => store.get(key),
+    first: (key) => store.first(key),
+    has: (key) => store.has(key),
+    entries: () => store.entries(),
+    push: (key, ...values) => store.push(key, ...values),
+    of: (host) => host.attrs,
+    inapplicable: (message) => {
+      throw new InapplicablePropertyError(message, { host: hostname, property });
+    },
+  };
+}
+
+/** Run the hostattrs steps of a tree in order, children after their parent. */
+export function walkHostattrs(node: Propapp, store: HostattrStore, hostname: string): void {
+  if (node.invalid) throw node.invalid.withContext({ host: hostname });
+  try {
+    node.hostattrs?.(contextFor(store, hostname, node.desc));
+  } catch (error) {
+    if (error instanceof ConsfigError) throw error.withContext({ host: hostname, property: node.desc });
+    throw new InapplicablePropertyError(
+      `hostattrs of ${node.desc} failed: ${error instanceof Error ? error.message : String(error)}`,
+      { host: hostname, property: node.desc, cause: error },
+    );
+  }
+  const target = node.isolateChildHostattrs ? store.clone() : store;
+  for (const child of node.children) walkHostattrs(child, target, hostname);
+}
+
+/** Define a host: its name (an FQDN), its properties in order, and how it is reached. */
+export function defineHost(name: string, props: readonly unknown[], options: HostOptions = {}): Host {
+  if (typeof name !== 'string' || !isValidHostname(name)) {
+    throw new InvalidHostError(`${JSON.stringify(name)} is not a valid host name`, { host: String(name) });
+  }
+  if (!Array.isArray(props)) {
+    throw new InvalidHostError(`the properties of ${name} must be an array`, { host: name });
+  }
+  if (options.parent !== undefined && !isHost(options.parent)) {
+    throw new InvalidHostError(`the parent of ${name} is not a host`, { host: name });
+  }
+  try {
+    return new Host(name, seq(...(props as Parameters<typeof seq>)), options);
+  } catch (error) {
+    if (error instanceof ConsfigError) throw error.withContext({ host: name });
+    throw error;
+  }
+}
+
+/** A host nested in `parent`: it sees the parent's hostattrs. */
+export function childHost(parent: Host, name: string, props: readonly unknown[], options: HostOptions = {}): Host {
+  return defineHost(name, props, { ...options, parent });
+}

@@ -1,0 +1,64 @@
+/**
+ * @consfig/core: the property model, hosts and hostattrs, the engine and the
+ * connection interface with its local, agent-backed implementation.
+ */
+export { defprop, isPropapp, toCheck, toOutcome } from './property.js';
+export type {
+  ApplyReturn,
+  CheckResult,
+  FileChange,
+  HostattrsContext,
+  Outcome,
+  Property,
+  PropertyContext,
+  PropertyDefinition,
+  Propapp,
+  Result,
+  TextResult,
+} from './property.js';
+export { asUser, desc, eseq, flattenProps, onChange, seq, unapply, withFlagfile } from './combinators.js';
+export { attrs, hostattr, HostattrStore, osSchema, requireOs } from './hostattrs.js';
+export type { HostattrKey, HostattrView, OperatingSystem } from './hostattrs.js';
+export { childHost, defineHost, Host, isHost, isValidHostname } from './host.js';
+export type { HostOptions, Via } from './host.js';
+export { deploy, deployMany, deployThese } from './engine/deploy.js';
+export type { DeployManyOptions, DeployOptions, DeployTheseOptions } from './engine/deploy.js';
+export type { DeployEvent, EventListener, HostResult, PropertyStatus } from './events.js';
+export { describeChain } from './connection.js';
+export type {
+  CommandEvent,
+  CommandResult,
+  Connection,
+  FileInfo,
+  FileType,
+  Hop,
+  HopContext,
+  ProbeQuery,
+  RunOptions,
+  WriteOptions,
+} from './connection.js';
+export { openConnection } from './agent-connection.js';
+export { knownHopKinds, parseHop, registerHopKind, resolveVia, UnknownHopError } from './hop-registry.js';
+export type { HopParser } from './hop-registry.js';
+export { becomeUser } from './hops/become-user.js';
+export { shellJoin, shellQuote } from './agent/shell-quote.js';
+export {
+  AgentProtocolError,
+  CannotUnapplyError,
+  CommandFailedError,
+  ConnectionError,
+  ConnectionLostError,
+  ConsfigError,
+  DeployAbortedError,
+  FileNotFoundError,
+  formatArgv,
+  InapplicablePropertyError,
+  InvalidArgumentError,
+  InvalidHostError,
+  isConsfigError,
+  PropertyFailedError,
+  toConsfigError,
+} from './errors.js';
+export type { ErrorContext } from './errors.js';
+export { defineConsfig, isConsfig } from './consfig.js';
+export type { Consfig } from './consfig.js';

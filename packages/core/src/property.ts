@@ -1,0 +1,219 @@
+/**
+ * Properties and their applications. `defprop` turns a definition into a function whose
+ * calls make applications (propapps): the nodes of a host's property tree. Arguments
+ * are checked against the zod schema when the application is made, but the error is
+ * raised when the host is resolved, so that it can name the host too.
+ */
+import { ZodTuple, type ZodType, type ZodTypeDef } from 'zod';
+import type { CommandResult, Connection, FileInfo, ProbeQuery, RunOptions, WriteOptions } from './connection.js';
+import { ConsfigError, InvalidArgumentError } from './errors.js';
+import type { HostattrKey, HostattrView } from './hostattrs.js';
+
+export type Result = 'changed' | 'unchanged';
+
+/** A file a property changed (or would change, in a dry run), for diffs. */
+export interface FileChange {
+  path: string;
+  /** Old content; null when the file did not exist. */
+  before: string | null;
+  /** New content; null when the file is removed. */
+  after: string | null;
+}
+
+export interface Outcome {
+  result: Result;
+  changes?: FileChange[];
+}
+
+/** What a check returns: true when the property is already applied. */
+export type CheckResult = boolean | { applied: boolean; changes?: FileChange[] };
+
+/** What apply and unapply return; nothing counts as a change. */
+export type ApplyReturn = Result | Outcome | void;
+
+/** What a property's hostattrs step gets. It may only push, read and refuse. */
+export interface HostattrsContext extends HostattrView {
+  push<T>(key: HostattrKey<T>, ...values: T[]): void;
+  /** The hostattrs of another host (resolved purely, on first use). */
+  of(host: { readonly attrs: HostattrView }): HostattrView;
+  /** Refuse this host: throws InapplicablePropertyError naming host and property. */
+  inapplicable(message: string): never;
+}
+
+export interface TextResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  raw: CommandResult;
+}
+
+/** What check, apply and unapply get. All I/O goes through it. */
+export interface PropertyContext {
+  readonly hostname: string;
+  readonly attrs: HostattrView;
+  readonly conn: Connection;
+  /** True in `consfig check`: apply is never called; combinators must not change things. */
+  readonly dryRun: boolean;
+  /** Run argv; throws CommandFailedError (with host and property) on a non-zero exit. */
+  run(argv: readonly string[], options?: RunOptions & { allowFailure?: boolean }): Promise<TextResult>;
+  /** Like run with allowFailure and readOnly: for checks. */
+  test(argv: readonly string[], options?: RunOptions): Promise<boolean>;
+  readFile(path: string): Promise<Buffer>;
+  /** File contents, or null when it does not exist. */
+  readFileIfExists(path: string): Promise<Buffer | null>;
+  writeFile(path: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
+  stat(path: string): Promise<FileInfo>;
+  /** Apply another application here (for combinators and programmatic use). */
+  apply(propapp: Propapp): Promise<Outcome>;
+  unapply(propapp: Propapp): Promise<Outcome>;
+  /** The same context over another connection (e.g. as another user). */
+  withConnection(conn: Connection): PropertyContext;
+  /** A connection with one more hop, opened once per deployment and reused. */
+  extendConnection(key: string, make: (conn: Connection) => Promise<Connection>): Promise<Connection>;
+  /** Throw a PropertyFailedError naming host and property. */
+  fail(message: string): never;
+  /** A note shown with the property's result (e.g. at -v). */
+  note(message: string): void;
+}
+
+export const PROPAPP = Symbol.for('consfig.propapp');
+
+/** One application of a property, or a combinator node. */
+export interface Propapp {
+  readonly [PROPAPP]: true;
+  /** Property name, e.g. `file.hasContent`; combinators use their own (`seq`, `onChange`). */
+  readonly name: string;
+  readonly desc: string;
+  readonly args: readonly unknown[];
+  /** Whether the engine announces it (combinators without their own description don't). */
+  readonly announce: boolean;
+  readonly children: readonly Propapp[];
+  /** The children's hostattrs are run on a copy and discarded (e.g. `unapply`). */
+  readonly isolateChildHostattrs?: boolean;
+  /** Combinators run apply in dry runs (they only apply children); properties do not. */
+  readonly combinator?: boolean;
+  /** An argument error, raised when the host is resolved. */
+  readonly invalid?: ConsfigError;
+  hostattrs?(h: HostattrsContext): void;
+  prefetch?(): ProbeQuery[];
+  check?(ctx: PropertyContext): Promise<CheckResult>;
+  apply?(ctx: PropertyContext): Promise<ApplyReturn>;
+  unapply?(ctx: PropertyContext): Promise<ApplyReturn>;
+}
+
+export function isPropapp(value: unknown): value is Propapp {
+  return typeof value === 'object' && value !== null && (value as Propapp)[PROPAPP] === true;
+}
+
+export interface PropertyDefinition<A extends unknown[]> {
+  /** Module-qualified name, e.g. `file.hasContent`. */
+  name: string;
+  /** Shown during deploys: text, or a pure function of the arguments. */
+  desc: string | ((...args: A) => string);
+  /** A zod tuple for the arguments (defaults fill in, transforms apply). */
+  args?: ZodType<A, ZodTypeDef, unknown>;
+  /** Names of the positional arguments, for error messages. */
+  argNames?: readonly string[];
+  hostattrs?: (h: HostattrsContext, ...args: A) => void;
+  /** Paths whose metadata (and content) the check will read, fetched in one batch. */
+  prefetch?: (...args: A) => ProbeQuery[];
+  check?: (ctx: PropertyContext, ...args: A) => Promise<CheckResult>;
+  apply?: (ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>;
+  unapply?: (ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>;
+}
+
+/** A property: call it with its arguments to make an application. */
+export interface Property<A extends unknown[], I extends unknown[] = A> {
+  (...args: I): Propapp;
+  readonly propertyName: string;
+}
+
+function argumentError(def: { name: string; argNames?: readonly string[] | undefined }, issue: {
+  path: PropertyKey[];
+  message: string;
+}): InvalidArgumentError {
+  const [index, ...rest] = issue.path;
+  const names = def.argNames ?? [];
+  let base = names[0] ?? 'arguments';
+  if (typeof index === 'number') {
+    // Past the named ones, arguments are the rest of the last name (variadic).
+    base =
+      index < names.length
+        ? names[index]!
+        : names.length > 0
+          ? `${names[names.length - 1]}[${index - names.length + 1}]`
+          : `argument ${index + 1}`;
+  }
+  const argument = [base, ...rest.map(String)].join('.');
+  return new InvalidArgumentError(def.name, argument, issue.message);
+}
+
+/** zod 3 tuples want every element: fill omitted trailing (optional) arguments with undefined. */
+function padToTuple(schema: ZodType, given: unknown[]): unknown[] {
+  let inner: unknown = schema;
+  // Look through refinements and transforms to the tuple, if there is one.
+  while (inner && !(inner instanceof ZodTuple) && (inner as { _def?: { schema?: unknown } })._def?.schema) {
+    inner = (inner as { _def: { schema: unknown } })._def.schema;
+  }
+  if (!(inner instanceof ZodTuple)) return given;
+  const length = (inner.items as unknown[]).length;
+  return given.length >= length ? given : [...given, ...new Array<undefined>(length - given.length).fill(undefined)];
+}
+
+/** Define a property. */
+export function defprop<A extends unknown[], I extends unknown[] = A>(
+  def: PropertyDefinition<A> & { args?: ZodType<A, ZodTypeDef, I> },
+): Property<A, I> {
+  if (!def.hostattrs && !def.apply && !def.unapply) {
+    throw new TypeError(`property ${def.name} needs at least one of hostattrs, apply or unapply`);
+  }
+  const make = (...given: I): Propapp => {
+    let args = given as unknown as A;
+    let invalid: ConsfigError | undefined;
+    if (def.args) {
+      const parsed = def.args.safeParse(padToTuple(def.args, given));
+      if (parsed.success) args = parsed.data;
+      else invalid = argumentError(def, parsed.error.issues[0] ?? { path: [], message: 'invalid arguments' });
+    }
+    let desc = def.name;
+    if (!invalid) {
+      try {
+        desc = typeof def.desc === 'string' ? def.desc : def.desc(...args);
+      } catch (error) {
+        invalid = new InvalidArgumentError(def.name, 'arguments', error instanceof Error ? error.message : String(error));
+      }
+    }
+    const propapp: Propapp = {
+      [PROPAPP]: true,
+      name: def.name,
+      desc,
+      args,
+      announce: true,
+      children: [],
+      ...(invalid ? { invalid } : {}),
+      ...(def.hostattrs ? { hostattrs: (h: HostattrsContext) => def.hostattrs!(h, ...args) } : {}),
+      ...(def.prefetch ? { prefetch: () => def.prefetch!(...args) } : {}),
+      ...(def.check ? { check: (ctx: PropertyContext) => def.check!(ctx, ...args) } : {}),
+      ...(def.apply ? { apply: (ctx: PropertyContext) => def.apply!(ctx, ...args) } : {}),
+      ...(def.unapply ? { unapply: (ctx: PropertyContext) => def.unapply!(ctx, ...args) } : {}),
+    };
+    return Object.freeze(propapp);
+  };
+  Object.defineProperty(make, 'propertyName', { value: def.name });
+  Object.defineProperty(make, 'name', { value: def.name });
+  return make as Property<A, I>;
+}
+
+/** Normalise what apply returned. */
+export function toOutcome(value: ApplyReturn): Outcome {
+  if (value === undefined || value === 'changed') return { result: 'changed' };
+  if (value === 'unchanged') return { result: 'unchanged' };
+  return value;
+}
+
+/** Normalise what check returned. */
+export function toCheck(value: CheckResult): { applied: boolean; changes?: FileChange[] } {
+  return typeof value === 'boolean' ? { applied: value } : value;
+}
+
+

@@ -1,0 +1,178 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConnection } from '../src/agent-connection.js';
+import type { Connection } from '../src/connection.js';
+import { ConnectionError, FileNotFoundError } from '../src/errors.js';
+import { HOSTILE_BYTES, HOSTILE_STRINGS } from './support/hostile.js';
+
+let conn: Connection;
+let dir: string;
+
+beforeAll(async () => {
+  conn = await openConnection([]);
+  dir = mkdtempSync(join(tmpdir(), 'consfig-agent-'));
+});
+afterAll(async () => {
+  await conn.close();
+});
+
+describe('run', () => {
+  it('passes every hostile argument through unchanged, without a shell', async () => {
+    const result = await conn.run(['printf', '%s\\0', ...HOSTILE_STRINGS]);
+    expect(result.exitCode).toBe(0);
+    const got = result.stdout.toString('utf8').split('\0').slice(0, -1);
+    expect(got).toEqual(HOSTILE_STRINGS);
+    expect(existsSync('/tmp/consfig-pwned')).toBe(false);
+  });
+
+  it('passes non-UTF-8 argument bytes through', async () => {
+    for (const bytes of HOSTILE_BYTES) {
+      const result = await conn.run(['printf', '%s', bytes.toString('latin1')]);
+      // latin1 strings are sent as UTF-8; compare the same way round
+      expect(result.stdout.toString('utf8')).toBe(bytes.toString('latin1'));
+    }
+  });
+
+  it('keeps stdout and stderr apart and reports the exit code', async () => {
+    const result = await conn.run(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(result.stdout.toString()).toBe('out\n');
+    expect(result.stderr.toString()).toBe('err\n');
+    expect(result.exitCode).toBe(3);
+  });
+
+  it('feeds stdin data of any bytes, and survives a command that does not read it', async () => {
+    const data = Buffer.concat([...HOSTILE_BYTES, Buffer.from([0, 0, 10, 0])]);
+    const echoed = await conn.run(['cat'], { input: data });
+    expect(Buffer.compare(echoed.stdout, data)).toBe(0);
+    const ignored = await conn.run(['true'], { input: Buffer.alloc(1 << 20, 0x61) });
+    expect(ignored.exitCode).toBe(0);
+    expect((await conn.run(['echo', 'still in sync'])).stdout.toString()).toBe('still in sync\n');
+  });
+
+  it('sets env and cwd, and reports a missing command', async () => {
+    const env = { CONSFIG_A: HOSTILE_STRINGS[7]!, CONSFIG_B: 'x\ny' };
+    const result = await conn.run(['sh', '-c', 'printf "%s|%s|%s" "$CONSFIG_A" "$CONSFIG_B" "$(pwd)"'], { env, cwd: dir });
+    expect(result.stdout.toString()).toBe(`${env.CONSFIG_A}|x\ny|${dir}`);
+    const clean = await conn.run(['env'], { clearEnv: true, env: { ONLY: '1' } });
+    expect(clean.stdout.toString()).toBe('ONLY=1\n');
+    const missing = await conn.run(['consfig-no-such-command']);
+    expect(missing.exitCode).toBe(127);
+    expect(missing.stderr.toString()).toMatch(/not found/);
+  });
+
+  it('drains 100 MB on each of stdout and stderr', async () => {
+    const result = await conn.run([
+      'sh',
+      '-c',
+      'head -c 100000000 /dev/zero & head -c 100000000 /dev/zero | tr "\\0" e >&2; wait',
+    ]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.length).toBe(100_000_000);
+    expect(result.stderr.length).toBe(100_000_000);
+    expect(result.stderr.subarray(0, 3).toString()).toBe('eee');
+  }, 120_000);
+
+  it('runs many requests written at once, answering each in order', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => conn.run(['echo', String(i)])));
+    expect(results.map((r) => r.stdout.toString().trim())).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
+  });
+});
+
+describe('files', () => {
+  it('round-trips hostile contents, inline and streamed', async () => {
+    const contents = [
+      ...HOSTILE_STRINGS.map((s) => Buffer.from(s)),
+      ...HOSTILE_BYTES,
+      Buffer.from([0, 1, 0, 10, 0]),
+      Buffer.alloc(3 << 20, 0xab),
+    ];
+    for (const [i, data] of contents.entries()) {
+      const path = join(dir, `hostile-${i}`);
+      await conn.writeFile(path, data);
+      expect(Buffer.compare(readFileSync(path), data)).toBe(0);
+      expect(Buffer.compare(await conn.readFile(path), data)).toBe(0);
+    }
+  });
+
+  it('writes hostile file names', async () => {
+    for (const name of ["it's", 'a\nb', '$(x)', ' sp ', '-n']) {
+      const path = join(dir, name);
+      await conn.writeFile(path, name);
+      expect(readFileSync(path, 'utf8')).toBe(name);
+    }
+  });
+
+  it('sets the mode before the rename and leaves no temp file behind', async () => {
+    const path = join(dir, 'moded');
+    await conn.writeFile(path, 'secret', { mode: '0600' });
+    expect(statSync(path).mode & 0o7777).toBe(0o600);
+    await conn.writeFile(path, 'public', { mode: 0o4755 });
+    expect(statSync(path).mode & 0o7777).toBe(0o4755);
+    // no mode given: keeps the old one
+    await conn.writeFile(path, 'again');
+    expect(statSync(path).mode & 0o7777).toBe(0o4755);
+    await conn.writeFile(join(dir, 'fresh'), 'x');
+    expect(statSync(join(dir, 'fresh')).mode & 0o777).toBe(0o644);
+    expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
+  });
+
+  it('fails cleanly where it cannot write, keeping the agent in sync', async () => {
+    await expect(conn.writeFile('/nonexistent-dir/x', 'data')).rejects.toThrow(/cannot write/);
+    await expect(conn.writeFile('/nonexistent-dir/x', Buffer.alloc(100_000, 1))).rejects.toThrow(/cannot write/);
+    await expect(conn.writeFile(join(dir, 'bad-owner'), 'x', { owner: 'no-such-user-here' })).rejects.toThrow(
+      /cannot write/,
+    );
+    expect(existsSync(join(dir, 'bad-owner'))).toBe(false);
+    expect((await conn.run(['echo', 'ok'])).stdout.toString()).toBe('ok\n');
+  });
+
+  it('reports a missing file', async () => {
+    await expect(conn.readFile(join(dir, 'absent'))).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it('probes many paths in one round trip', async () => {
+    await conn.writeFile(join(dir, 'p1'), 'one');
+    await conn.writeFile(join(dir, "p'2\n"), 'two\0bytes');
+    symlinkSync('p1', join(dir, 'link'));
+    execFileSync('mkfifo', [join(dir, 'fifo')]);
+    const found = await conn.probe([
+      { path: join(dir, 'p1'), content: true },
+      { path: join(dir, "p'2\n"), content: true },
+      { path: join(dir, 'link'), content: true },
+      { path: join(dir, 'fifo'), content: true },
+      { path: join(dir, 'absent'), content: true },
+      { path: dir },
+    ]);
+    expect(found.get(join(dir, 'p1'))).toMatchObject({ exists: true, type: 'file', size: 3, user: 'root' });
+    expect(found.get(join(dir, 'p1'))!.content!.toString()).toBe('one');
+    expect(found.get(join(dir, "p'2\n"))!.content!.toString()).toBe('two\0bytes');
+    expect(found.get(join(dir, 'link'))).toMatchObject({ type: 'symlink', target: 'p1' });
+    expect(found.get(join(dir, 'link'))!.content).toBeUndefined();
+    expect(found.get(join(dir, 'fifo'))).toMatchObject({ type: 'fifo' });
+    expect(found.get(join(dir, 'absent'))).toEqual({ path: join(dir, 'absent'), exists: false });
+    expect(found.get(dir)).toMatchObject({ type: 'directory' });
+    // Served from the cache now; a command drops it.
+    expect((await conn.readFile(join(dir, 'p1'))).toString()).toBe('one');
+  });
+});
+
+describe('chain', () => {
+  it('fails to connect with the chain and its stderr in the error', async () => {
+    const bad = { kind: 'bad', describe: () => 'bad:hop', wrap: () => ['sh', '-c', 'echo "no route to nowhere" >&2; exit 255'] };
+    const error = await openConnection([bad]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).message).toMatch(/bad:hop.*no route to nowhere/);
+    expect((error as ConnectionError).exitCode).toBe(255);
+  });
+
+  it('reports a chain that dies mid-deploy to every pending request', async () => {
+    const c = await openConnection([]);
+    const pending = c.run(['sh', '-c', 'kill -9 $PPID; sleep 5']);
+    await expect(pending).rejects.toBeInstanceOf(ConnectionError);
+    await expect(c.run(['true'])).rejects.toBeInstanceOf(ConnectionError);
+    await c.close();
+  });
+});

@@ -1,0 +1,304 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  asUser,
+  attrs,
+  CommandFailedError,
+  defineHost,
+  defprop,
+  deploy,
+  deployMany,
+  deployThese,
+  desc,
+  eseq,
+  hostattr,
+  InapplicablePropertyError,
+  InvalidArgumentError,
+  InvalidHostError,
+  onChange,
+  requireOs,
+  seq,
+  unapply,
+  withFlagfile,
+  type DeployEvent,
+} from '../../src/index.js';
+import { recorder, type Log } from '../support/recorder.js';
+
+function setup() {
+  const log: Log = { entries: [] };
+  return { log, step: recorder(log) };
+}
+
+describe('ordering and failure semantics', () => {
+  it('applies in order and goes on after a failure at the top level', async () => {
+    const { log, step } = setup();
+    const host = defineHost('a.example', [step('1'), step('2', { fail: true }), step('3')]);
+    const result = await deploy(host);
+    expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 3', 'apply 3']);
+    expect(result).toMatchObject({ status: 'failed', changed: 2, failed: 1, unchanged: 0 });
+    const error = result.failures[0]!.error as CommandFailedError;
+    expect(error).toBeInstanceOf(CommandFailedError);
+    expect(error).toMatchObject({ host: 'a.example', property: 'step 2', exitCode: 7, stderr: 'broke 2\n' });
+    expect(error.argv).toEqual(['sh', '-c', 'echo "broke 2" >&2; exit 7']);
+  });
+
+  it('eseq stops at the first failure; the failure is reported once', async () => {
+    const { log, step } = setup();
+    const events: DeployEvent[] = [];
+    const host = defineHost('b.example', [desc('group', eseq(step('1'), step('2', { fail: true }), step('3'))), step('4')]);
+    const result = await deploy(host, undefined, { onEvent: (e) => events.push(e) });
+    expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 4', 'apply 4']);
+    expect(result.failed).toBe(1);
+    const ends = events.filter((e) => e.type === 'property:end');
+    expect(ends.map((e) => [e.desc, e.status, 'error' in e && e.error !== undefined])).toEqual([
+      ['step 1', 'changed', false],
+      ['step 2', 'failed', true],
+      ['group', 'failed', false],
+      ['step 4', 'changed', false],
+    ]);
+  });
+
+  it('skips apply when the check says it is applied', async () => {
+    const { log, step } = setup();
+    const result = await deploy(defineHost('c.example', [step('1', { applied: true })]));
+    expect(log.entries).toEqual(['check 1']);
+    expect(result).toMatchObject({ status: 'ok', changed: 0, unchanged: 1 });
+  });
+
+  it('unapplies a sequence in reverse order', async () => {
+    const { log, step } = setup();
+    await deploy(defineHost('d.example', [unapply(eseq(step('1', { applied: true }), step('2', { applied: true })))]));
+    expect(log.entries).toEqual(['check 2', 'unapply 2', 'check 1', 'unapply 1']);
+  });
+
+  it('unapply does nothing to a property that is not applied', async () => {
+    const { log, step } = setup();
+    const result = await deploy(defineHost('d2.example', [unapply(step('1', { applied: false }))]));
+    expect(log.entries).toEqual(['check 1']);
+    expect(result.unchanged).toBe(1);
+  });
+
+  it('onChange applies its body only after a change', async () => {
+    const { log, step } = setup();
+    await deploy(
+      defineHost('e.example', [
+        onChange(step('1', { result: 'unchanged' }), step('not run')),
+        onChange(step('2'), step('then a'), step('then b')),
+      ]),
+    );
+    expect(log.entries).toEqual([
+      'check 1',
+      'apply 1',
+      'check 2',
+      'apply 2',
+      'check then a',
+      'apply then a',
+      'check then b',
+      'apply then b',
+    ]);
+  });
+
+  it('a property without unapply fails to unapply with a clear error', async () => {
+    const once = defprop({ name: 'test.once', desc: 'once', apply: async () => 'changed' });
+    const result = await deploy(defineHost('f.example', [unapply(once())]));
+    expect(result.failures[0]!.error.code).toBe('CONSFIG_CANNOT_UNAPPLY');
+  });
+
+  it('a thrown plain Error becomes a failed property, naming host and property', async () => {
+    const boom = defprop({
+      name: 'test.boom',
+      desc: 'boom',
+      apply: async () => {
+        throw new Error('kaput');
+      },
+    });
+    const result = await deploy(defineHost('g.example', [boom()]));
+    expect(result.failures[0]!.error).toMatchObject({ code: 'CONSFIG_PROPERTY_FAILED', host: 'g.example', property: 'boom' });
+    expect(result.failures[0]!.error.message).toBe('kaput');
+  });
+});
+
+describe('dry runs', () => {
+  it('runs checks only and reports what would change', async () => {
+    const { log, step } = setup();
+    const result = await deploy(defineHost('h.example', [step('1'), step('2', { applied: true }), onChange(step('3'), step('4'))]), undefined, {
+      dryRun: true,
+    });
+    expect(log.entries).toEqual(['check 1', 'check 2', 'check 3', 'check 4']);
+    expect(result).toMatchObject({ dryRun: true, changed: 3, unchanged: 1, status: 'ok' });
+  });
+});
+
+describe('hostattrs', () => {
+  const role = hostattr('test.role', z.string());
+
+  it('are computed once, purely, before connecting, newest first', async () => {
+    let runs = 0;
+    const tag = defprop({
+      name: 'test.tag',
+      desc: (r: string) => `role ${r}`,
+      args: z.tuple([z.string()]),
+      hostattrs: (h, r) => {
+        runs++;
+        h.push(role, r);
+      },
+    });
+    const host = defineHost('i.example', [tag('web'), tag('db')]);
+    expect(runs).toBe(0);
+    expect(host.attrs.get(role)).toEqual(['db', 'web']);
+    expect(host.attrs.first(attrs.hostname)).toBe('i.example');
+    await deploy(host);
+    expect(runs).toBe(2);
+  });
+
+  it('can be read across hosts and from the parent', () => {
+    const ips = hostattr('test.veth-ip', z.object({ user: z.string(), ip: z.string() }));
+    const declareIp = defprop({
+      name: 'test.ip',
+      desc: 'ip',
+      args: z.tuple([z.string(), z.string()]),
+      hostattrs: (h, user, ip) => h.push(ips, { user, ip }),
+    });
+    const container = defineHost('c1.example', [declareIp('alice', 'fe80::2')]);
+    const collected: unknown[] = [];
+    const routes = defprop({
+      name: 'test.routes',
+      desc: 'routes',
+      hostattrs: (h) => {
+        collected.push(...h.of(container).get(ips));
+      },
+    });
+    const vmhost = defineHost('vm.example', [routes(), declareIp('bob', 'fe80::3')]);
+    const child = defineHost('inner.example', [], { parent: vmhost });
+    void vmhost.attrs;
+    expect(collected).toEqual([{ user: 'alice', ip: 'fe80::2' }]);
+    expect(child.attrs.parent?.get(ips)).toEqual([{ user: 'bob', ip: 'fe80::3' }]);
+  });
+
+  it('a property refusing the host fails before anything is changed', async () => {
+    const { log, step } = setup();
+    const debianOnly = defprop({
+      name: 'test.debianOnly',
+      desc: 'needs debian',
+      hostattrs: (h) => void requireOs(h, 'test.debianOnly', { distribution: 'debian' }),
+      apply: async () => 'changed',
+    });
+    const result = await deploy(defineHost('j.example', [step('1'), debianOnly()]));
+    expect(log.entries).toEqual([]);
+    expect(result.status).toBe('failed');
+    expect(result.failures[0]!.error).toBeInstanceOf(InapplicablePropertyError);
+    expect(result.failures[0]!.error.message).toMatch(/needs debian.*declares no OS/);
+    expect(result.failures[0]!.error.host).toBe('j.example');
+  });
+
+  it('detects hosts whose hostattrs depend on each other', () => {
+    const holder: { other?: ReturnType<typeof defineHost> } = {};
+    const reads = defprop({ name: 'test.reads', desc: 'reads', hostattrs: (h) => void h.of(holder.other!) });
+    const a = defineHost('x.example', [reads()]);
+    holder.other = a;
+    expect(() => a.attrs).toThrow(InvalidHostError);
+  });
+});
+
+describe('bad definitions', () => {
+  it('rejects bad host names and non-properties with clear messages', () => {
+    expect(() => defineHost('bad host', [])).toThrow(/not a valid host name/);
+    expect(() => defineHost('-x', [])).toThrow(InvalidHostError);
+    const notCalled = defprop({ name: 'test.x', desc: 'x', apply: async () => 'changed' });
+    expect(() => defineHost('k.example', [notCalled as never])).toThrow(/element 1 .*test\.x.*parentheses/);
+    expect(() => defineHost('k.example', [{ not: 'a prop' } as never])).toThrow(/not a property application/);
+  });
+
+  it('reports a bad argument with host, property and argument name', async () => {
+    const p = defprop({
+      name: 'test.path',
+      desc: (path: string) => path,
+      args: z.tuple([z.string().startsWith('/', 'must be absolute')]),
+      argNames: ['path'],
+      apply: async () => 'changed',
+    });
+    const host = defineHost('l.example', [p('relative' as string)]);
+    const error = (() => {
+      try {
+        void host.attrs;
+      } catch (e) {
+        return e;
+      }
+    })() as InvalidArgumentError;
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ host: 'l.example', property: 'test.path', argument: 'path' });
+    expect(error.message).toBe("invalid argument 'path' to test.path: must be absolute");
+    const result = await deploy(host);
+    expect(result.status).toBe('failed');
+  });
+});
+
+describe('deployThese, deployMany, events', () => {
+  it('deployThese applies just the given properties', async () => {
+    const { log, step } = setup();
+    const result = await deployThese('local', step('only'));
+    expect(log.entries).toEqual(['check only', 'apply only']);
+    expect(result).toMatchObject({ host: 'localhost', chain: 'local', changed: 1 });
+  });
+
+  it('deployMany runs hosts in parallel and emits typed events per host', async () => {
+    const { step } = setup();
+    const events: DeployEvent[] = [];
+    const hosts = ['m1', 'm2', 'm3'].map((n) => defineHost(`${n}.example`, [step(n), seq(step(`${n}b`))]));
+    const results = await deployMany(hosts, { parallel: 3, onEvent: (e) => events.push(e) });
+    expect(results.map((r) => [r.host, r.status, r.changed])).toEqual([
+      ['m1.example', 'ok', 2],
+      ['m2.example', 'ok', 2],
+      ['m3.example', 'ok', 2],
+    ]);
+    for (const host of ['m1.example', 'm2.example', 'm3.example']) {
+      const types = events.filter((e) => e.host === host).map((e) => e.type);
+      expect(types[0]).toBe('host:start');
+      expect(types.at(-1)).toBe('host:end');
+      expect(types.filter((t) => t === 'property:end')).toHaveLength(2);
+    }
+    expect(events.some((e) => e.type === 'command')).toBe(false);
+  });
+
+  it('an unreachable host is reported as such and the others go on', async () => {
+    const { step } = setup();
+    const down = { kind: 'down', describe: () => 'down:hop', wrap: () => ['sh', '-c', 'echo refused >&2; exit 255'] };
+    const results = await deployMany([
+      defineHost('up.example', [step('1')]),
+      defineHost('down.example', [step('2')], { via: [down] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['ok', 'unreachable']);
+    expect(results[1]!.failures[0]!.error.message).toMatch(/down:hop: refused/);
+  });
+});
+
+describe('combinators on the real target', () => {
+  it('withFlagfile applies once, then counts as applied', async () => {
+    const { log, step } = setup();
+    const flag = `/tmp/consfig-flag-${process.pid}-${Date.now()}`;
+    const host = defineHost('n.example', [withFlagfile(flag, step('1'))]);
+    await deploy(host);
+    await deploy(host);
+    expect(log.entries).toEqual(['check 1', 'apply 1']);
+    await deploy(defineHost('n.example', [unapply(withFlagfile(flag, step('1', { applied: true })))]));
+    expect(log.entries.at(-1)).toBe('unapply 1');
+  });
+
+  it('asUser runs the properties as that user through one extra hop', async () => {
+    const whoami = defprop({
+      name: 'test.whoami',
+      desc: 'who',
+      apply: async (ctx) => {
+        const r = await ctx.run(['id', '-un']);
+        ctx.note(r.stdout.trim());
+        return 'unchanged';
+      },
+    });
+    const events: DeployEvent[] = [];
+    await deploy(defineHost('o.example', [whoami(), asUser('nobody', whoami(), whoami())]), undefined, {
+      onEvent: (e) => events.push(e),
+    });
+    const notes = events.flatMap((e) => (e.type === 'property:end' ? e.notes : []));
+    expect(notes).toEqual(['root', 'nobody', 'nobody']);
+  });
+});

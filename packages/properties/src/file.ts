@@ -1,0 +1,227 @@
+/**
+ * file: properties about files, directories and links. Checks read what the engine
+ * prefetched in one batch; writes are atomic (temp file, mode, rename). Content
+ * changes are reported with the old and new text so `consfig check` can show a diff.
+ */
+import { posix } from 'node:path';
+import { defprop, type FileChange, type PropertyContext } from '@consfig/core';
+import { z } from 'zod';
+import { setIniSettings } from './ini.js';
+import { absolutePath, fileOwnership, lines, type FileOwnership } from './schemas.js';
+
+const content = z.union([z.string(), z.array(z.string()), z.instanceof(Uint8Array)], {
+  errorMap: () => ({ message: 'must be a string, an array of lines or bytes' }),
+});
+
+/** Strings and line lists get a trailing newline; bytes are written as they are. */
+function toBytes(value: string | string[] | Uint8Array): Buffer {
+  if (value instanceof Uint8Array) return Buffer.from(value);
+  const text = Array.isArray(value) ? value.join('\n') : value;
+  return Buffer.from(text.endsWith('\n') || text === '' ? text : `${text}\n`, 'utf8');
+}
+
+function asText(data: Buffer | null): string | null {
+  if (data === null) return null;
+  return data.includes(0) ? `<${data.length} bytes of binary data>` : data.toString('utf8');
+}
+
+function change(path: string, before: Buffer | null, after: Buffer | null): FileChange {
+  return { path, before: asText(before), after: asText(after) };
+}
+
+function splitLines(text: string): string[] {
+  if (text === '') return [];
+  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+}
+
+function joinLines(list: readonly string[]): string {
+  return list.length === 0 ? '' : `${list.join('\n')}\n`;
+}
+
+function ownershipMatches(
+  info: { mode?: number; user?: string; group?: string; uid?: number; gid?: number },
+  want: FileOwnership,
+): boolean {
+  if (want.mode !== undefined && info.mode !== want.mode) return false;
+  if (want.owner !== undefined && info.user !== want.owner && String(info.uid) !== want.owner) return false;
+  if (want.group !== undefined && info.group !== want.group && String(info.gid) !== want.group) return false;
+  return true;
+}
+
+async function ensureParent(ctx: PropertyContext, path: string): Promise<void> {
+  const parent = posix.dirname(path);
+  const info = await ctx.stat(parent);
+  if (!info.exists) await ctx.run(['mkdir', '-p', '--', parent]);
+  else if (info.type !== 'directory' && !(info.type === 'symlink')) {
+    ctx.fail(`${parent} exists and is not a directory`);
+  }
+}
+
+/** Replace a text file's lines, keeping its mode and owner. */
+async function rewriteLines(ctx: PropertyContext, path: string, edit: (old: string[]) => string[]) {
+  const before = await ctx.readFileIfExists(path);
+  const after = Buffer.from(joinLines(edit(splitLines(before?.toString('utf8') ?? ''))), 'utf8');
+  if (before && before.equals(after)) return { result: 'unchanged' as const };
+  if (!before) await ensureParent(ctx, path);
+  await ctx.writeFile(path, after);
+  return { result: 'changed' as const, changes: [change(path, before, after)] };
+}
+
+export const hasContent = defprop({
+  name: 'file.hasContent',
+  desc: (path) => `${path} has content`,
+  args: z.tuple([absolutePath, content, fileOwnership.optional()]),
+  argNames: ['path', 'content', 'options'],
+  prefetch: (path) => [
+    { path, content: true },
+    { path: posix.dirname(path) },
+  ],
+  check: async (ctx, path, value, options = {}) => {
+    const info = await ctx.stat(path);
+    const want = toBytes(value);
+    if (info.exists && info.type === 'file') {
+      const old = await ctx.readFile(path);
+      if (old.equals(want) && ownershipMatches(info, options)) return true;
+      return { applied: false, changes: old.equals(want) ? [] : [change(path, old, want)] };
+    }
+    return { applied: false, changes: [change(path, null, want)] };
+  },
+  apply: async (ctx, path, value, options = {}) => {
+    const info = await ctx.stat(path);
+    if (info.exists && info.type === 'directory') ctx.fail(`${path} is a directory`);
+    if (!info.exists) await ensureParent(ctx, path);
+    await ctx.writeFile(path, toBytes(value), {
+      ...(options.mode !== undefined ? { mode: options.mode } : {}),
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+      ...(options.group !== undefined ? { group: options.group } : {}),
+    });
+  },
+  unapply: async (ctx, path) => {
+    await ctx.run(['rm', '-f', '--', path]);
+  },
+});
+
+const linesArgs = z.tuple([absolutePath, lines]);
+
+function hasLines(text: string | null, wanted: readonly string[]): { all: boolean; none: boolean } {
+  const present = new Set(splitLines(text ?? ''));
+  return { all: wanted.every((l) => present.has(l)), none: wanted.every((l) => !present.has(l)) };
+}
+
+export const containsLines = defprop({
+  name: 'file.containsLines',
+  desc: (path) => `${path} contains lines`,
+  args: linesArgs,
+  argNames: ['path', 'lines'],
+  prefetch: (path) => [{ path, content: true }],
+  check: async (ctx, path, wanted) =>
+    hasLines((await ctx.readFileIfExists(path))?.toString('utf8') ?? null, wanted).all,
+  apply: (ctx, path, wanted) =>
+    rewriteLines(ctx, path, (old) => [...old, ...wanted.filter((l, i) => !old.includes(l) && wanted.indexOf(l) === i)]),
+  unapply: (ctx, path, wanted) => rewriteLines(ctx, path, (old) => old.filter((l) => !wanted.includes(l))),
+});
+
+export const lacksLines = defprop({
+  name: 'file.lacksLines',
+  desc: (path) => `${path} lacks lines`,
+  args: linesArgs,
+  argNames: ['path', 'lines'],
+  prefetch: (path) => [{ path, content: true }],
+  check: async (ctx, path, unwanted) =>
+    hasLines((await ctx.readFileIfExists(path))?.toString('utf8') ?? null, unwanted).none,
+  apply: (ctx, path, unwanted) => rewriteLines(ctx, path, (old) => old.filter((l) => !unwanted.includes(l))),
+});
+
+export const directoryExists = defprop({
+  name: 'file.directoryExists',
+  desc: (path) => `${path} is a directory`,
+  args: z.tuple([absolutePath, fileOwnership.optional()]),
+  argNames: ['path', 'options'],
+  prefetch: (path) => [{ path }],
+  check: async (ctx, path, options = {}) => {
+    const info = await ctx.stat(path);
+    return info.exists && info.type === 'directory' && ownershipMatches(info, options);
+  },
+  apply: async (ctx, path, options = {}) => {
+    const info = await ctx.stat(path);
+    if (info.exists && info.type !== 'directory') ctx.fail(`${path} exists and is not a directory`);
+    if (!info.exists) await ctx.run(['mkdir', '-p', '--', path]);
+    if (options.owner !== undefined || options.group !== undefined) {
+      await ctx.run(['chown', `${options.owner ?? ''}${options.group !== undefined ? `:${options.group}` : ''}`, '--', path]);
+    }
+    if (options.mode !== undefined) await ctx.run(['chmod', options.mode.toString(8), '--', path]);
+  },
+  unapply: async (ctx, path) => {
+    await ctx.run(['rm', '-rf', '--', path]);
+  },
+});
+
+export const symlinked = defprop({
+  name: 'file.symlinked',
+  desc: (link, target) => `${link} is a symlink to ${target}`,
+  args: z.tuple([absolutePath, z.string().min(1, 'must not be empty')]),
+  argNames: ['link', 'target'],
+  prefetch: (link) => [{ path: link }, { path: posix.dirname(link) }],
+  check: async (ctx, link, target) => {
+    const info = await ctx.stat(link);
+    return info.exists && info.type === 'symlink' && info.target === target;
+  },
+  apply: async (ctx, link, target) => {
+    const info = await ctx.stat(link);
+    if (info.exists && info.type === 'directory') ctx.fail(`${link} is a directory`);
+    if (!info.exists) await ensureParent(ctx, link);
+    // ln -sf would unlink first; a temp link renamed into place is atomic.
+    const tmp = posix.join(posix.dirname(link), `.${posix.basename(link)}.consfig-link`);
+    await ctx.run(['ln', '-sfn', '--', target, tmp]);
+    await ctx.run(['mv', '-fT', '--', tmp, link]);
+  },
+  unapply: async (ctx, link) => {
+    await ctx.run(['rm', '-f', '--', link]);
+  },
+});
+
+export const removed = defprop({
+  name: 'file.removed',
+  desc: (...paths) => `${paths.join(', ')} removed`,
+  args: z.array(absolutePath).min(1, 'give at least one path') as unknown as z.ZodType<string[], z.ZodTypeDef, string[]>,
+  argNames: ['paths'],
+  prefetch: (...paths) => paths.map((path) => ({ path })),
+  check: async (ctx, ...paths) => {
+    for (const path of paths) if ((await ctx.stat(path)).exists) return false;
+    return true;
+  },
+  apply: async (ctx, ...paths) => {
+    for (const path of paths) {
+      const info = await ctx.stat(path);
+      if (info.exists && info.type === 'directory') ctx.fail(`${path} is a directory (file.removed removes files)`);
+    }
+    await ctx.run(['rm', '-f', '--', ...paths]);
+  },
+});
+
+const iniTriple = z.tuple([z.string(), z.string().min(1, 'key must not be empty'), z.string()], {
+  errorMap: () => ({ message: 'must be a [section, key, value] triple' }),
+});
+
+export const containsIniSettings = defprop({
+  name: 'file.containsIniSettings',
+  desc: (path) => `${path} has ini settings`,
+  args: z.tuple([absolutePath]).rest(z.any()).superRefine((args, ctx) => {
+    args.slice(1).forEach((triple, i) => {
+      const parsed = iniTriple.safeParse(triple);
+      if (!parsed.success) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i + 1], message: parsed.error.issues[0]!.message });
+    });
+  }) as unknown as z.ZodType<
+    [string, ...[string, string, string][]],
+    z.ZodTypeDef,
+    [string, ...[string, string, string][]]
+  >,
+  argNames: ['path', 'setting'],
+  prefetch: (path) => [{ path, content: true }],
+  check: async (ctx, path, ...settings) => {
+    const old = (await ctx.readFileIfExists(path))?.toString('utf8') ?? '';
+    return setIniSettings(old, settings) === old;
+  },
+  apply: (ctx, path, ...settings) =>
+    rewriteLines(ctx, path, (old) => splitLines(setIniSettings(joinLines(old), settings))),
+});

@@ -1,0 +1,9 @@
+/**
+ * @consfig/properties: the property library. Each module is a namespace of properties:
+ * `file.hasContent(...)`, `cmd.single(...)`, `os.debianStable(...)`.
+ */
+export * as cmd from './cmd.js';
+export * as file from './file.js';
+export * as os from './os.js';
+export { setIniSettings } from './ini.js';
+export type { IniSetting } from './ini.js';

@@ -1,0 +1,36 @@
+/** zod schemas shared by the property modules. */
+import { z } from 'zod';
+
+export const absolutePath = z
+  .string({ invalid_type_error: 'must be a path (a string)' })
+  .refine((p) => p.startsWith('/'), { message: 'must be an absolute path' })
+  .refine((p) => !p.includes('\0'), { message: 'must not contain a NUL byte' });
+
+/** A file mode: an octal string ('0644', '755') or a number (0o644). */
+export const fileMode = z
+  .union([z.string(), z.number()], { errorMap: () => ({ message: "must be an octal mode like '0644' or 0o644" }) })
+  .transform((m, ctx) => {
+    const text = typeof m === 'number' ? m.toString(8) : m;
+    if (!/^[0-7]{3,4}$/.test(text)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an octal mode like '0644', not ${JSON.stringify(m)}` });
+      return z.NEVER;
+    }
+    return Number.parseInt(text, 8);
+  });
+
+export const userOrGroup = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'must be a user or group name or number');
+
+export const fileOwnership = z
+  .object({ mode: fileMode.optional(), owner: userOrGroup.optional(), group: userOrGroup.optional() })
+  .strict();
+
+export type FileOwnership = z.output<typeof fileOwnership>;
+
+/** argv: a non-empty list of strings. */
+export const argv = z.array(z.string(), { invalid_type_error: 'must be an argv array of strings' }).min(1, 'must not be empty');
+
+/** One line or several; every line a string without newlines. */
+export const lines = z
+  .union([z.string(), z.array(z.string())], { errorMap: () => ({ message: 'must be a line or an array of lines' }) })
+  .transform((l) => (typeof l === 'string' ? [l] : l))
+  .refine((l) => l.every((x) => !x.includes('\n')), { message: 'lines must not contain newlines' });
