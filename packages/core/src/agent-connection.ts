@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { AgentClient } from './agent/client.js';
 import { parseProbe, type FileInfo } from './agent/probe-parse.js';
 import { AGENT_PROGRAM } from './agent/program.js';
-import { probeRequest, readRequest, runRequest, writeRequest } from './agent/requests.js';
+import { PROBE_BYTES_LIMIT, probeRequest, readRequest, runRequest, writeRequest } from './agent/requests.js';
 import {
   describeChain,
   type CommandEvent,
@@ -22,8 +22,6 @@ import {
 } from './connection.js';
 import { ConsfigError, FileNotFoundError } from './errors.js';
 
-/** Probes larger than this are split, to keep each request line reasonable. */
-const PROBE_BATCH = 500;
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -97,7 +95,8 @@ export class AgentConnection implements Connection {
         umask: options.umask,
       }),
     );
-    if (!options.readOnly) this.cache.clear();
+    if (options.affects) this.forget(options.affects);
+    else if (!options.readOnly) this.cache.clear();
     const result: CommandResult = {
       argv,
       exitCode: answer.exitCode,
@@ -135,10 +134,25 @@ export class AgentConnection implements Connection {
         group: options.group,
       }),
     );
-    this.cache.delete(path);
-    this.cache.delete(posix.dirname(path));
+    this.forget([path]);
     if (answer.exitCode !== 0) {
       throw new ConsfigError(`cannot write ${path}: ${answer.stderr.toString('utf8').trim() || `exit ${answer.exitCode}`}`);
+    }
+  }
+
+  /**
+   * Drop what the cache knows about these paths. Below them, existing entries go (rm -rf)
+   * but missing ones stay missing (mkdir -p creates nothing below); above them, missing
+   * ancestors go (mkdir -p may have created them), existing ones stay.
+   */
+  private forget(paths: readonly string[]): void {
+    for (const path of paths) {
+      this.cache.delete(path);
+      for (let p = posix.dirname(path); p !== '/' && p !== '.'; p = posix.dirname(p)) {
+        if (this.cache.get(p)?.exists === false) this.cache.delete(p);
+      }
+      const below = path.endsWith('/') ? path : `${path}/`;
+      for (const [key, info] of this.cache) if (info.exists && key.startsWith(below)) this.cache.delete(key);
     }
   }
 
@@ -151,13 +165,31 @@ export class AgentConnection implements Connection {
 
   async probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>> {
     const result = new Map<string, FileInfo>();
-    const unique = [...new Map(queries.map((q) => [q.path, q])).values()];
-    for (let i = 0; i < unique.length; i += PROBE_BATCH) {
-      const batch = unique.slice(i, i + PROBE_BATCH).map((q) => ({ path: q.path, content: q.content ?? false }));
-      const answer = await this.client.send(probeRequest(this.client.nextNonce(), batch));
+    const unique = new Map<string, boolean>();
+    for (const q of queries) {
+      if (q.path.includes('\0')) throw new TypeError('a path cannot contain a NUL byte');
+      unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
+    }
+    if (unique.size === 0) return result;
+    // Batches small enough for one xargs command line; written at once, answered in order.
+    const batches: { path: string; content: boolean }[][] = [[]];
+    let bytes = 0;
+    for (const [path, content] of unique) {
+      const size = Buffer.byteLength(path) + 1;
+      if (bytes + size > PROBE_BYTES_LIMIT && batches.at(-1)!.length > 0) {
+        batches.push([]);
+        bytes = 0;
+      }
+      batches.at(-1)!.push({ path, content });
+      bytes += size;
+    }
+    const answers = await Promise.all(
+      batches.map((batch) => this.client.send(probeRequest(this.client.nextNonce(), batch))),
+    );
+    for (const [i, batch] of batches.entries()) {
       const parsed = parseProbe(
         batch.map((b) => b.path),
-        answer.stdout,
+        answers[i]!.stdout,
       );
       for (const path of parsed.reread) {
         const entry = parsed.entries.get(path)!;

@@ -39,6 +39,11 @@ export interface RunOptions {
    * drop what the connection has cached about the target's files.
    */
   readOnly?: boolean;
+  /**
+   * The command changes only these paths (and what is below them): the cache keeps
+   * what it knows about everything else.
+   */
+  affects?: readonly string[];
 }
 
 export interface CommandResult {

@@ -51,7 +51,7 @@ function ownershipMatches(
 async function ensureParent(ctx: PropertyContext, path: string): Promise<void> {
   const parent = posix.dirname(path);
   const info = await ctx.stat(parent);
-  if (!info.exists) await ctx.run(['mkdir', '-p', '--', parent]);
+  if (!info.exists) await ctx.run(['mkdir', '-p', '--', parent], { affects: [parent] });
   else if (info.type !== 'directory' && !(info.type === 'symlink')) {
     ctx.fail(`${parent} exists and is not a directory`);
   }
@@ -97,7 +97,7 @@ export const hasContent = defprop({
     });
   },
   unapply: async (ctx, path) => {
-    await ctx.run(['rm', '-f', '--', path]);
+    await ctx.run(['rm', '-f', '--', path], { affects: [path] });
   },
 });
 
@@ -145,14 +145,15 @@ export const directoryExists = defprop({
   apply: async (ctx, path, options = {}) => {
     const info = await ctx.stat(path);
     if (info.exists && info.type !== 'directory') ctx.fail(`${path} exists and is not a directory`);
-    if (!info.exists) await ctx.run(['mkdir', '-p', '--', path]);
+    if (!info.exists) await ctx.run(['mkdir', '-p', '--', path], { affects: [path] });
     if (options.owner !== undefined || options.group !== undefined) {
-      await ctx.run(['chown', `${options.owner ?? ''}${options.group !== undefined ? `:${options.group}` : ''}`, '--', path]);
+      const owner = `${options.owner ?? ''}${options.group !== undefined ? `:${options.group}` : ''}`;
+      await ctx.run(['chown', owner, '--', path], { affects: [path] });
     }
-    if (options.mode !== undefined) await ctx.run(['chmod', options.mode.toString(8), '--', path]);
+    if (options.mode !== undefined) await ctx.run(['chmod', options.mode.toString(8), '--', path], { affects: [path] });
   },
   unapply: async (ctx, path) => {
-    await ctx.run(['rm', '-rf', '--', path]);
+    await ctx.run(['rm', '-rf', '--', path], { affects: [path] });
   },
 });
 
@@ -172,11 +173,11 @@ export const symlinked = defprop({
     if (!info.exists) await ensureParent(ctx, link);
     // ln -sf would unlink first; a temp link renamed into place is atomic.
     const tmp = posix.join(posix.dirname(link), `.${posix.basename(link)}.consfig-link`);
-    await ctx.run(['ln', '-sfn', '--', target, tmp]);
-    await ctx.run(['mv', '-fT', '--', tmp, link]);
+    await ctx.run(['ln', '-sfn', '--', target, tmp], { affects: [tmp] });
+    await ctx.run(['mv', '-fT', '--', tmp, link], { affects: [tmp, link] });
   },
   unapply: async (ctx, link) => {
-    await ctx.run(['rm', '-f', '--', link]);
+    await ctx.run(['rm', '-f', '--', link], { affects: [link] });
   },
 });
 
@@ -195,7 +196,7 @@ export const removed = defprop({
       const info = await ctx.stat(path);
       if (info.exists && info.type === 'directory') ctx.fail(`${path} is a directory (file.removed removes files)`);
     }
-    await ctx.run(['rm', '-f', '--', ...paths]);
+    await ctx.run(['rm', '-f', '--', ...paths], { affects: paths });
   },
 });
 

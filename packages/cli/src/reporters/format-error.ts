@@ -2,7 +2,7 @@
  * How a failure reads: what failed (host, property), then the command, its exit code
  * and its stderr verbatim, indented. A stack trace only at -vv.
  */
-import { CommandFailedError, ConnectionError, InvalidArgumentError, type ConsfigError } from '@consfig/core';
+import { CommandFailedError, ConnectionError, type ConsfigError } from '@consfig/core';
 import type { Style } from './colors.js';
 
 function indent(text: string, prefix: string): string[] {
@@ -23,8 +23,6 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
     if (error.stderr.trim() !== '' && !error.message.includes(error.stderr.trim())) {
       lines.push(`${pad}${s.dim('stderr:')}`, ...indent(error.stderr, `${pad}  `));
     }
-  } else if (error instanceof InvalidArgumentError) {
-    lines.push(`${pad}${s.dim('argument:')}  ${error.argument}`);
   }
   if (verbosity >= 2 && error.stack) lines.push(...indent(error.stack, `${pad}${s.dim('| ')}`));
   return lines;
@@ -32,8 +30,10 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
 
 /** One line naming what failed. */
 export function errorHeadline(error: ConsfigError): string {
-  const where = [error.host, error.property].filter(Boolean).join(': ');
   const message = error instanceof CommandFailedError ? `command failed with exit code ${error.exitCode}` : error.message;
+  // Messages that already name the property need not say it twice.
+  const property = error.property && !message.includes(error.property) ? error.property : undefined;
+  const where = [error.host, property].filter(Boolean).join(': ');
   return where ? `${where}: ${message}` : message;
 }
 

@@ -44,29 +44,17 @@ __c_ws() {
   fi
   __c_end "$1"
 }
-__c_links() {
-  __c_k=$#
-  for __c_p; do [ -L "$__c_p" ] && set -- "$@" "$__c_p"; done
-  shift "$__c_k"
-  [ "$#" -eq 0 ] || printf '%s\0' "$@"; printf '\0'
-  [ "$#" -gt 0 ] && readlink -z -- "$@"; printf '\0'
-}
-__c_cats() {
-  __c_f=$1; shift; __c_k=$#
-  for __c_p; do
-    __c_c=${"$"}{__c_f%"${"$"}{__c_f#?}"}; __c_f=${"$"}{__c_f#?}
-    [ "$__c_c" = c ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ] && set -- "$@" "$__c_p"
-  done
-  shift "$__c_k"
-  [ "$#" -eq 0 ] || printf '%s\0' "$@"; printf '\0'
-  [ "$#" -gt 0 ] && cat -- "$@" </dev/null
-}
+__c_probe_sh='k=$1; shift
+stat --printf "%n\0%f %u %g %U %G %s\0" -- "$@" 2>/dev/null </dev/null; printf "\0"
+links() { for p; do [ -L "$p" ] && printf "%s\0" "$p"; done; }
+files() { shift "$1"; shift; for p; do [ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ] && printf "%s\0" "$p"; done; }
+links "$@"; printf "\0"
+links "$@" | xargs -0r readlink -z --; printf "\0"
+files "$k" "$@"; printf "\0"
+files "$k" "$@" | xargs -0r cat --'
 __c_probe() {
-  __c_n=$1; __c_fl=$2; shift 2
-  stat --printf '%n\0%f %u %g %U %G %s\0' -- "$@" 2>/dev/null </dev/null; printf '\0'
-  __c_links "$@"
-  __c_cats "$__c_fl" "$@"
-  __c_ret 0; __c_end "$__c_n"
+  head -c "$2" | xargs -0rx sh -c "$__c_probe_sh" sh "$3"
+  __c_ret 0; __c_end "$1"
 }
 while IFS= read -r __c_req; do eval "$__c_req"; done
 `;

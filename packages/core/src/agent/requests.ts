@@ -102,14 +102,25 @@ export interface ProbeSpec {
   content: boolean;
 }
 
+/**
+ * The paths travel NUL-separated after the line, read in bulk by `head`: a long request
+ * line would cost the shell one read(2) per byte. Metadata-only paths go first; the
+ * count tells the agent where the paths whose content is wanted begin.
+ */
 export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Request {
-  const flags = specs.map((s) => (s.content ? 'c' : 'n')).join('');
+  const ordered = [...specs.filter((s) => !s.content), ...specs.filter((s) => s.content)];
+  const metaCount = specs.length - specs.filter((s) => s.content).length;
+  const payload = Buffer.concat(ordered.map((s) => Buffer.from(`${s.path}\0`, 'utf8')));
   return {
     nonce,
-    line: line('__c_probe ', quoteWords([nonce, flags, ...specs.map((s) => s.path)])),
+    line: line('__c_probe ', quoteWords([nonce, String(payload.length), String(metaCount)])),
+    payload,
     describe: `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`,
   };
 }
+
+/** Path bytes per probe request, well below what xargs passes to one command. */
+export const PROBE_BYTES_LIMIT = 64 * 1024;
 
 export function helloRequest(nonce: string): Request {
   return { nonce, line: line('__c_hello ', quoteWord(nonce)), describe: 'hello' };

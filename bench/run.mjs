@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// consfig benchmarks: wall time of whole `consfig deploy` processes. Prints a table;
+// the targets are in the issue tracker and docs/benchmarks.md, not asserted here.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '../packages/cli/dist/bin.js');
+const work = join(here, '.tmp');
+const runs = Number(process.env.BENCH_RUNS ?? 5);
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+function timeDeploy(config, extraEnv = {}) {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [bin, 'deploy', '--reporter', 'plain', '-c', config], {
+    env: { ...process.env, NO_COLOR: '1', ...extraEnv },
+    encoding: 'utf8',
+  });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0) throw new Error(`deploy failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  return { ms, out: r.stdout };
+}
+
+function fileConfig(n, target) {
+  return `import { defineConsfig, defineHost } from '@consfig/core';
+import { file } from '@consfig/properties';
+const props = Array.from({ length: ${n} }, (_, i) => file.hasContent(\`${target}/f\${i}\`, \`file \${i}\\n\`));
+export default defineConsfig({ hosts: [defineHost('bench.local', props, { via: process.env.BENCH_VIA ?? 'local' })] });
+`;
+}
+
+export function benchLocalFiles(sizes = [20, 200, 2000]) {
+  const rows = [];
+  for (const n of sizes) {
+    const target = join(work, `files-${n}`);
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    const config = join(work, `files-${n}.ts`);
+    writeFileSync(config, fileConfig(n, target));
+    timeDeploy(config); // compile the config into the cache; not what we measure
+    const firsts = [];
+    for (let i = 0; i < Math.max(1, Math.min(runs, 3)); i++) {
+      rmSync(target, { recursive: true, force: true });
+      firsts.push(timeDeploy(config).ms);
+    }
+    const again = [];
+    for (let i = 0; i < runs; i++) {
+      const { ms, out } = timeDeploy(config);
+      if (!out.includes(`0 changed, ${n} unchanged`)) throw new Error(`re-deploy changed something:\n${out}`);
+      again.push(ms);
+    }
+    rows.push({ bench: 'file.hasContent, local', n, 'first deploy (ms)': median(firsts).toFixed(0), 'no-change re-deploy (ms)': median(again).toFixed(0) });
+  }
+  return rows;
+}
+
+const rows = [...benchLocalFiles()];
+console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
+console.table(rows);

@@ -1,0 +1,136 @@
+import { mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deployThese, InvalidArgumentError, type DeployEvent, type Propapp } from '@consfig/core';
+import { file } from '../src/index.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'consfig-file-'));
+});
+
+/** Apply twice: the first run must change, the second must not. */
+async function twice(prop: Propapp) {
+  const events: DeployEvent[] = [];
+  const first = await deployThese({ via: 'local', onEvent: (e) => events.push(e) }, prop);
+  const second = await deployThese('local', prop);
+  expect(first.failures.map((f) => f.error.message)).toEqual([]);
+  expect([first.changed, second.changed, second.unchanged]).toEqual([1, 0, 1]);
+  return events;
+}
+
+describe('file.hasContent', () => {
+  it('writes the content with a trailing newline, creating the parent, then is unchanged', async () => {
+    const path = join(dir, 'sub/motd');
+    const events = await twice(file.hasContent(path, ['line one', 'line two']));
+    expect(readFileSync(path, 'utf8')).toBe('line one\nline two\n');
+    const end = events.find((e) => e.type === 'property:end');
+    expect(end && end.type === 'property:end' && end.changes).toEqual([
+      { path, before: null, after: 'line one\nline two\n' },
+    ]);
+  });
+
+  it('sets mode and owner, and fixes a mode that drifted', async () => {
+    const path = join(dir, 'secret');
+    await twice(file.hasContent(path, 'x', { mode: '0600', owner: 'root', group: 'root' }));
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    writeFileSync(path, 'x\n', { mode: 0o644 });
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('chmod', ['644', path]);
+    const r = await deployThese('local', file.hasContent(path, 'x', { mode: 0o600 }));
+    expect(r.changed).toBe(1);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes bytes exactly', async () => {
+    const path = join(dir, 'bin');
+    const bytes = Buffer.from([0, 255, 10, 39, 0]);
+    await twice(file.hasContent(path, bytes));
+    expect(Buffer.compare(readFileSync(path), bytes)).toBe(0);
+  });
+
+  it('reports the old and new content when changing a file (and changes nothing in a dry run)', async () => {
+    const path = join(dir, 'conf');
+    writeFileSync(path, 'old\n');
+    const events: DeployEvent[] = [];
+    const dry = await deployThese({ via: 'local', dryRun: true, onEvent: (e) => events.push(e) }, file.hasContent(path, 'new'));
+    expect(dry.changed).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe('old\n');
+    const end = events.find((e) => e.type === 'property:end');
+    expect(end?.type === 'property:end' && end.changes).toEqual([{ path, before: 'old\n', after: 'new\n' }]);
+  });
+
+  it('rejects bad arguments naming the property and argument', async () => {
+    const result = await deployThese('local', file.hasContent('relative/path', 'x'));
+    const error = result.failures[0]!.error as InvalidArgumentError;
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect(error).toMatchObject({ host: 'localhost', property: 'file.hasContent', argument: 'path' });
+    const bad = await deployThese('local', file.hasContent('/tmp/x', 'x', { mode: '999' }));
+    expect(bad.failures[0]!.error.message).toMatch(/argument 'options.mode'.*octal/);
+    const typo = await deployThese('local', file.hasContent('/tmp/x', 'x', { mdoe: '0644' } as never));
+    expect(typo.failures[0]!.error.message).toMatch(/mdoe/);
+  });
+});
+
+describe('file.containsLines and lacksLines', () => {
+  it('appends missing lines only, then removes them', async () => {
+    const path = join(dir, 'list');
+    writeFileSync(path, 'keep\nb\n');
+    await twice(file.containsLines(path, ['a', 'b', 'c']));
+    expect(readFileSync(path, 'utf8')).toBe('keep\nb\na\nc\n');
+    await twice(file.lacksLines(path, ['a', 'c']));
+    expect(readFileSync(path, 'utf8')).toBe('keep\nb\n');
+  });
+
+  it('creates a missing file for containsLines and is satisfied by a missing one for lacksLines', async () => {
+    const path = join(dir, 'new/list');
+    const r = await deployThese('local', file.lacksLines(path, 'x'));
+    expect(r.unchanged).toBe(1);
+    await twice(file.containsLines(path, 'x'));
+    expect(readFileSync(path, 'utf8')).toBe('x\n');
+  });
+
+  it('adds a newline to a file that lacks one before appending', async () => {
+    const path = join(dir, 'nonl');
+    writeFileSync(path, 'first');
+    await twice(file.containsLines(path, 'second'));
+    expect(readFileSync(path, 'utf8')).toBe('first\nsecond\n');
+  });
+});
+
+describe('directories, links, removal, ini', () => {
+  it('directoryExists with a mode', async () => {
+    const path = join(dir, 'a/b/c');
+    await twice(file.directoryExists(path, { mode: '0750' }));
+    expect(statSync(path).isDirectory()).toBe(true);
+    expect(statSync(path).mode & 0o777).toBe(0o750);
+  });
+
+  it('symlinked replaces a wrong link atomically', async () => {
+    const link = join(dir, 'link');
+    await twice(file.symlinked(link, '/etc/hostname'));
+    expect(readlinkSync(link)).toBe('/etc/hostname');
+    await twice(file.symlinked(link, '/etc/hosts'));
+    expect(readlinkSync(link)).toBe('/etc/hosts');
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+  });
+
+  it('removed deletes files and refuses directories', async () => {
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    writeFileSync(a, '');
+    writeFileSync(b, '');
+    await twice(file.removed(a, b));
+    expect(existsSync(a) || existsSync(b)).toBe(false);
+    const r = await deployThese('local', file.removed(dir));
+    expect(r.failures[0]!.error.message).toMatch(/is a directory/);
+  });
+
+  it('containsIniSettings edits in place', async () => {
+    const path = join(dir, 'app.ini');
+    writeFileSync(path, '[one]\ntwo=three\n');
+    await twice(file.containsIniSettings(path, ['one', 'two', '2'], ['new', 'k', 'v']));
+    expect(readFileSync(path, 'utf8')).toBe('[one]\ntwo=2\n\n[new]\nk=v\n');
+  });
+});

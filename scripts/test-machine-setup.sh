@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs on a fresh Debian 12 machine (run as root).
+# Idempotent: a machine that has everything is left as it is.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+need=()
+for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux; do
+  cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
+  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ "${#need[@]}" -gt 0 ]; then
+  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null
+fi
+command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10 >/dev/null
+cd "$(dirname "$0")/.."
+pnpm install --frozen-lockfile >/dev/null
+echo "test-machine-setup: ready"
