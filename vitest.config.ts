@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@consfig/core': src('core'),
       '@consfig/properties': src('properties'),
+      '@consfig/connections': src('connections'),
     },
   },
   test: {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `consfig` executable: the only place that touches process state. */
+import '@consfig/connections';
 import { runCli } from './main.js';
 
 const controller = new AbortController();

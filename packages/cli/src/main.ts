@@ -2,6 +2,7 @@
  * The CLI: parse → load the consfig → run the command → report → exit code. Errors
  * become one clear message on stderr (a stack trace only at -vv).
  */
+import '@consfig/connections';
 import { ConnectionError, isConsfigError } from '@consfig/core';
 import { HELP, parseCommand, UsageError, type Command } from './args.js';
 import { deployCommand } from './commands/deploy.js';

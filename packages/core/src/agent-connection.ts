@@ -38,8 +38,9 @@ async function openAgentConnection(
   ownFrom: number,
 ): Promise<AgentConnection> {
   let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
-  for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, { uid: -1 });
-  const preamble = Buffer.concat(hops.map((h) => h.preamble?.() ?? Buffer.alloc(0)));
+  for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, { position: i });
+  const preambles = await Promise.all(hops.map(async (h) => (await h.preamble?.()) ?? Buffer.alloc(0)));
+  const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
   const client = await AgentClient.start(argv, {
     chain,
@@ -75,6 +76,10 @@ export class AgentConnection implements Connection {
 
   get uid(): number {
     return this.client.info.uid;
+  }
+
+  get pid(): number {
+    return this.client.info.pid;
   }
 
   onCommand(listener: ((event: CommandEvent) => void) | undefined): void {
@@ -224,9 +229,41 @@ export class AgentConnection implements Connection {
     for (const hop of this.hops.slice(this.ownFrom)) await hop.cleanup?.();
   }
 
-  /** Kill the chain and its extensions at once (interrupt). */
-  kill(): void {
-    for (const child of this.children) child.kill();
+  /**
+   * Kill the chain and its extensions at once (interrupt). Where a hop is remote, a
+   * fresh chain (multiplexed, so cheap) first kills the agent's process group there.
+   */
+  async abort(): Promise<void> {
+    await Promise.all(this.children.map((child) => child.abort()));
+    const { pgid } = this.client.info;
+    if (this.hops.some((h) => h.remote) && pgid > 1 && this.client.alive) {
+      try {
+        const killer = await withTimeout(openAgentConnection(this.hops, this.options, this.hops.length), 5000);
+        // The shell's kill: a minimal root filesystem may have no kill(1).
+        await withTimeout(killer.run(['sh', '-c', 'kill -TERM "$1"', 'sh', `-${pgid}`]), 5000).catch(() => {});
+        this.client.kill();
+        await killer.close();
+      } catch {
+        // the target is unreachable: nothing more to do there
+      }
+    }
     this.client.kill();
+    await this.client.close(1000).catch(() => {});
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
 }

@@ -9,8 +9,8 @@ import type { FileInfo } from './agent/probe-parse.js';
 export type { FileInfo, FileType } from './agent/probe-parse.js';
 
 export interface HopContext {
-  /** uid the previous hop runs as, when known (-1 when not). */
-  readonly uid: number;
+  /** Index of this hop in its chain: 0 runs on the deploying machine. */
+  readonly position: number;
 }
 
 export interface Hop {
@@ -21,7 +21,12 @@ export interface Hop {
   /** argv that runs `inner` through this hop. */
   wrap(inner: readonly string[], context: HopContext): readonly string[];
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
-  preamble?(): Buffer | undefined;
+  preamble?(): Buffer | undefined | Promise<Buffer | undefined>;
+  /**
+   * The hop reaches another machine (ssh): killing the local chain does not stop what
+   * runs there, so an interrupt also kills the agent's process group on the target.
+   */
+  readonly remote?: boolean;
   /** Called once after the chain has ended (e.g. close an ssh ControlMaster). */
   cleanup?(): Promise<void>;
 }
@@ -82,6 +87,8 @@ export interface Connection {
   readonly hops: readonly Hop[];
   /** uid of the agent on the target. */
   readonly uid: number;
+  /** PID of the agent on the target (in the target's PID namespace). */
+  readonly pid: number;
 
   /** Run argv (no shell). Never throws for a non-zero exit; see `exitCode`. */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
@@ -98,6 +105,8 @@ export interface Connection {
   /** Observe every command run through this connection (and its extensions). */
   onCommand(listener: ((event: CommandEvent) => void) | undefined): void;
   close(): Promise<void>;
+  /** Stop at once (an interrupt): kill the chain, and what it runs on a remote target. */
+  abort(): Promise<void>;
 }
 
 /** Text form of a chain. */

@@ -2,10 +2,13 @@
  * The shape of a consfig file: `export default defineConsfig({ hosts: [...] })`.
  */
 import { InvalidHostError } from './errors.js';
+import type { DataSource } from './data.js';
 import { isHost, type Host } from './host.js';
 
 export interface Consfig {
   hosts: readonly Host[];
+  /** Where prerequisite data (secrets) comes from, first match wins. */
+  data?: readonly DataSource[];
 }
 
 const CONSFIG = Symbol.for('consfig.consfig');

@@ -5,6 +5,7 @@
  */
 import { seq } from './combinators.js';
 import type { Hop } from './connection.js';
+import { dataAttr } from './data.js';
 import { ConsfigError, InapplicablePropertyError, InvalidHostError } from './errors.js';
 import { attrs, HostattrStore, type HostattrKey, type HostattrView } from './hostattrs.js';
 import type { HostattrsContext, Propapp } from './property.js';
@@ -106,6 +107,9 @@ function contextFor(store: HostattrStore, hostname: string, property: string): H
     of: (host) => host.attrs,
     inapplicable: (message) => {
       throw new InapplicablePropertyError(message, { host: hostname, property });
+    },
+    requireData: (iden1, iden2) => {
+      if (!store.get(dataAttr).some((d) => d.iden1 === iden1 && d.iden2 === iden2)) store.push(dataAttr, { iden1, iden2 });
     },
   };
 }

@@ -62,3 +62,5 @@ export {
 export type { ErrorContext } from './errors.js';
 export { defineConsfig, isConsfig } from './consfig.js';
 export type { Consfig } from './consfig.js';
+export { commandSource, dataAttr, envSource, fetchData, fileSource, MissingDataError } from './data.js';
+export type { DataItem, DataSource } from './data.js';

@@ -38,6 +38,8 @@ export interface HostattrsContext extends HostattrView {
   of(host: { readonly attrs: HostattrView }): HostattrView;
   /** Refuse this host: throws InapplicablePropertyError naming host and property. */
   inapplicable(message: string): never;
+  /** Declare prerequisite data the property will read with `ctx.getData`. */
+  requireData(iden1: string, iden2: string): void;
 }
 
 export interface TextResult {
@@ -74,6 +76,8 @@ export interface PropertyContext {
   fail(message: string): never;
   /** A note shown with the property's result (e.g. at -v). */
   note(message: string): void;
+  /** Prerequisite data declared with `h.requireData` (never log or print it). */
+  getData(iden1: string, iden2: string): Promise<Buffer>;
 }
 
 export const PROPAPP = Symbol.for('consfig.propapp');

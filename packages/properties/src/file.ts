@@ -101,6 +101,43 @@ export const hasContent = defprop({
   },
 });
 
+const secretOptions = fileOwnership.extend({ iden1: z.string().min(1).optional(), iden2: z.string().min(1).optional() }).strict();
+
+/**
+ * The file holds prerequisite data (a secret) from the deploying machine: by default the
+ * item (HOSTNAME, PATH), mode 0600. The content goes to the target only on stdin and is
+ * never shown: changes are reported without it.
+ */
+export const hasSecretContent = defprop({
+  name: 'file.hasSecretContent',
+  desc: (path) => `${path} has secret content`,
+  args: z.tuple([absolutePath, secretOptions.optional()]),
+  argNames: ['path', 'options'],
+  hostattrs: (h, path, options = {}) => h.requireData(options.iden1 ?? h.hostname, options.iden2 ?? path),
+  prefetch: (path) => [{ path, content: true }, { path: posix.dirname(path) }],
+  check: async (ctx, path, options = {}) => {
+    const info = await ctx.stat(path);
+    if (!info.exists || info.type !== 'file') return false;
+    const want = await ctx.getData(options.iden1 ?? ctx.hostname, options.iden2 ?? path);
+    const old = await ctx.readFile(path);
+    return old.equals(want) && ownershipMatches(info, { ...options, mode: options.mode ?? 0o600 });
+  },
+  apply: async (ctx, path, options = {}) => {
+    const info = await ctx.stat(path);
+    if (info.exists && info.type === 'directory') ctx.fail(`${path} is a directory`);
+    if (!info.exists) await ensureParent(ctx, path);
+    const data = await ctx.getData(options.iden1 ?? ctx.hostname, options.iden2 ?? path);
+    await ctx.writeFile(path, data, {
+      mode: options.mode ?? 0o600,
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+      ...(options.group !== undefined ? { group: options.group } : {}),
+    });
+  },
+  unapply: async (ctx, path) => {
+    await ctx.run(['rm', '-f', '--', path], { affects: [path] });
+  },
+});
+
 const linesArgs = z.tuple([absolutePath, lines]);
 
 function hasLines(text: string | null, wanted: readonly string[]): { all: boolean; none: boolean } {

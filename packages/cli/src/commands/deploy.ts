@@ -14,7 +14,7 @@ export function exitCodeFor(results: readonly HostResult[], pendingIsError: bool
 }
 
 export async function deployCommand(command: Extract<Command, { name: 'deploy' | 'check' }>, io: CliIo): Promise<number> {
-  const { hosts } = await loadHosts(command, io);
+  const { hosts, config } = await loadHosts(command, io);
   const dryRun = command.name === 'check';
   const name: ReporterName = command.reporter ?? (io.stdout.isTTY ? 'tty' : 'plain');
   const color = command.color ?? (Boolean(io.stdout.isTTY) && !io.env.NO_COLOR);
@@ -23,6 +23,7 @@ export async function deployCommand(command: Extract<Command, { name: 'deploy' |
   const results = await deployMany(targets, {
     parallel: command.parallel,
     dryRun,
+    ...(config.data ? { data: config.data } : {}),
     onEvent: (event) => reporter.onEvent(event),
     ...(io.signal ? { signal: io.signal } : {}),
   });

@@ -1,4 +1,4 @@
-import type { Host } from '@consfig/core';
+import type { Consfig, Host } from '@consfig/core';
 import type { CommonOptions } from '../args.js';
 import type { CliIo } from '../io.js';
 import { findConfig, loadConfig } from '../load-config.js';
@@ -8,10 +8,10 @@ import { selectHosts } from '../select-hosts.js';
 export async function loadHosts(
   command: CommonOptions & { hosts?: string[]; host?: string },
   io: CliIo,
-): Promise<{ file: string; hosts: Host[]; all: readonly Host[] }> {
+): Promise<{ file: string; hosts: Host[]; config: Consfig }> {
   const file = findConfig(io.cwd, command.config);
   if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
   const config = await loadConfig(file);
   const patterns = command.hosts ?? (command.host ? [command.host] : []);
-  return { file, hosts: selectHosts(config.hosts, patterns), all: config.hosts };
+  return { file, hosts: selectHosts(config.hosts, patterns), config };
 }

@@ -39,6 +39,8 @@ export interface AgentSpawnOptions {
 
 export interface AgentInfo {
   pid: number;
+  /** The agent's process group on the target: what to kill to stop it and its commands. */
+  pgid: number;
   uid: number;
 }
 
@@ -51,7 +53,7 @@ export class AgentClient {
   private exited = false;
   private exitError: Error | undefined;
   private readonly exitPromise: Promise<void>;
-  info: AgentInfo = { pid: 0, uid: -1 };
+  info: AgentInfo = { pid: 0, pgid: 0, uid: -1 };
 
   private constructor(
     private readonly proc: ChildProcess,
@@ -101,9 +103,9 @@ export class AgentClient {
     try {
       const hello = await client.send(helloRequest(client.nextNonce()));
       const text = hello.stdout.toString('utf8');
-      const m = /pid=(\d+) uid=(\d+)\s*$/.exec(text);
+      const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\s*$/.exec(text);
       if (!m) throw new ConnectionError(`unexpected greeting from ${options.chain}`, options.chain, hello.stderr.toString());
-      client.info = { pid: Number(m[1]), uid: Number(m[2]) };
+      client.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]) };
       return client;
     } catch (error) {
       await client.close();

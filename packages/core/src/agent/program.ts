@@ -12,9 +12,14 @@
 export const AGENT_PROGRAM = String.raw`__c_nl='
 '
 umask 077
+__c_tmp=
+trap 'rm -f "$__c_tmp"; exit 129' HUP INT TERM PIPE
 __c_end() { __c_rc=$?; printf '%s %d\n' "$1" "$__c_rc"; printf '%s' "$1" >&2; }
 __c_ret() { return "$1"; }
-__c_hello() { printf 'pid=%s uid=%s\n' "$$" "$(id -u)"; __c_end "$1"; }
+__c_hello() {
+  read -r _ _ _ _ __c_pg _ < /proc/$$/stat 2>/dev/null || __c_pg=$$
+  printf 'pid=%s pgid=%s uid=%s\n' "$$" "$__c_pg" "$(id -u)"; __c_end "$1"
+}
 __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
   __c_end "$1"
@@ -31,18 +36,18 @@ __c_fin() {
   mv -fT "$3" "$2" || { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
 }
 __c_wi() {
-  set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
+  __c_tmp=$3; set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
   if [ "$__c_rc" = 0 ]; then __c_fin "$@"; else __c_ret "$__c_rc"; fi
-  __c_end "$1"
+  __c_end "$1"; __c_tmp=
 }
 __c_ws() {
-  set -C; printf '' > "$3"; __c_rc=$?; set +C
+  __c_tmp=$3; set -C; printf '' > "$3"; __c_rc=$?; set +C
   if [ "$__c_rc" = 0 ]; then
     head -c "$7" | { cat >> "$3" || { cat > /dev/null; __c_ret 1; }; } && __c_fin "$@"
   else
     head -c "$7" > /dev/null; __c_ret "$__c_rc"
   fi
-  __c_end "$1"
+  __c_end "$1"; __c_tmp=
 }
 __c_probe_sh='k=$1; shift
 stat --printf "%n\0%f %u %g %U %G %s\0" -- "$@" 2>/dev/null </dev/null; printf "\0"

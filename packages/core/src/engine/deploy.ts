@@ -7,6 +7,7 @@ import pLimit from 'p-limit';
 import { openConnection } from '../agent-connection.js';
 import { seq } from '../combinators.js';
 import { describeChain, type Connection, type ProbeQuery } from '../connection.js';
+import { dataAttr, fetchData, type DataSource } from '../data.js';
 import { ConnectionError, DeployAbortedError, isConsfigError, toConsfigError } from '../errors.js';
 import type { DeployEvent, EventListener, HostResult } from '../events.js';
 import { defineHost, Host, isHost, type Via } from '../host.js';
@@ -22,6 +23,8 @@ export interface DeployOptions {
   signal?: AbortSignal;
   /** Environment for the process that starts the chain (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Where prerequisite data comes from, first match wins. */
+  data?: readonly DataSource[];
 }
 
 export interface DeployManyOptions extends DeployOptions {
@@ -77,6 +80,12 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   if (options.signal?.aborted) {
     return finish(result('failed', undefined, [{ property: undefined, error: new DeployAbortedError('deployment cancelled', { host: host.name }) }]));
   }
+  let data: Map<string, Buffer>;
+  try {
+    data = await fetchData(host.name, attrs.get(dataAttr), options.data ?? []);
+  } catch (error) {
+    return finish(result('failed', undefined, [{ property: undefined, error: toConsfigError(error, { host: host.name }) }]));
+  }
 
   let conn: Connection;
   try {
@@ -85,11 +94,11 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     const e = toConsfigError(error, { host: host.name });
     return finish(result(e instanceof ConnectionError ? 'unreachable' : 'failed', undefined, [{ property: undefined, error: e }]));
   }
-  const onAbort = () => (conn as { kill?: () => void }).kill?.();
+  const onAbort = () => void conn.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
 
-  const run = new HostRun(host.name, attrs, conn, dryRun, emit);
+  const run = new HostRun(host.name, attrs, conn, dryRun, emit, data);
   const extra: HostResult['failures'] = [];
   try {
     const queries = collectPrefetch(host.root, []);

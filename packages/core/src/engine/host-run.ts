@@ -4,6 +4,7 @@
  * PropertyContext that properties see.
  */
 import type { CommandEvent, Connection } from '../connection.js';
+import { dataKey, MissingDataError } from '../data.js';
 import {
   CannotUnapplyError,
   CommandFailedError,
@@ -55,6 +56,7 @@ export class HostRun {
     private readonly conn: Connection,
     readonly dryRun: boolean,
     private readonly emit: (event: DeployEvent) => void,
+    private readonly data: ReadonlyMap<string, Buffer> = new Map(),
   ) {
     conn.onCommand((event) => this.onCommand(event));
   }
@@ -231,6 +233,17 @@ export class HostRun {
       },
       note: (message) => {
         notes.push(message);
+      },
+      getData: async (iden1, iden2) => {
+        const value = this.data.get(dataKey({ iden1, iden2 }));
+        if (value === undefined) {
+          throw new MissingDataError(
+            { iden1, iden2 },
+            `prerequisite data (${iden1}, ${iden2}) was not declared: call h.requireData in the property's hostattrs`,
+            where,
+          );
+        }
+        return value;
       },
     };
     return ctx;

@@ -1,0 +1,30 @@
+/**
+ * su and runuser: become another user when already root. runuser(1) is the plain way;
+ * su(1) goes through PAM's session stack, which on machines without systemd is what
+ * delegates cgroups to the user (pam_cgfs), as unprivileged LXC needs.
+ */
+import { shellJoin, type Hop } from '@consfig/core';
+
+const USER = /^[a-z_][a-z0-9_.-]*\$?$/i;
+
+function checkUser(kind: string, user: string): void {
+  if (!USER.test(user)) throw new TypeError(`${kind}: ${JSON.stringify(user)} is not a user name`);
+}
+
+export function su(user: string, options: { login?: boolean } = {}): Hop {
+  checkUser('su', user);
+  return {
+    kind: 'su',
+    describe: () => `su:${user}`,
+    wrap: (inner) => ['su', ...(options.login ? ['-l'] : []), '-s', '/bin/sh', '-c', shellJoin(inner), user],
+  };
+}
+
+export function runuser(user: string): Hop {
+  checkUser('runuser', user);
+  return {
+    kind: 'runuser',
+    describe: () => `runuser:${user}`,
+    wrap: (inner) => ['runuser', '-u', user, '--', ...inner],
+  };
+}

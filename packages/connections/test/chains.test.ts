@@ -1,0 +1,254 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ConnectionError,
+  defineHost,
+  deploy,
+  deployMany,
+  envSource,
+  openConnection,
+  type Connection,
+  type DeployEvent,
+} from '@consfig/core';
+import { cmd, file } from '@consfig/properties';
+import { chroot, nsenter, runuser, sudo } from '../src/index.js';
+import { HOSTILE_BYTES, HOSTILE_STRINGS } from '../../core/test/support/hostile.js';
+import {
+  DENIED_USER,
+  PASSWORD,
+  PASSWORD_USER,
+  processTable,
+  startSshd,
+  TEST_USER,
+  unpackRootfs,
+  type TestSshd,
+} from './support/machine.js';
+
+let sshd: TestSshd;
+let rootfs: string;
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  rootfs = unpackRootfs('/var/lib/consfig-test/chroot-connections');
+}, 300_000);
+afterAll(async () => {
+  await sshd?.stop();
+});
+
+/** What every chain must do: hostile round trips and both pipes drained. */
+async function exercise(conn: Connection, dir: string): Promise<void> {
+  const args = await conn.run(['printf', '%s\\0', ...HOSTILE_STRINGS.slice(0, -1)]);
+  expect(args.stdout.toString().split('\0').slice(0, -1)).toEqual(HOSTILE_STRINGS.slice(0, -1));
+  for (const [i, data] of [...HOSTILE_STRINGS.map((s) => Buffer.from(s)), ...HOSTILE_BYTES, Buffer.alloc(200_000, 7)].entries()) {
+    const path = `${dir}/hostile-${i}`;
+    await conn.writeFile(path, data);
+    expect(Buffer.compare(await conn.readFile(path), data)).toBe(0);
+  }
+  const big = await conn.run(['sh', '-c', 'head -c 100000000 /dev/zero & head -c 100000000 /dev/zero >&2; wait']);
+  expect([big.exitCode, big.stdout.length, big.stderr.length]).toEqual([0, 100_000_000, 100_000_000]);
+}
+
+/** The mount namespace of the agent, and whether any process is still in it. */
+function mntNamespaceOf(pid: number): string {
+  return readlinkSync(`/proc/${pid}/ns/mnt`);
+}
+function namespaceInUse(ns: string): boolean {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .some((p) => {
+      try {
+        return readlinkSync(`/proc/${p}/ns/mnt`) === ns;
+      } catch {
+        return false;
+      }
+    });
+}
+
+describe('ssh', () => {
+  it('round-trips hostile data and drains 100 MB per stream, over one multiplexed chain', async () => {
+    const conn = await openConnection([sshd.hop('root')]);
+    const dir = mkdtempSync(join(tmpdir(), 'consfig-ssh-'));
+    await exercise(conn, dir);
+    // asUser-style extensions reuse the master: one more session, no new TCP connection
+    const other = await conn.extend(runuser(TEST_USER));
+    expect((await other.run(['id', '-un'])).stdout.toString()).toBe(`${TEST_USER}\n`);
+    await conn.close();
+    // the ControlMaster is gone once the connection closed
+    expect(processTable().filter((l) => l.includes(`-p ${sshd.port}`) && l.startsWith('ssh'))).toEqual([]);
+  }, 120_000);
+
+  it('reports a refused connection and a host key mismatch as such', async () => {
+    const refused = await openConnection([sshd.hop('root', { port: 1 })]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ConnectionError);
+    expect((refused as Error).message).toMatch(/ssh:root@127\.0\.0\.1:1.*Connection refused/);
+    const badKey = sshd.target('root');
+    const wrongKnownHosts = join(mkdtempSync(join(tmpdir(), 'consfig-kh-')), 'known_hosts');
+    execFileSync('sh', ['-c', `echo "[127.0.0.1]:${sshd.port} $(cat ${sshd.dir}/client_key.pub | cut -d' ' -f1,2)" > ${wrongKnownHosts}`]);
+    const mismatch = await openConnection([
+      sshd.hop('root', { options: [...badKey.options!.slice(0, 2), '-o', `UserKnownHostsFile=${wrongKnownHosts}`, '-o', 'StrictHostKeyChecking=yes'] }),
+    ]).catch((e: unknown) => e);
+    expect((mismatch as Error).message).toMatch(/Host key verification failed/);
+  });
+});
+
+describe('ssh → sudo', () => {
+  it('becomes root without a password', async () => {
+    const conn = await openConnection([sshd.hop(TEST_USER), sudo()]);
+    expect(conn.uid).toBe(0);
+    await exercise(conn, mkdtempSync(join(tmpdir(), 'consfig-sudo-')));
+    await conn.close();
+  }, 120_000);
+
+  it('with a password, asked once, never in any process table', async () => {
+    let asked = 0;
+    const hop = sudo({ password: () => (asked++, PASSWORD) });
+    const seen: string[] = [];
+    const watcher = setInterval(() => seen.push(...processTable()), 5);
+    const conn = await openConnection([sshd.hop(PASSWORD_USER), hop]);
+    const again = await openConnection([sshd.hop(PASSWORD_USER), hop]);
+    clearInterval(watcher);
+    expect([conn.uid, again.uid, asked]).toEqual([0, 0, 1]);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.filter((l) => l.includes(PASSWORD))).toEqual([]);
+    await conn.close();
+    await again.close();
+  });
+
+  it('fails with sudo’s own words when sudo is denied or the password is wrong', async () => {
+    const denied = await openConnection([sshd.hop(DENIED_USER), sudo()]).catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(ConnectionError);
+    expect((denied as Error).message).toMatch(/ssh:consfig-tdeny@127\.0\.0\.1:\d+ → sudo: .*password is required/);
+    const wrong = await openConnection([sshd.hop(PASSWORD_USER), sudo({ password: 'wrong' })]).catch((e: unknown) => e);
+    expect((wrong as Error).message).toMatch(/incorrect password|Sorry, try again/);
+  });
+});
+
+describe('chroot', () => {
+  it('local → chroot: mounts live only in the connection, services are denied', async () => {
+    const conn = await openConnection([chroot(rootfs)]);
+    expect((await conn.readFile('/etc/debian_version')).toString()).toMatch(/^12\./);
+    const mounts = (await conn.readFile('/proc/self/mountinfo')).toString();
+    for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ']) expect(mounts).toContain(m);
+    const policy = await conn.run(['/usr/sbin/policy-rc.d', 'apache2', 'start']);
+    expect(policy.exitCode).toBe(101);
+    await exercise(conn, '/root');
+    const ns = mntNamespaceOf(conn.pid);
+    await conn.close();
+    expect(namespaceInUse(ns)).toBe(false);
+    expect(existsSync(join(rootfs, 'usr/sbin/policy-rc.d'))).toBe(false);
+    expect(readFileSync(join(rootfs, 'root/hostile-0'), 'utf8')).toBe('');
+  }, 120_000);
+
+  it('ssh → sudo → chroot', async () => {
+    const conn = await openConnection([sshd.hop(TEST_USER), sudo(), chroot(rootfs)]);
+    expect((await conn.run(['cat', '/etc/os-release'])).stdout.toString()).toMatch(/bookworm/);
+    await exercise(conn, '/tmp');
+    const ns = mntNamespaceOf(conn.pid);
+    await conn.close();
+    expect(namespaceInUse(ns)).toBe(false);
+  }, 120_000);
+
+  it('a missing chroot fails the host with the hop named', async () => {
+    const error = await openConnection([chroot('/nonexistent/root')]).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/chroot:\/nonexistent\/root.*is not a directory/);
+  });
+});
+
+describe('local → runuser → nsenter', () => {
+  it('enters a user+mount namespace made with unshare by a non-root user', async () => {
+    const holder = spawn('runuser', ['-u', TEST_USER, '--', 'sh', '-c', 'echo $$; exec unshare -Urm sleep 300'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const pid = Number(await new Promise<string>((r) => holder.stdout.once('data', (d: Buffer) => r(d.toString().trim()))));
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const conn = await openConnection([runuser(TEST_USER), nsenter(pid)]);
+      expect(conn.uid).toBe(0);
+      expect((await conn.run(['readlink', '/proc/self/ns/user'])).stdout.toString().trim()).toBe(readlinkSync(`/proc/${pid}/ns/user`));
+      const dir = (await conn.run(['mktemp', '-d'])).stdout.toString().trim();
+      await exercise(conn, dir);
+      // root inside is the test user outside
+      const owner = execFileSync('stat', ['-c', '%U', join(dir, 'hostile-0')], { encoding: 'utf8' }).trim();
+      expect(owner).toBe(TEST_USER);
+      await conn.close();
+    } finally {
+      holder.kill();
+    }
+  }, 120_000);
+});
+
+describe('secrets along the chain', () => {
+  it('are delivered 0600 through ssh → sudo, never in ps, events or debug output', async () => {
+    const secret = `s3cr3t-${Date.now()}-value`;
+    const dir = mkdtempSync(join(tmpdir(), 'consfig-secret-'));
+    const path = join(dir, 'db.password');
+    const host = defineHost('secret.example', [file.hasSecretContent(path, { iden1: 'db', iden2: 'password' })], {
+      via: [sshd.hop(TEST_USER), sudo()],
+    });
+    const events: DeployEvent[] = [];
+    const seen: string[] = [];
+    const watcher = setInterval(() => seen.push(...processTable()), 2);
+    const result = await deploy(host, undefined, {
+      data: [envSource('CONSFIG_DATA_', { CONSFIG_DATA_db_password: secret })],
+      onEvent: (e) => events.push(e),
+    });
+    clearInterval(watcher);
+    expect(result.status).toBe('ok');
+    expect(readFileSync(path, 'utf8')).toBe(secret);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(seen.filter((l) => l.includes(secret))).toEqual([]);
+    expect(JSON.stringify(events)).not.toContain(secret);
+    // and missing data fails the host before connecting
+    const missing = await deploy(host, undefined, { data: [envSource('NOPE_')] });
+    expect(missing.failures[0]!.error.code).toBe('CONSFIG_MISSING_DATA');
+    expect(missing.failures[0]!.error.message).toMatch(/missing prerequisite data \(db, password\)/);
+  }, 60_000);
+});
+
+describe('failures mid-deploy', () => {
+  it('a killed ssh master fails the host cleanly and leaves no partial file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'consfig-kill-'));
+    const host = defineHost(
+      'killed.example',
+      [cmd.single(['sleep', '2']), file.hasContent(join(dir, 'after'), 'x'.repeat(1 << 20))],
+      { via: [sshd.hop('root')] },
+    );
+    const pending = deploy(host);
+    await new Promise((r) => setTimeout(r, 800));
+    execFileSync('sh', ['-c', `pkill -f "[C]ontrolPersist=.* -p ${sshd.port} " || true`]);
+    const result = await pending;
+    expect(result.status).toBe('unreachable');
+    expect(readdirSync(dir)).toEqual([]);
+  }, 60_000);
+
+  it('a failed hop fails only its host; the others go on', async () => {
+    const results = await deployMany([
+      defineHost('ok.example', [cmd.single(['true'])], { via: [sshd.hop('root')] }),
+      defineHost('denied.example', [cmd.single(['true'])], { via: [sshd.hop(DENIED_USER), sudo()] }),
+      defineHost('nochroot.example', [cmd.single(['true'])], { via: [chroot('/nonexistent')] }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['ok', 'unreachable', 'unreachable']);
+  }, 60_000);
+
+  it('an interrupt kills the remote commands too', async () => {
+    const seconds = `${60 + (Date.now() % 1000) / 1000}`;
+    const marker = `sleep ${seconds}`;
+    const controller = new AbortController();
+    const pending = deploy(
+      defineHost('interrupted.example', [cmd.single(['sleep', seconds])], { via: [sshd.hop('root')] }),
+      undefined,
+      { signal: controller.signal },
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(processTable().some((l) => l.startsWith(marker))).toBe(true);
+    controller.abort();
+    const result = await pending;
+    expect(result.status).toBe('failed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(processTable().filter((l) => l.startsWith(marker))).toEqual([]);
+  }, 60_000);
+});
+

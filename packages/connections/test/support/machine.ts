@@ -1,0 +1,86 @@
+/**
+ * Real components for the connection tests, made by the tests themselves (as root):
+ * test users, an sshd on 127.0.0.1 with its own host key and key-only login, and a
+ * Debian rootfs built once by mmdebstrap and cached as a tarball.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { ssh, type SshOptions } from '../../src/index.js';
+// @ts-expect-error: plain JavaScript shared with the benchmarks
+import { startSshd as startBareSshd } from '../../../../scripts/lib/sshd.mjs';
+
+export const TEST_USER = 'consfig-tuser';
+export const PASSWORD_USER = 'consfig-tpass';
+export const PASSWORD = 'correct horse battery staple';
+export const DENIED_USER = 'consfig-tdeny';
+
+function sh(script: string, input?: string): string {
+  return execFileSync('sh', ['-c', script], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
+}
+
+/** Test users: one with passwordless sudo, one whose sudo wants its password, one without sudo. */
+export function ensureUsers(): void {
+  for (const user of [TEST_USER, PASSWORD_USER, DENIED_USER]) {
+    try {
+      execFileSync('id', [user], { stdio: 'ignore' });
+    } catch {
+      execFileSync('useradd', ['-m', '-s', '/bin/sh', user]);
+    }
+  }
+  sh(`chpasswd`, `${PASSWORD_USER}:${PASSWORD}\n`);
+  const rules = `${TEST_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n${PASSWORD_USER} ALL=(ALL:ALL) ALL\nDefaults:${PASSWORD_USER} !lecture\n`;
+  writeFileSync('/etc/sudoers.d/consfig-test', rules, { mode: 0o440 });
+}
+
+export interface TestSshd {
+  port: number;
+  dir: string;
+  /** Options for ssh(): this sshd, its known_hosts, the test key, no user config. */
+  target(user: string, extra?: Partial<SshOptions>): SshOptions;
+  hop(user: string, extra?: Partial<SshOptions>): ReturnType<typeof ssh>;
+  stop(): Promise<void>;
+}
+
+/** The sshd, with the test users allowed in. */
+export async function startSshd(): Promise<TestSshd> {
+  ensureUsers();
+  const bare = (await startBareSshd(['root', TEST_USER, PASSWORD_USER, DENIED_USER])) as Omit<TestSshd, 'hop'>;
+  return { ...bare, hop: (user, extra) => ssh(bare.target(user, extra)) };
+}
+
+export const ROOTFS_TARBALL = '/var/cache/consfig-test/rootfs/bookworm-minbase-amd64.tar.zst';
+
+/** The cached minbase tarball, built by mmdebstrap under a lock when missing. */
+export function ensureRootfsTarball(): string {
+  if (existsSync(ROOTFS_TARBALL)) return ROOTFS_TARBALL;
+  mkdirSync('/var/cache/consfig-test/rootfs', { recursive: true });
+  sh(
+    `exec 9>/var/cache/consfig-test/rootfs/.lock; flock 9
+     [ -e ${ROOTFS_TARBALL} ] || {
+       mmdebstrap --variant=minbase --quiet bookworm ${ROOTFS_TARBALL}.tmp.tar.zst /etc/apt/sources.list.d/debian.sources &&
+       mv ${ROOTFS_TARBALL}.tmp.tar.zst ${ROOTFS_TARBALL}
+     }`,
+  );
+  return ROOTFS_TARBALL;
+}
+
+/** A fresh rootfs at `dir`, unpacked from the cached tarball. */
+export function unpackRootfs(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  execFileSync('tar', ['-C', dir, '--zstd', '-xpf', ensureRootfsTarball(), '--numeric-owner']);
+  return dir;
+}
+
+/** Mount points at or below `dir` (there must be none once a chroot connection ended). */
+export function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((mount) => mount === dir || mount.startsWith(`${dir}/`));
+}
+
+/** Command lines of every process, to look for leaks of secrets or leftovers. */
+export function processTable(): string[] {
+  return sh('ps -eo args').split('\n');
+}

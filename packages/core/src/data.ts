@@ -1,0 +1,128 @@
+/**
+ * Prerequisite data: secrets and files that live on the deploying machine and are
+ * delivered to targets. Properties declare what they need in their hostattrs step
+ * (`requireData`), the engine fetches all of it from the data sources before it opens
+ * any connection (a missing item fails the host before anything changes), and
+ * properties read it with `ctx.getData`. Data travels to the target only as the payload
+ * of writes, on stdin through the whole chain: never in argv, logs or events.
+ *
+ * An item is named by two identifiers, as in Consfigurator: `iden1` is usually the
+ * host's name (or `_name` for data shared between hosts) and `iden2` a path or key.
+ */
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import { z } from 'zod';
+import { ConsfigError } from './errors.js';
+import { hostattr } from './hostattrs.js';
+
+export interface DataItem {
+  iden1: string;
+  iden2: string;
+}
+
+/** Where prerequisite data comes from. `get` resolves undefined when it has no such item. */
+export interface DataSource {
+  readonly name: string;
+  get(item: DataItem): Promise<Buffer | undefined>;
+}
+
+/** The data a host's properties declared they need. */
+export const dataAttr = hostattr('data', z.object({ iden1: z.string().min(1), iden2: z.string().min(1) }));
+
+export class MissingDataError extends ConsfigError {
+  override readonly code = 'CONSFIG_MISSING_DATA';
+  readonly item: DataItem;
+  constructor(item: DataItem, message: string, context: { host?: string; property?: string } = {}) {
+    super(message, context);
+    this.item = item;
+  }
+}
+
+function describeItem(item: DataItem): string {
+  return `(${item.iden1}, ${item.iden2})`;
+}
+
+function safeSegment(value: string, what: string): string {
+  const n = normalize(value).replace(/^\/+/, '');
+  if (n === '' || n.startsWith('..')) throw new TypeError(`data ${what} ${JSON.stringify(value)} leaves the data directory`);
+  return n;
+}
+
+/** Files below `dir`: `dir/IDEN1/IDEN2` (a leading slash of iden2 dropped). */
+export function fileSource(dir: string): DataSource {
+  return {
+    name: `files:${dir}`,
+    async get(item) {
+      const path = join(dir, safeSegment(item.iden1, 'iden1'), safeSegment(item.iden2, 'iden2'));
+      try {
+        return await readFile(path);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+    },
+  };
+}
+
+/** Environment variables: `PREFIX` + a name made from the identifiers (`CONSFIG_DATA_web1_db_password`). */
+export function envSource(prefix = 'CONSFIG_DATA_', env: NodeJS.ProcessEnv = process.env): DataSource {
+  const key = (item: DataItem) => `${prefix}${`${item.iden1}_${item.iden2}`.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  return {
+    name: `env:${prefix}*`,
+    async get(item) {
+      const value = env[key(item)];
+      return value === undefined ? undefined : Buffer.from(value);
+    },
+  };
+}
+
+/**
+ * A command that prints the item, e.g. `commandSource(['pass', 'show', '{iden1}/{iden2}'])`.
+ * Exit code 1 with no output means "no such item"; other failures are errors.
+ */
+export function commandSource(argv: readonly string[], options: { missingExitCodes?: number[] } = {}): DataSource {
+  const missing = options.missingExitCodes ?? [1];
+  return {
+    name: `command:${argv[0]}`,
+    get(item) {
+      const args = argv.map((a) => a.replaceAll('{iden1}', item.iden1).replaceAll('{iden2}', item.iden2));
+      return new Promise((resolve, reject) => {
+        execFile(args[0]!, args.slice(1), { encoding: 'buffer', maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
+          if (!error) return resolve(stdout);
+          const code = typeof error.code === 'number' ? error.code : undefined;
+          if (code !== undefined && missing.includes(code)) return resolve(undefined);
+          reject(new ConsfigError(`data source ${args[0]} failed for ${describeItem(item)}: ${stderr.toString().trim()}`));
+        });
+      });
+    },
+  };
+}
+
+/** Fetch every item, first source that has it wins. Throws MissingDataError naming the host. */
+export async function fetchData(
+  host: string,
+  items: readonly DataItem[],
+  sources: readonly DataSource[],
+): Promise<Map<string, Buffer>> {
+  const found = new Map<string, Buffer>();
+  for (const item of items) {
+    const key = dataKey(item);
+    if (found.has(key)) continue;
+    let value: Buffer | undefined;
+    for (const source of sources) {
+      value = await source.get(item);
+      if (value !== undefined) break;
+    }
+    if (value === undefined) {
+      const where = sources.length === 0 ? 'no data sources are configured' : `looked in ${sources.map((s) => s.name).join(', ')}`;
+      throw new MissingDataError(item, `missing prerequisite data ${describeItem(item)} (${where})`, { host });
+    }
+    found.set(key, value);
+  }
+  return found;
+}
+
+export function dataKey(item: DataItem): string {
+  return `${item.iden1}\u0000${item.iden2}`;
+}
