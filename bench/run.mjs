@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // consfig benchmarks: wall time of whole `consfig deploy` processes. Prints a table;
 // the targets are in the issue tracker and docs/benchmarks.md, not asserted here.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSshd } from '../scripts/lib/sshd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
@@ -27,22 +28,28 @@ function timeDeploy(config, extraEnv = {}) {
   return { ms, out: r.stdout };
 }
 
-function fileConfig(n, target) {
+function fileConfig(n, target, via = "'local'") {
   return `import { defineConsfig, defineHost } from '@consfig/core';
+import { ssh } from '@consfig/connections';
 import { file } from '@consfig/properties';
 const props = Array.from({ length: ${n} }, (_, i) => file.hasContent(\`${target}/f\${i}\`, \`file \${i}\\n\`));
-export default defineConsfig({ hosts: [defineHost('bench.local', props, { via: process.env.BENCH_VIA ?? 'local' })] });
+export default defineConsfig({ hosts: [defineHost('bench.local', props, { via: ${via} })] });
 `;
 }
 
-export function benchLocalFiles(sizes = [20, 200, 2000]) {
+/** ssh to the loopback sshd with the bench's own key; no user config. */
+function sshVia(sshd, user) {
+  return `ssh(${JSON.stringify(sshd.target(user))})`;
+}
+
+export function benchFiles(label, sizes, via) {
   const rows = [];
   for (const n of sizes) {
-    const target = join(work, `files-${n}`);
+    const target = join(work, `files-${label.replace(/\W+/g, '-')}-${n}`);
     rmSync(target, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
-    const config = join(work, `files-${n}.ts`);
-    writeFileSync(config, fileConfig(n, target));
+    const config = join(work, `files-${label.replace(/\W+/g, '-')}-${n}.ts`);
+    writeFileSync(config, fileConfig(n, target, via));
     timeDeploy(config); // compile the config into the cache; not what we measure
     const firsts = [];
     for (let i = 0; i < Math.max(1, Math.min(runs, 3)); i++) {
@@ -55,11 +62,17 @@ export function benchLocalFiles(sizes = [20, 200, 2000]) {
       if (!out.includes(`0 changed, ${n} unchanged`)) throw new Error(`re-deploy changed something:\n${out}`);
       again.push(ms);
     }
-    rows.push({ bench: 'file.hasContent, local', n, 'first deploy (ms)': median(firsts).toFixed(0), 'no-change re-deploy (ms)': median(again).toFixed(0) });
+    rows.push({ bench: `file.hasContent, ${label}`, n, 'first deploy (ms)': median(firsts).toFixed(0), 'no-change re-deploy (ms)': median(again).toFixed(0) });
   }
   return rows;
 }
 
-const rows = [...benchLocalFiles()];
+const rows = [...benchFiles('local', [20, 200, 2000])];
+const sshd = await startSshd(['root']);
+try {
+  rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
+} finally {
+  await sshd.stop();
+}
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
 console.table(rows);

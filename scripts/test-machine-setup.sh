@@ -4,7 +4,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux; do
+for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux \
+  mmdebstrap:mmdebstrap debootstrap:debootstrap zstd:zstd newuidmap:uidmap pkill:procps; do
   cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -15,4 +16,17 @@ fi
 command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@10 >/dev/null
 cd "$(dirname "$0")/.."
 pnpm install --frozen-lockfile >/dev/null
+# The Debian rootfs the chroot tests unpack: built once, cached (mmdebstrap, ~30 s).
+cache=/var/cache/consfig-test/rootfs
+tarball=$cache/bookworm-minbase-amd64.tar.zst
+if [ ! -e "$tarball" ]; then
+  mkdir -p "$cache"
+  (
+    flock 9
+    [ -e "$tarball" ] || {
+      mmdebstrap --variant=minbase --quiet bookworm "$tarball.tmp.tar.zst" /etc/apt/sources.list.d/debian.sources
+      mv "$tarball.tmp.tar.zst" "$tarball"
+    }
+  ) 9>"$cache/.lock"
+fi
 echo "test-machine-setup: ready"
