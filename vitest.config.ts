@@ -10,6 +10,7 @@ export default defineConfig({
       '@consfig/core': src('core'),
       '@consfig/properties': src('properties'),
       '@consfig/connections': src('connections'),
+      '@consfig/rootfs': src('rootfs'),
     },
   },
   test: {

@@ -1,0 +1,27 @@
+/** debootstrap: builds a directory; the mirror defaults to the building machine's. */
+import type { BootstrapOptions } from './options.js';
+import type { Bootstrapper } from './types.js';
+
+/** The default mirror when none is given: the first URIs line of the host's sources, read there. */
+export const HOST_MIRROR_PLACEHOLDER = '@host-mirror@';
+
+export const debootstrap: Bootstrapper = {
+  name: 'debootstrap',
+  program: 'debootstrap',
+  distributions: ['debian'],
+  writesTarball: false,
+  argv(o: BootstrapOptions, target: string) {
+    return [
+      'debootstrap',
+      `--variant=${o.variant}`,
+      `--arch=${o.arch}`,
+      `--components=${o.components.join(',')}`,
+      ...(o.includes.length > 0 ? [`--include=${o.includes.join(',')}`] : []),
+      ...(o.keyring ? [`--keyring=${o.keyring}`] : []),
+      o.suite,
+      target,
+      o.mirror ?? HOST_MIRROR_PLACEHOLDER,
+    ];
+  },
+  env: (o): Record<string, string> => (o.proxy ? { http_proxy: o.proxy } : {}),
+};

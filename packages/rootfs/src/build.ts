@@ -1,0 +1,186 @@
+/**
+ * Building a root filesystem on the target of a connection: bootstrap once into a
+ * cached compressed tarball (under a lock, renamed into place when complete, rebuilt
+ * after maxAgeDays), then unpack it into a partial directory beside the root and rename
+ * that into place. A tree that is not complete therefore never sits at `root`.
+ */
+import { createHash } from 'node:crypto';
+import { posix } from 'node:path';
+import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from '@consfig/core';
+import { bootstrappers, type Bootstrapper } from './bootstrappers/index.js';
+import { DEBIAN_SUITES, HOST_SOURCES, bootstrapOptions, type BootstrapOptions, type BootstrapOptionsInput } from './bootstrappers/options.js';
+import { HOST_MIRROR_PLACEHOLDER } from './bootstrappers/debootstrap.js';
+
+export interface CacheOptions {
+  /** Where tarballs are kept on the building machine. */
+  cacheDir?: string;
+  /** Rebuild a cached tarball older than this (the archive moves on). Default 7. */
+  maxAgeDays?: number;
+}
+
+export const DEFAULT_CACHE_DIR = '/var/cache/consfig/rootfs';
+export const PARTIAL_SUFFIX = '.consfig-partial';
+
+/** What identifies a cached rootfs. */
+export function cacheKey(b: Bootstrapper, o: BootstrapOptions): string {
+  const identity = {
+    bootstrapper: b.name,
+    suite: o.suite,
+    arch: o.arch,
+    variant: o.variant,
+    includes: [...o.includes].sort(),
+    components: o.components,
+    mirror: o.mirror ?? null,
+    keyring: o.keyring ?? null,
+    tarball: o.tarball ?? null,
+  };
+  const hash = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 12);
+  return `${b.name}-${o.suite}-${o.variant}-${o.arch}-${hash}`;
+}
+
+/** Parse and check options for a property (host and property named in errors by the engine). */
+export function parseBootstrapOptions(input: BootstrapOptionsInput, property: string): BootstrapOptions {
+  const parsed = bootstrapOptions.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(property, ['options', ...issue.path].join('.'), issue.message);
+  }
+  const o = parsed.data;
+  const b = o.bootstrapper === undefined ? undefined : bootstrappers[o.bootstrapper];
+  if (o.bootstrapper !== undefined && !b) {
+    throw new InvalidArgumentError(property, 'options.bootstrapper', `unknown bootstrapper ${JSON.stringify(o.bootstrapper)} (known: ${Object.keys(bootstrappers).join(', ')})`);
+  }
+  const debianLike = !b || b.distributions.includes('debian');
+  if (debianLike && !(DEBIAN_SUITES as readonly string[]).includes(o.suite)) {
+    throw new InvalidArgumentError(property, 'options.suite', `unknown Debian suite ${JSON.stringify(o.suite)} (known: ${DEBIAN_SUITES.join(', ')})`);
+  }
+  if (o.bootstrapper === 'tarball' && !o.tarball) {
+    throw new InvalidArgumentError(property, 'options.tarball', 'the tarball bootstrapper needs the path of a root tarball');
+  }
+  return o;
+}
+
+async function has(ctx: PropertyContext, program: string): Promise<boolean> {
+  return ctx.test(['sh', '-c', 'command -v "$1" >/dev/null', 'sh', program]);
+}
+
+/** The bootstrapper to use: the one asked for, else mmdebstrap where installed, else debootstrap. */
+export async function chooseBootstrapper(ctx: PropertyContext, o: BootstrapOptions): Promise<Bootstrapper> {
+  const b = o.bootstrapper ? bootstrappers[o.bootstrapper]! : (await has(ctx, 'mmdebstrap')) ? bootstrappers.mmdebstrap! : bootstrappers.debootstrap!;
+  if (!(await has(ctx, b.program))) {
+    ctx.fail(`${b.program} is not installed on ${ctx.hostname} (apt.installed('${b.program}') before this property)`);
+  }
+  return b;
+}
+
+async function hostMirror(ctx: PropertyContext): Promise<string> {
+  const deb822 = (await ctx.readFileIfExists(HOST_SOURCES))?.toString('utf8') ?? '';
+  const fromDeb822 = /^URIs:\s*(\S+)/m.exec(deb822)?.[1];
+  if (fromDeb822) return fromDeb822;
+  const list = (await ctx.readFileIfExists('/etc/apt/sources.list'))?.toString('utf8') ?? '';
+  return /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(list)?.[1] ?? 'http://deb.debian.org/debian';
+}
+
+const CACHE_SCRIPT = String.raw`set -u
+cache=$1; maxmin=$2; mode=$3; shift 3
+mkdir -p "${'$'}{cache%/*}" || exit 1
+exec 9>"$cache.lock"
+flock 9 || exit 1
+if [ -e "$cache" ] && [ -z "$(find "$cache" -mmin "+$maxmin" 2>/dev/null)" ]; then echo cache-hit; exit 0; fi
+rm -rf "$cache.building.tar.zst" "$cache.building.d"
+[ "$mode" = dir ] && mkdir -p "$cache.building.d"
+"$@" || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
+if [ "$mode" = dir ]; then
+  tar -C "$cache.building.d" --numeric-owner --zstd -cpf "$cache.building.tar.zst" . || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
+  rm -rf "$cache.building.d"
+fi
+mv -f "$cache.building.tar.zst" "$cache" && echo built`;
+
+/**
+ * The cached tarball for these options, built (or rebuilt when too old) if needed.
+ * Returns its path on the building machine and whether it was built now.
+ */
+export async function cachedRootfs(
+  ctx: PropertyContext,
+  o: BootstrapOptions,
+  cache: CacheOptions = {},
+): Promise<{ path: string; built: boolean; bootstrapper: Bootstrapper }> {
+  const b = await chooseBootstrapper(ctx, o);
+  const path = posix.join(cache.cacheDir ?? DEFAULT_CACHE_DIR, `${cacheKey(b, o)}.tar.zst`);
+  const mode = b.writesTarball ? 'tar' : 'dir';
+  let argv = b.argv(o, b.writesTarball ? `${path}.building.tar.zst` : `${path}.building.d`);
+  if (argv.includes(HOST_MIRROR_PLACEHOLDER)) {
+    const mirror = await hostMirror(ctx);
+    argv = argv.map((a) => (a === HOST_MIRROR_PLACEHOLDER ? mirror : a));
+  }
+  const env = b.env?.(o) ?? {};
+  const minutes = String(Math.round((cache.maxAgeDays ?? 7) * 24 * 60));
+  const result = await ctx.run(['sh', '-c', CACHE_SCRIPT, 'consfig-rootfs-cache', path, minutes, mode, ...argv], {
+    env,
+    affects: [path],
+  });
+  return { path, built: result.stdout.includes('built'), bootstrapper: b };
+}
+
+const UNPACK_SCRIPT = String.raw`set -u
+tarball=$1; root=$2; partial=$2${PARTIAL_SUFFIX}
+rm -rf --one-file-system "$partial"
+mkdir -p "$partial" || exit 1
+if tar -C "$partial" --numeric-owner -xpf "$tarball" && mv -T "$partial" "$root"; then exit 0; fi
+rc=$?; rm -rf --one-file-system "$partial"; exit "$rc"`;
+
+/** Refuse a root below another root that is still being built (its partial tree exists). */
+export async function assertNotInsidePartial(ctx: PropertyContext, root: string): Promise<void> {
+  const ancestors: string[] = [];
+  for (let p = posix.dirname(root); p !== '/'; p = posix.dirname(p)) ancestors.push(`${p}${PARTIAL_SUFFIX}`);
+  if (ancestors.length === 0) return;
+  const found = await ctx.conn.probe(ancestors.map((path) => ({ path })));
+  const building = ancestors.find((a) => found.get(a)?.exists);
+  if (building) {
+    throw new PropertyFailedError(
+      `${root} is inside ${building.slice(0, -PARTIAL_SUFFIX.length)}, a root filesystem that is still being built`,
+    );
+  }
+}
+
+/**
+ * Make `root` a complete root filesystem for these options, from the cache. Returns
+ * false when it already was one (it has usr/lib/os-release).
+ */
+export async function ensureRootfs(
+  ctx: PropertyContext,
+  o: BootstrapOptions,
+  root: string,
+  cache: CacheOptions = {},
+): Promise<boolean> {
+  if ((await ctx.stat(posix.join(root, 'usr/lib/os-release'))).exists) return false;
+  await assertNotInsidePartial(ctx, root);
+  const info = await ctx.stat(root);
+  if (info.exists) {
+    const empty = await ctx.test(['sh', '-c', '[ -d "$1" ] && [ -z "$(ls -A "$1")" ]', 'sh', root]);
+    if (!empty) ctx.fail(`${root} exists and is not an empty directory`);
+    await ctx.run(['rmdir', root], { affects: [root] });
+  }
+  const { path } = await cachedRootfs(ctx, o, cache);
+  await ctx.run(['sh', '-c', UNPACK_SCRIPT, 'consfig-rootfs-unpack', path, root], { affects: [root, `${root}${PARTIAL_SUFFIX}`] });
+  return true;
+}
+
+/** Remove a root filesystem: unmount anything below it first, never cross into other filesystems. */
+export async function removeRootfs(ctx: PropertyContext, root: string): Promise<boolean> {
+  if (!(await ctx.stat(root)).exists) return false;
+  await ctx.run(
+    [
+      'sh',
+      '-c',
+      `for m in $(awk -v r="$1" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r); do umount -l "$m" || exit 1; done
+       rm -rf --one-file-system "$1"`,
+      'consfig-rootfs-remove',
+      root,
+    ],
+    { affects: [root] },
+  );
+  return true;
+}
+
+export type { BootstrapOptions, BootstrapOptionsInput };
