@@ -40,7 +40,7 @@ function listing(dir: string): string {
   return [
     sh(`cd ${dir} && find . -printf '%p %U:%G %m %y %n\\n' | sort`),
     sh(`cd ${dir} && getfacl -RPn --absolute-names . 2>/dev/null`),
-    sh(`cd ${dir} && getcap -r . 2>/dev/null | sort`),
+    sh(`cd ${dir} && getcap -n -r . 2>/dev/null | sort`),
   ].join('\n---\n');
 }
 
@@ -68,7 +68,7 @@ describe('shiftTree', () => {
     expect(lstatSync('/').uid).toBe(0);
     expect(sh(`getfacl -n ${join(root, 'shared/acl')}`)).toMatch(/user:101000:rw-[\s\S]*group:100100:r--/);
     expect(sh(`getfacl -n ${join(root, 'shared')}`)).toMatch(/default:user:101001:rwx[\s\S]*default:group:100101:r-x/);
-    expect(sh(`getcap ${join(root, 'bin/ping')}`)).toMatch(/cap_net_raw=ep \[rootid=100000\]/);
+    expect(sh(`getcap -n ${join(root, 'bin/ping')}`)).toMatch(/cap_net_raw=ep \[rootid=100000\]/);
     expect(shiftState(root).state).toBe('shifted');
   });
 
