@@ -18,6 +18,8 @@ export interface HostOptions {
   desc?: string;
   /** The host this one is nested in (a chroot, container or VM built by it). */
   parent?: Host;
+  /** The parent's hostattrs, when only those are at hand (a nested deployment). */
+  parentAttrs?: HostattrView;
   /** Extra hostattrs to seed, pushed before any property's. */
   attrs?: readonly [HostattrKey<unknown>, unknown][];
 }
@@ -68,7 +70,7 @@ export class Host {
     }
     this.resolving = true;
     try {
-      const store = new HostattrStore(this.name, this.parent?.attrs);
+      const store = new HostattrStore(this.name, this.parent?.attrs ?? this.options.parentAttrs);
       store.push(attrs.hostname, this.name);
       if (this.options.desc) store.push(attrs.desc, this.options.desc);
       for (const [key, value] of this.options.attrs ?? []) store.push(key, value);
@@ -78,6 +80,19 @@ export class Host {
     } finally {
       this.resolving = false;
     }
+  }
+
+  /**
+   * A copy nested in the host whose hostattrs are `parent`, seeded with `attrs` (a
+   * chroot being built gets noServices): what a nested deployment applies.
+   */
+  nestedIn(parent: HostattrView, seed: readonly [HostattrKey<unknown>, unknown][] = []): Host {
+    return new Host(this.name, this.root, {
+      ...this.options,
+      parent: undefined,
+      parentAttrs: parent,
+      attrs: [...(this.options.attrs ?? []), ...seed],
+    });
   }
 
   /** A copy reached another way. */

@@ -5,7 +5,7 @@
  * raised when the host is resolved, so that it can name the host too.
  */
 import { ZodTuple, type ZodType, type ZodTypeDef } from 'zod';
-import type { CommandResult, Connection, FileInfo, ProbeQuery, RunOptions, WriteOptions } from './connection.js';
+import type { CommandResult, Connection, FileInfo, Hop, ProbeQuery, RunOptions, WriteOptions } from './connection.js';
 import { ConsfigError, InvalidArgumentError } from './errors.js';
 import type { HostattrKey, HostattrView } from './hostattrs.js';
 
@@ -78,6 +78,19 @@ export interface PropertyContext {
   note(message: string): void;
   /** Prerequisite data declared with `h.requireData` (never log or print it). */
   getData(iden1: string, iden2: string): Promise<Buffer>;
+  /**
+   * Deploy another host's properties through this connection extended by `hop` (into a
+   * chroot or container this property built). The nested host is reported as a host of
+   * its own; its failure fails this property.
+   */
+  deployNested(host: NestedHost, hop: Hop): Promise<Outcome>;
+}
+
+/** What deployNested needs of a host (a Host, nested with Host.nestedIn). */
+export interface NestedHost {
+  readonly name: string;
+  readonly root: Propapp;
+  readonly attrs: HostattrView;
 }
 
 export const PROPAPP = Symbol.for('consfig.propapp');

@@ -2,6 +2,8 @@
  * @consfig/properties: the property library. Each module is a namespace of properties:
  * `file.hasContent(...)`, `cmd.single(...)`, `os.debianStable(...)`.
  */
+export * as apt from './apt.js';
+export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as file from './file.js';
 export * as os from './os.js';

@@ -6,14 +6,14 @@
 import pLimit from 'p-limit';
 import { openConnection } from '../agent-connection.js';
 import { seq } from '../combinators.js';
-import { describeChain, type Connection, type ProbeQuery } from '../connection.js';
+import { describeChain, type Connection } from '../connection.js';
 import { dataAttr, fetchData, type DataSource } from '../data.js';
-import { ConnectionError, DeployAbortedError, isConsfigError, toConsfigError } from '../errors.js';
+import { ConnectionError, DeployAbortedError, toConsfigError } from '../errors.js';
 import type { DeployEvent, EventListener, HostResult } from '../events.js';
 import { defineHost, Host, isHost, type Via } from '../host.js';
 import { resolveVia } from '../hop-registry.js';
 import { isPropapp, type Propapp } from '../property.js';
-import { countLeaves, HostRun } from './host-run.js';
+import { countLeaves, runHost } from './host-run.js';
 
 export interface DeployOptions {
   /** Run checks only; change nothing; report what would change. */
@@ -32,95 +32,73 @@ export interface DeployManyOptions extends DeployOptions {
   parallel?: number;
 }
 
-function collectPrefetch(node: Propapp, out: ProbeQuery[]): ProbeQuery[] {
-  const queries = node.prefetch?.();
-  if (queries) out.push(...queries);
-  for (const child of node.children) collectPrefetch(child, out);
-  return out;
-}
-
 /** Deploy `host` via `via` (default: the host's own via, else this machine). */
 export async function deploy(host: Host, via?: Via, options: DeployOptions = {}): Promise<HostResult> {
   const emit = (event: DeployEvent) => options.onEvent?.(event);
   const dryRun = options.dryRun ?? false;
   const started = performance.now();
   let chain = 'local';
-  const result = (status: HostResult['status'], run?: HostRun, extra: HostResult['failures'] = []): HostResult => ({
-    host: host.name,
-    chain,
-    status,
-    dryRun,
-    changed: run?.counts.changed ?? 0,
-    unchanged: run?.counts.unchanged ?? 0,
-    failed: (run?.counts.failed ?? 0) + extra.length,
-    durationMs: performance.now() - started,
-    failures: [...(run?.failures ?? []), ...extra],
-  });
-  const finish = (r: HostResult) => {
-    emit({ type: 'host:end', host: host.name, result: r });
-    return r;
+  const finish = (r: HostResult): HostResult => {
+    const final = { ...r, durationMs: performance.now() - started };
+    emit({ type: 'host:end', host: host.name, result: final });
+    return final;
   };
+  const failBefore = (error: unknown, status: HostResult['status'] = 'failed') =>
+    finish({
+      host: host.name,
+      chain,
+      status,
+      dryRun,
+      changed: 0,
+      unchanged: 0,
+      failed: 1,
+      durationMs: 0,
+      failures: [{ property: undefined, error: toConsfigError(error, { host: host.name }) }],
+    });
 
   let hops;
   try {
     hops = resolveVia(via ?? host.via);
     chain = describeChain(hops);
   } catch (error) {
-    emit({ type: 'host:start', host: host.name, chain, dryRun, properties: countLeaves(host.root) });
-    return finish(result('failed', undefined, [{ property: undefined, error: toConsfigError(error, { host: host.name }) }]));
+    emit({ type: 'host:start', host: host.name, chain, dryRun, properties: 0 });
+    return failBefore(error);
   }
   emit({ type: 'host:start', host: host.name, chain, dryRun, properties: countLeaves(host.root) });
 
   let attrs;
-  try {
-    attrs = host.attrs;
-  } catch (error) {
-    return finish(result('failed', undefined, [{ property: undefined, error: toConsfigError(error, { host: host.name }) }]));
-  }
-  if (options.signal?.aborted) {
-    return finish(result('failed', undefined, [{ property: undefined, error: new DeployAbortedError('deployment cancelled', { host: host.name }) }]));
-  }
   let data: Map<string, Buffer>;
   try {
+    attrs = host.attrs;
+    if (options.signal?.aborted) throw new DeployAbortedError('deployment cancelled', { host: host.name });
     data = await fetchData(host.name, attrs.get(dataAttr), options.data ?? []);
   } catch (error) {
-    return finish(result('failed', undefined, [{ property: undefined, error: toConsfigError(error, { host: host.name }) }]));
+    return failBefore(error);
   }
 
   let conn: Connection;
   try {
     conn = await openConnection(hops, options.env ? { env: options.env } : {});
   } catch (error) {
-    const e = toConsfigError(error, { host: host.name });
-    return finish(result(e instanceof ConnectionError ? 'unreachable' : 'failed', undefined, [{ property: undefined, error: e }]));
+    return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
   }
   const onAbort = () => void conn.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
-
-  const run = new HostRun(host.name, attrs, conn, dryRun, emit, data);
-  const extra: HostResult['failures'] = [];
+  let result: HostResult;
   try {
-    const queries = collectPrefetch(host.root, []);
-    if (queries.length > 0) await conn.probe(queries);
-    await run.applyRoot(host.root);
-  } catch (error) {
-    // Failures of announced properties are already in run.failures.
-    if (!isConsfigError(error) || !run.failures.some((f) => f.error === error)) {
-      extra.push({ property: undefined, error: toConsfigError(error, { host: host.name }) });
-    }
+    result = await runHost(host, conn, dryRun, emit, data, false);
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await conn.close().catch(() => {});
   }
+  const failures = [...result.failures];
   if (options.signal?.aborted) {
-    extra.push({ property: undefined, error: new DeployAbortedError('deployment cancelled', { host: host.name }) });
+    failures.push({ property: undefined, error: new DeployAbortedError('deployment cancelled', { host: host.name }) });
   }
-  const lost = [...run.failures, ...extra].some(
-    (f) => f.error instanceof ConnectionError || f.error.cause instanceof ConnectionError,
-  );
-  const failed = run.failures.length + extra.length > 0;
-  return finish(result(failed ? (lost && !options.signal?.aborted ? 'unreachable' : 'failed') : 'ok', run, extra));
+  const lost = failures.some((f) => f.error instanceof ConnectionError || f.error.cause instanceof ConnectionError);
+  const status = failures.length === 0 ? 'ok' : lost && !options.signal?.aborted ? 'unreachable' : 'failed';
+  return finish({ ...result, chain, status, failed: result.failed + (failures.length - result.failures.length), failures });
 }
 
 export interface DeployTheseOptions extends DeployOptions {

@@ -13,8 +13,17 @@ import {
   toConsfigError,
 } from '../errors.js';
 import type { DeployEvent, HostResult } from '../events.js';
+import { collectPrefetch } from './prefetch.js';
 import type { HostattrView } from '../hostattrs.js';
-import { toCheck, toOutcome, type FileChange, type Outcome, type Propapp, type PropertyContext } from '../property.js';
+import {
+  toCheck,
+  toOutcome,
+  type FileChange,
+  type NestedHost,
+  type Outcome,
+  type Propapp,
+  type PropertyContext,
+} from '../property.js';
 
 const OUTPUT_EVENT_LIMIT = 64 * 1024;
 
@@ -234,6 +243,14 @@ export class HostRun {
       note: (message) => {
         notes.push(message);
       },
+      deployNested: async (child, hop) => {
+        const nestedConn = await ctx.extendConnection(`nested:${child.name}:${hop.describe()}`, (c) => c.extend(hop));
+        const result = await runHost(child, nestedConn, this.dryRun, this.emit, this.data);
+        if (result.status !== 'ok') {
+          throw new PropertyFailedError(`nested deployment of ${child.name} failed (${result.failed} failed)`, where);
+        }
+        return { result: result.changed > 0 ? 'changed' : 'unchanged' };
+      },
       getData: async (iden1, iden2) => {
         const value = this.data.get(dataKey({ iden1, iden2 }));
         if (value === undefined) {
@@ -250,3 +267,46 @@ export class HostRun {
   }
 }
 
+
+/**
+ * Apply a host's tree over a connection that is already open, with host:start and
+ * host:end events: the part of a deployment after connecting, shared by top-level and
+ * nested deployments.
+ */
+export async function runHost(
+  host: NestedHost,
+  conn: Connection,
+  dryRun: boolean,
+  emit: (event: DeployEvent) => void,
+  data: ReadonlyMap<string, Buffer>,
+  /** Emit host:start and host:end (deploy() emits its own, around connecting). */
+  events = true,
+): Promise<HostResult> {
+  const started = performance.now();
+  if (events) emit({ type: 'host:start', host: host.name, chain: conn.chainText, dryRun, properties: countLeaves(host.root) });
+  const run = new HostRun(host.name, host.attrs, conn, dryRun, emit, data);
+  const extra: HostResult['failures'] = [];
+  try {
+    const queries = collectPrefetch(host.root);
+    if (queries.length > 0) await conn.probe(queries);
+    await run.applyRoot(host.root);
+  } catch (error) {
+    if (!run.failures.some((f) => f.error === error)) {
+      extra.push({ property: undefined, error: toConsfigError(error, { host: host.name }) });
+    }
+  }
+  const failures = [...run.failures, ...extra];
+  const result: HostResult = {
+    host: host.name,
+    chain: conn.chainText,
+    status: failures.length > 0 ? 'failed' : 'ok',
+    dryRun,
+    changed: run.counts.changed,
+    unchanged: run.counts.unchanged,
+    failed: run.counts.failed + extra.length,
+    durationMs: performance.now() - started,
+    failures,
+  };
+  if (events) emit({ type: 'host:end', host: host.name, result });
+  return result;
+}
