@@ -126,7 +126,7 @@ const UNPACK_SCRIPT = String.raw`set -u
 tarball=$1; root=$2; partial=$2${PARTIAL_SUFFIX}
 rm -rf --one-file-system "$partial"
 mkdir -p "$partial" || exit 1
-if tar -C "$partial" --numeric-owner -xpf "$tarball" && mv -T "$partial" "$root"; then exit 0; fi
+tar -C "$partial" --numeric-owner -xpf "$tarball" && mv -T "$partial" "$root" && exit 0
 rc=$?; rm -rf --one-file-system "$partial"; exit "$rc"`;
 
 /** Refuse a root below another root that is still being built (its partial tree exists). */

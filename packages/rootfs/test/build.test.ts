@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defprop, deployThese, type PropertyContext } from '@consfig/core';
+import { cachedRootfs, ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '../src/index.js';
+
+const WORK = '/var/lib/consfig-test/rootfs-build';
+const CACHE = `${WORK}/cache`;
+mkdirSync(WORK, { recursive: true });
+afterAll(() => {
+  execFileSync('sh', ['-c', `umount ${WORK}/small 2>/dev/null; true`]);
+});
+
+/** Run `body` as the apply of a property on the local connection; return it or the failure. */
+async function withCtx<T>(body: (ctx: PropertyContext) => Promise<T>): Promise<T> {
+  let out: T | undefined;
+  const p = defprop({
+    name: 'test.build',
+    desc: 'build',
+    apply: async (ctx) => {
+      out = await body(ctx);
+    },
+  });
+  const r = await deployThese('local', p());
+  if (r.failures.length > 0) throw r.failures[0]!.error;
+  return out as T;
+}
+
+function opts(input: BootstrapOptionsInput) {
+  return parseBootstrapOptions(input, 'test.build');
+}
+
+/** A tiny "distribution" tarball for the fast cases. */
+function tinyTarball(): string {
+  const src = `${WORK}/tiny-src`;
+  rmSync(src, { recursive: true, force: true });
+  mkdirSync(`${src}/usr/lib`, { recursive: true });
+  writeFileSync(`${src}/usr/lib/os-release`, 'ID=tiny\n');
+  const out = `${WORK}/tiny.tar.gz`;
+  execFileSync('tar', ['-C', src, '-czf', out, '.']);
+  return out;
+}
+
+describe('the rootfs cache', () => {
+  it('builds with mmdebstrap once, then unpacks from the cache', async () => {
+    const o = opts({ suite: 'bookworm', bootstrapper: 'mmdebstrap' });
+    const first = await withCtx((ctx) => cachedRootfs(ctx, o));
+    expect(first.path).toMatch(/^\/var\/cache\/consfig\/rootfs\/mmdebstrap-bookworm-minbase-amd64-/);
+    const again = await withCtx((ctx) => cachedRootfs(ctx, o));
+    expect([again.path, again.built]).toEqual([first.path, false]);
+    const root = `${WORK}/mm-root`;
+    await withCtx((ctx) => removeRootfs(ctx, root));
+    expect(await withCtx((ctx) => ensureRootfs(ctx, o, root))).toBe(true);
+    expect(execFileSync('chroot', [root, 'cat', '/etc/debian_version'], { encoding: 'utf8' })).toMatch(/^12\./);
+    expect(await withCtx((ctx) => ensureRootfs(ctx, o, root))).toBe(false);
+    expect(existsSync(`${root}.consfig-partial`)).toBe(false);
+  }, 600_000);
+
+  it('builds with debootstrap into a directory, then packs it', async () => {
+    const o = opts({ suite: 'bookworm', bootstrapper: 'debootstrap' });
+    const built = await withCtx((ctx) => cachedRootfs(ctx, o));
+    expect(built.path).toMatch(/debootstrap-bookworm-minbase-amd64-/);
+    const list = execFileSync('tar', ['--zstd', '-tf', built.path], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    expect(list).toContain('./usr/bin/dpkg');
+    expect(readdirSync('/var/cache/consfig/rootfs').filter((n) => n.includes('.building'))).toEqual([]);
+  }, 900_000);
+
+  it('rebuilds a tarball older than maxAgeDays, and lets only one of two builders build', async () => {
+    const o = opts({ suite: 'bookworm', bootstrapper: 'tarball', tarball: tinyTarball() });
+    rmSync(CACHE, { recursive: true, force: true });
+    const [a, b] = await Promise.all([
+      withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE })),
+      withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE })),
+    ]);
+    expect([a.built, b.built].sort()).toEqual([false, true]);
+    const old = new Date(Date.now() - 10 * 24 * 3600 * 1000);
+    utimesSync(a.path, old, old);
+    expect((await withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE, maxAgeDays: 7 }))).built).toBe(true);
+    expect(statSync(a.path).mtimeMs).toBeGreaterThan(old.getTime());
+    expect((await withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE, maxAgeDays: 7 }))).built).toBe(false);
+  });
+
+  it('leaves no tree looking complete when building fails or the disk is full', async () => {
+    const broken = `${WORK}/broken.tar.gz`;
+    writeFileSync(broken, 'not a tarball');
+    const bad = opts({ suite: 'bookworm', bootstrapper: 'tarball', tarball: broken });
+    await expect(withCtx((ctx) => cachedRootfs(ctx, bad, { cacheDir: CACHE }))).rejects.toThrow(/exited with code 2/);
+    expect(readdirSync(CACHE).filter((n) => n.includes('.building'))).toEqual([]);
+
+    // a full disk: a 2 MiB tmpfs cannot hold a Debian tree
+    const small = `${WORK}/small`;
+    mkdirSync(small, { recursive: true });
+    execFileSync('sh', ['-c', `mountpoint -q ${small} || mount -t tmpfs -o size=2m tmpfs ${small}`]);
+    const o = opts({ suite: 'bookworm', bootstrapper: 'mmdebstrap' });
+    const error = await withCtx((ctx) => ensureRootfs(ctx, o, `${small}/root`)).catch((e: unknown) => e);
+    expect(String((error as { stderr?: string }).stderr)).toMatch(/No space left on device/);
+    expect(existsSync(`${small}/root`)).toBe(false);
+    expect(existsSync(`${small}/root.consfig-partial`)).toBe(false);
+  }, 600_000);
+});
