@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
+import { benchRootfs } from './rootfs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
@@ -76,3 +77,5 @@ try {
 }
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
 console.table(rows);
+console.log('root filesystems (library calls on the local connection)');
+console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
