@@ -5,9 +5,10 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 need=()
 for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux \
-  mmdebstrap:mmdebstrap debootstrap:debootstrap zstd:zstd newuidmap:uidmap pkill:procps; do
+  mmdebstrap:mmdebstrap debootstrap:debootstrap zstd:zstd newuidmap:uidmap pkill:procps \
+  setfacl:acl setcap:libcap2-bin lxc-start:lxc /usr/lib/x86_64-linux-gnu/security/pam_cgfs.so:libpam-cgfs; do
   cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
-  command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
+  if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || need+=("$pkg"); else command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg"); fi
 done
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
