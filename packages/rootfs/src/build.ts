@@ -10,6 +10,7 @@ import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from 
 import { bootstrappers, type Bootstrapper } from './bootstrappers/index.js';
 import { DEBIAN_SUITES, HOST_SOURCES, bootstrapOptions, type BootstrapOptions, type BootstrapOptionsInput } from './bootstrappers/options.js';
 import { HOST_MIRROR_PLACEHOLDER } from './bootstrappers/debootstrap.js';
+import type { IdMaps } from './idshift/maps.js';
 
 export interface CacheOptions {
   /** Where tarballs are kept on the building machine. */
@@ -91,7 +92,7 @@ rm -rf "$cache.building.tar.zst" "$cache.building.d"
 [ "$mode" = dir ] && mkdir -p "$cache.building.d"
 "$@" || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
 if [ "$mode" = dir ]; then
-  tar -C "$cache.building.d" --numeric-owner --zstd -cpf "$cache.building.tar.zst" . || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
+  tar -C "$cache.building.d" --numeric-owner --acls --xattrs --xattrs-include='*' --zstd -cpf "$cache.building.tar.zst" . || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
   rm -rf "$cache.building.d"
 fi
 mv -f "$cache.building.tar.zst" "$cache" && echo built`;
@@ -122,12 +123,44 @@ export async function cachedRootfs(
   return { path, built: result.stdout.includes('built'), bootstrapper: b };
 }
 
+// With a map (owner:uid:count:gid:count, from 0), tar runs as root of a new user
+// namespace entered by the owner of the id range (newuidmap allows exactly that):
+// owners, ACLs and file capabilities come out shifted by the kernel, with no walk.
 const UNPACK_SCRIPT = String.raw`set -u
-tarball=$1; root=$2; partial=$2${PARTIAL_SUFFIX}
+tarball=$1; root=$2; map=$3; partial=$2${PARTIAL_SUFFIX}
 rm -rf --one-file-system "$partial"
 mkdir -p "$partial" || exit 1
-tar -C "$partial" --numeric-owner -xpf "$tarball" && mv -T "$partial" "$root" && exit 0
+set -- tar -C "$partial" --numeric-owner --acls --xattrs --xattrs-include='*' -xpf "$tarball"
+if [ -n "$map" ]; then
+  IFS=: read -r owner uid ucount gid gcount <<EOF_MAP
+$map
+EOF_MAP
+  chown "$uid:$gid" "$partial" || exit 1
+  set -- runuser -u "$owner" -- unshare --user --map-users="$uid,0,$ucount" --map-groups="$gid,0,$gcount"     --setuid 0 --setgid 0 -- "$@" --exclude='./dev/*'
+fi
+"$@" && mv -T "$partial" "$root" && exit 0
 rc=$?; rm -rf --one-file-system "$partial"; exit "$rc"`;
+
+export interface UnpackOptions extends CacheOptions {
+  /**
+   * Unpack inside a user namespace entered by `owner` with `maps` (one range each,
+   * from 0; the owner's subordinate ids), so the tree is owned as the namespace sees it
+   * without shifting afterwards.
+   */
+  userns?: { owner: string; maps: IdMaps };
+}
+
+function mapArgument(userns: UnpackOptions['userns']): string {
+  if (!userns) return '';
+  const { owner, maps } = userns;
+  const [u] = maps.uid;
+  const [g] = maps.gid;
+  if (maps.uid.length !== 1 || maps.gid.length !== 1 || u!.inside !== 0 || g!.inside !== 0) {
+    throw new TypeError('unpacking in a user namespace takes one range for uids and one for gids, both from 0');
+  }
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(owner)) throw new TypeError(`${JSON.stringify(owner)} is not a user name`);
+  return `${owner}:${u!.outside}:${u!.count}:${g!.outside}:${g!.count}`;
+}
 
 /** Refuse a root below another root that is still being built (its partial tree exists). */
 export async function assertNotInsidePartial(ctx: PropertyContext, root: string): Promise<void> {
@@ -151,8 +184,9 @@ export async function ensureRootfs(
   ctx: PropertyContext,
   o: BootstrapOptions,
   root: string,
-  cache: CacheOptions = {},
+  cache: UnpackOptions = {},
 ): Promise<boolean> {
+  const map = mapArgument(cache.userns);
   if ((await ctx.stat(posix.join(root, 'usr/lib/os-release'))).exists) return false;
   await assertNotInsidePartial(ctx, root);
   const info = await ctx.stat(root);
@@ -162,7 +196,9 @@ export async function ensureRootfs(
     await ctx.run(['rmdir', root], { affects: [root] });
   }
   const { path } = await cachedRootfs(ctx, o, cache);
-  await ctx.run(['sh', '-c', UNPACK_SCRIPT, 'consfig-rootfs-unpack', path, root], { affects: [root, `${root}${PARTIAL_SUFFIX}`] });
+  await ctx.run(['sh', '-c', UNPACK_SCRIPT, 'consfig-rootfs-unpack', path, root, map], {
+    affects: [root, `${root}${PARTIAL_SUFFIX}`],
+  });
   return true;
 }
 

@@ -16,5 +16,5 @@ export {
   PARTIAL_SUFFIX,
   removeRootfs,
 } from './build.js';
-export type { BootstrapOptions, BootstrapOptionsInput, CacheOptions } from './build.js';
+export type { BootstrapOptions, BootstrapOptionsInput, CacheOptions, UnpackOptions } from './build.js';
 export * from './idshift/index.js';

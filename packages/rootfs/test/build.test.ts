@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defprop, deployThese, type PropertyContext } from '@consfig/core';
-import { cachedRootfs, ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '../src/index.js';
+import { cachedRootfs, defaultMapsFor, ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '../src/index.js';
+import { ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
 
 const WORK = '/var/lib/consfig-test/rootfs-build';
 const CACHE = `${WORK}/cache`;
@@ -96,5 +97,22 @@ describe('the rootfs cache', () => {
     expect(String((error as { stderr?: string }).stderr)).toMatch(/No space left on device/);
     expect(existsSync(`${small}/root`)).toBe(false);
     expect(existsSync(`${small}/root.consfig-partial`)).toBe(false);
+  }, 600_000);
+});
+
+describe('unpacking inside a user namespace', () => {
+  it('gives the same owners and modes as shifting, without a walk', async () => {
+    const o = opts({ suite: 'bookworm', bootstrapper: 'mmdebstrap' });
+    ensureUsers();
+    const maps = defaultMapsFor(TEST_USER);
+    const root = `${WORK}/userns-root`;
+    await withCtx((ctx) => removeRootfs(ctx, root));
+    expect(await withCtx((ctx) => ensureRootfs(ctx, o, root, { userns: { owner: TEST_USER, maps } }))).toBe(true);
+    const st = (p: string) => execFileSync('stat', ['-c', '%u:%g %a', `${root}${p}`], { encoding: 'utf8' }).trim();
+    expect(st('')).toBe('100000:100000 755');
+    expect(st('/usr/bin/passwd')).toBe('100000:100000 4755');
+    expect(st('/etc/shadow')).toBe('100000:100042 640');
+    expect(st('/var/mail')).toBe('100000:100008 2775');
+    await withCtx((ctx) => removeRootfs(ctx, root));
   }, 600_000);
 });
