@@ -42,6 +42,7 @@ export function chroot(root: string): Hop {
   return {
     kind: 'chroot',
     describe: () => `chroot:${root}`,
+    localRoot: (outer) => (outer === '/' ? root : `${outer}${root}`),
     wrap: (inner) => [
       'unshare', '--mount', '--propagation', 'private', '--',
       'sh', '-c', SETUP, 'consfig-chroot', root,

@@ -1,6 +1,6 @@
 /**
  * @consfig/connections: hops for connection chains. Importing it registers their text
- * forms (`ssh:…`, `sudo`, `su:…`, `runuser:…`, `chroot:…`, `nsenter:…`).
+ * forms (`ssh:…`, `sudo`, `su:…`, `runuser:…`, `chroot:…`, `nsenter:…`, `lxc:NAME[@OWNER]`).
  */
 import './register.js';
 
@@ -12,3 +12,5 @@ export { runuser, su } from './su.js';
 export { chroot } from './chroot.js';
 export { nsenter } from './nsenter.js';
 export type { NsenterOptions } from './nsenter.js';
+export { lxc, parseLxcTarget } from './lxc.js';
+export type { LxcOptions } from './lxc.js';

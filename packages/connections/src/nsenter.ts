@@ -26,7 +26,8 @@ const KINDS: [string, string][] = [
   ['time', '-T'],
 ];
 
-const ENTER = String.raw`p=$1; ids=$2; shift 2
+/** Enters PID's differing namespaces and execs the rest: `sh -c ENTER _ PID IDS [-S uid -G gid] -- ARGV`. */
+export const ENTER = String.raw`p=$1; ids=$2; shift 2
 [ -d "/proc/$p" ] || { echo "nsenter: no process $p" >&2; exit 111; }
 set -- -t "$p" -r -w "$@"
 for kv in ${KINDS.map(([ns, flag]) => `${ns}:${flag}`).join(' ')}; do

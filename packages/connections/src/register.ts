@@ -4,6 +4,7 @@
  */
 import { registerHopKind } from '@consfig/core';
 import { chroot } from './chroot.js';
+import { lxc } from './lxc.js';
 import { nsenter } from './nsenter.js';
 import { ssh } from './ssh.js';
 import { runuser, su } from './su.js';
@@ -20,3 +21,4 @@ registerHopKind('su', (a) => su(required('su', a)));
 registerHopKind('runuser', (a) => runuser(required('runuser', a)));
 registerHopKind('chroot', (a) => chroot(required('chroot', a)));
 registerHopKind('nsenter', (a) => nsenter(required('nsenter', a)));
+registerHopKind('lxc', (a) => lxc(required('lxc', a)));

@@ -16,6 +16,7 @@ export function su(user: string, options: { login?: boolean } = {}): Hop {
   return {
     kind: 'su',
     describe: () => `su:${user}`,
+    localRoot: (outer) => outer,
     wrap: (inner) => ['su', ...(options.login ? ['-l'] : []), '-s', '/bin/sh', '-c', shellJoin(inner), user],
   };
 }
@@ -25,6 +26,7 @@ export function runuser(user: string): Hop {
   return {
     kind: 'runuser',
     describe: () => `runuser:${user}`,
+    localRoot: (outer) => outer,
     wrap: (inner) => ['runuser', '-u', user, '--', ...inner],
   };
 }

@@ -24,6 +24,7 @@ export function sudo(options: SudoOptions | string = {}): Hop {
   return {
     kind: 'sudo',
     describe: () => (user === 'root' ? 'sudo' : `sudo:${user}`),
+    localRoot: (outer) => outer,
     wrap(inner) {
       if (o.password === undefined) return ['sudo', '-n', '-H', '-u', user, '--', ...inner];
       return ['sudo', '-S', '-p', '', '-H', '-u', user, '--', 'sh', '-c', SKIP_TO_SENTINEL, 'sh', sentinel, ...inner];

@@ -161,6 +161,15 @@ export class AgentConnection implements Connection {
     }
   }
 
+  localPath(path: string): string | undefined {
+    let root = '/';
+    for (const hop of this.hops) {
+      if (!hop.localRoot) return undefined;
+      root = hop.localRoot(root);
+    }
+    return posix.join(root, path);
+  }
+
   async stat(path: string): Promise<FileInfo> {
     const cached = this.cache.get(path);
     if (cached) return cached;

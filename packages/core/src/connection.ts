@@ -27,6 +27,12 @@ export interface Hop {
    * runs there, so an interrupt also kills the agent's process group on the target.
    */
   readonly remote?: boolean;
+  /**
+   * Where the previous hop's root is on the deploying machine's filesystem, after this
+   * hop: unchanged for hops that only switch user, the chroot's directory for chroot.
+   * Absent where the target's files are not local (ssh, namespaces).
+   */
+  localRoot?(outer: string): string;
   /** Called once after the chain has ended (e.g. close an ssh ControlMaster). */
   cleanup?(): Promise<void>;
 }
@@ -98,6 +104,12 @@ export interface Connection {
   writeFile(path: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
   /** lstat of one path (served from the probe cache when possible). */
   stat(path: string): Promise<FileInfo>;
+  /**
+   * The path on the deploying machine that is `path` on the target, when the target's
+   * files are local (a local chain of user switches and chroots), for work done in
+   * process (id shifting).
+   */
+  localPath(path: string): string | undefined;
   /** Fetch many paths' metadata (and content) in one round trip, and cache it. */
   probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>>;
   /** A connection with one more hop (as another user, into a chroot…). Shares the lifetime. */

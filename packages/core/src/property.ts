@@ -139,9 +139,16 @@ export interface PropertyDefinition<A extends unknown[]> {
   unapply?: (ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>;
 }
 
+/** Trailing parameters that accept undefined may be left out (zod 3 tuples type them as required). */
+export type OptionalTail<T extends unknown[]> = T extends [...infer Head, infer Last]
+  ? undefined extends Last
+    ? [...OptionalTail<Head>, Last?]
+    : T
+  : T;
+
 /** A property: call it with its arguments to make an application. */
 export interface Property<A extends unknown[], I extends unknown[] = A> {
-  (...args: I): Propapp;
+  (...args: OptionalTail<I>): Propapp;
   readonly propertyName: string;
 }
 
@@ -184,7 +191,7 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
   if (!def.hostattrs && !def.apply && !def.unapply) {
     throw new TypeError(`property ${def.name} needs at least one of hostattrs, apply or unapply`);
   }
-  const make = (...given: I): Propapp => {
+  const make = (...given: unknown[]): Propapp => {
     let args = given as unknown as A;
     let invalid: ConsfigError | undefined;
     if (def.args) {
@@ -218,7 +225,7 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
   };
   Object.defineProperty(make, 'propertyName', { value: def.name });
   Object.defineProperty(make, 'name', { value: def.name });
-  return make as Property<A, I>;
+  return make as unknown as Property<A, I>;
 }
 
 /** Normalise what apply returned. */

@@ -4,10 +4,11 @@
  * changes are reported with the old and new text so `consfig check` can show a diff.
  */
 import { posix } from 'node:path';
-import { defprop, type FileChange, type PropertyContext } from '@consfig/core';
+import { defprop } from '@consfig/core';
 import { z } from 'zod';
 import { setIniSettings } from './ini.js';
-import { absolutePath, fileOwnership, lines, type FileOwnership } from './schemas.js';
+import { change, ensureParent, joinLines, ownershipMatches, rewriteLines, splitLines } from './text-file.js';
+import { absolutePath, fileOwnership, lines } from './schemas.js';
 
 const content = z.union([z.string(), z.array(z.string()), z.instanceof(Uint8Array)], {
   errorMap: () => ({ message: 'must be a string, an array of lines or bytes' }),
@@ -18,53 +19,6 @@ function toBytes(value: string | string[] | Uint8Array): Buffer {
   if (value instanceof Uint8Array) return Buffer.from(value);
   const text = Array.isArray(value) ? value.join('\n') : value;
   return Buffer.from(text.endsWith('\n') || text === '' ? text : `${text}\n`, 'utf8');
-}
-
-function asText(data: Buffer | null): string | null {
-  if (data === null) return null;
-  return data.includes(0) ? `<${data.length} bytes of binary data>` : data.toString('utf8');
-}
-
-function change(path: string, before: Buffer | null, after: Buffer | null): FileChange {
-  return { path, before: asText(before), after: asText(after) };
-}
-
-function splitLines(text: string): string[] {
-  if (text === '') return [];
-  return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
-}
-
-function joinLines(list: readonly string[]): string {
-  return list.length === 0 ? '' : `${list.join('\n')}\n`;
-}
-
-function ownershipMatches(
-  info: { mode?: number; user?: string; group?: string; uid?: number; gid?: number },
-  want: FileOwnership,
-): boolean {
-  if (want.mode !== undefined && info.mode !== want.mode) return false;
-  if (want.owner !== undefined && info.user !== want.owner && String(info.uid) !== want.owner) return false;
-  if (want.group !== undefined && info.group !== want.group && String(info.gid) !== want.group) return false;
-  return true;
-}
-
-async function ensureParent(ctx: PropertyContext, path: string): Promise<void> {
-  const parent = posix.dirname(path);
-  const info = await ctx.stat(parent);
-  if (!info.exists) await ctx.run(['mkdir', '-p', '--', parent], { affects: [parent] });
-  else if (info.type !== 'directory' && !(info.type === 'symlink')) {
-    ctx.fail(`${parent} exists and is not a directory`);
-  }
-}
-
-/** Replace a text file's lines, keeping its mode and owner. */
-async function rewriteLines(ctx: PropertyContext, path: string, edit: (old: string[]) => string[]) {
-  const before = await ctx.readFileIfExists(path);
-  const after = Buffer.from(joinLines(edit(splitLines(before?.toString('utf8') ?? ''))), 'utf8');
-  if (before && before.equals(after)) return { result: 'unchanged' as const };
-  if (!before) await ensureParent(ctx, path);
-  await ctx.writeFile(path, after);
-  return { result: 'changed' as const, changes: [change(path, before, after)] };
 }
 
 export const hasContent = defprop({

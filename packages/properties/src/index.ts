@@ -6,6 +6,7 @@ export * as apt from './apt.js';
 export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as file from './file.js';
+export * as lxc from './lxc.js';
 export * as os from './os.js';
 export { setIniSettings } from './ini.js';
 export type { IniSetting } from './ini.js';

@@ -10,6 +10,7 @@ export function becomeUser(user: string, fromUid: number): Hop {
   return {
     kind: viaRunuser ? 'runuser' : 'sudo',
     describe: () => (viaRunuser ? `runuser:${user}` : `sudo:${user}`),
+    localRoot: (outer) => outer,
     wrap: (inner) =>
       viaRunuser ? ['runuser', '-u', user, '--', ...inner] : ['sudo', '-n', '-H', '-u', user, '--', ...inner],
   };

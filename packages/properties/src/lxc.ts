@@ -1,0 +1,344 @@
+/**
+ * lxc: unprivileged LXC containers run by ordinary users, as in the seed: the user's
+ * veth allowance, autostart at boot, and containers built from a consfig host (rootfs
+ * from the cache, the host's properties applied while it is still root-owned, ids
+ * shifted into the owner's subordinate range, config written, started, and then
+ * configured again from inside through the lxc connection).
+ */
+import { posix } from 'node:path';
+import {
+  attrs,
+  dataAttr,
+  defprop,
+  desc,
+  eseq,
+  hostattr,
+  isHost,
+  type Host,
+  type HostattrView,
+  type Propapp,
+  type PropertyContext,
+} from '@consfig/core';
+import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
+import {
+  defaultMapsFor,
+  ensureRootfs,
+  parseBootstrapOptions,
+  parseRanges,
+  shiftState,
+  shiftTree,
+  subordinateRanges,
+  type BootstrapOptionsInput,
+  type IdMaps,
+} from '@consfig/rootfs';
+import { z } from 'zod';
+import { installed as aptInstalled } from './apt.js';
+import { hasContent } from './file.js';
+import { rewriteLines, splitLines } from './text-file.js';
+
+const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
+const bridgeName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name');
+const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
+
+/** A container this host runs: pushed by userContainerFor, read by the host's own properties. */
+export interface ContainerEntry {
+  name: string;
+  owner: string;
+  /** The container's host, whose hostattrs say what it declares (its veth addresses…). */
+  host: Host;
+}
+export const containersAttr = hostattr<ContainerEntry>('lxc.containers');
+
+export function containerName(host: { name: string }): string {
+  return host.name.split('.')[0]!;
+}
+
+/** LXC and what unprivileged containers need (uidmap; PAM cgroup delegation without systemd). */
+export function installed(): Propapp {
+  return desc('LXC installed', aptInstalled('lxc', 'uidmap', 'libpam-cgfs'));
+}
+
+const USERNET = '/etc/lxc/lxc-usernet';
+
+/** `user` may attach `count` veth devices to `bridge` (its line in /etc/lxc/lxc-usernet). */
+export const usernetUsableBy = defprop({
+  name: 'lxc.usernetUsableBy',
+  desc: (user, bridge, count) => `${user} may attach ${count} veths to ${bridge}`,
+  args: z.tuple([userName, bridgeName.default('lxcbr0'), z.number().int().positive().default(10)]),
+  argNames: ['user', 'bridge', 'count'],
+  check: async (ctx, user, bridge, count) => {
+    const lines = splitLines((await ctx.readFileIfExists(USERNET))?.toString('utf8') ?? '');
+    const mine = lines.filter((l) => isLineFor(l, user, bridge));
+    return mine.length === 1 && mine[0] === `${user} veth ${bridge} ${count}`;
+  },
+  apply: (ctx, user, bridge, count) =>
+    rewriteLines(ctx, USERNET, (old) => [...old.filter((l) => !isLineFor(l, user, bridge)), `${user} veth ${bridge} ${count}`]),
+  unapply: (ctx, user, bridge) => rewriteLines(ctx, USERNET, (old) => old.filter((l) => !isLineFor(l, user, bridge))),
+});
+/** The name Consfigurator uses now. */
+export const usernetVethUsableBy = usernetUsableBy;
+
+function isLineFor(line: string, user: string, bridge: string): boolean {
+  const [u, type, b] = line.trim().split(/\s+/);
+  return u === user && type === 'veth' && b === bridge;
+}
+
+const autostartScript = (user: string) => `/usr/local/libexec/consfig/lxc-autostart-${user}`;
+
+/**
+ * Start `user`'s containers that have lxc.start.auto = 1 at boot. With systemd: a user
+ * unit and lingering. Without it (machines like the test ones): a script that starts
+ * them through su (whose PAM session delegates the cgroups), run at boot by cron's
+ * @reboot; any other boot hook can run the same script.
+ */
+export function userContainersAutostart(user: string): Propapp {
+  const script = `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c 'lxc-autostart'\n`;
+  return desc(
+    `${user}'s containers start at boot`,
+    eseq(
+      hasContent(autostartScript(user), script, { mode: '0755' }),
+      hasContent(`/etc/cron.d/consfig-lxc-autostart-${user}`, `@reboot root ${autostartScript(user)}\n`),
+      systemdAutostart(user),
+    ),
+  );
+}
+
+const systemdAutostart = defprop({
+  name: 'lxc.systemdAutostart',
+  desc: (user) => `systemd starts ${user}'s containers`,
+  args: z.tuple([userName]),
+  check: async (ctx, user) => {
+    if (!(await ctx.stat('/run/systemd/system')).exists) return true; // no systemd: cron does it
+    const home = (await passwd(ctx, user)).home;
+    return (await ctx.stat(`${home}/.config/systemd/user/default.target.wants/consfig-lxc-autostart.service`)).exists
+      && (await ctx.stat(`/var/lib/systemd/linger/${user}`)).exists;
+  },
+  apply: async (ctx, user) => {
+    const { home } = await passwd(ctx, user);
+    const dir = `${home}/.config/systemd/user`;
+    await ctx.run(['runuser', '-u', user, '--', 'mkdir', '-p', `${dir}/default.target.wants`]);
+    await ctx.writeFile(
+      `${dir}/consfig-lxc-autostart.service`,
+      '[Unit]\nDescription=Autostart LXC containers\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/bin/lxc-autostart\nExecStop=/usr/bin/lxc-autostart -s\n\n[Install]\nWantedBy=default.target\n',
+      { owner: user },
+    );
+    await ctx.run(['runuser', '-u', user, '--', 'ln', '-sf', '../consfig-lxc-autostart.service', `${dir}/default.target.wants/`]);
+    await ctx.run(['loginctl', 'enable-linger', user]);
+  },
+});
+
+interface Passwd {
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+async function passwd(ctx: PropertyContext, user: string): Promise<Passwd> {
+  const r = await ctx.run(['getent', 'passwd', user], { allowFailure: true, readOnly: true });
+  const fields = r.stdout.trim().split(':');
+  if (r.exitCode !== 0 || fields.length < 7) ctx.fail(`no such user ${user} on ${ctx.hostname}`);
+  return { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5]! };
+}
+
+const containerOptions = z
+  .object({
+    owner: userName,
+    autostart: z.boolean().default(false),
+    /** Start it (and configure it from inside); default: when autostart. */
+    start: z.boolean().optional(),
+    preludeLines: z.array(z.string()).default([]),
+    additionalLines: z.array(z.string()).default([]),
+    uidMaps: z.array(z.string()).optional(),
+    gidMaps: z.array(z.string()).optional(),
+    lxcpath: z.string().startsWith('/').optional(),
+    chrootOptions: z.record(z.string(), z.unknown()).default({}),
+  })
+  .strict();
+type ContainerOptions = z.output<typeof containerOptions>;
+
+function nested(host: Host, parent: HostattrView): Host {
+  return host.nestedIn(parent, [[attrs.noServices, true]]);
+}
+
+async function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMaps> {
+  if (o.uidMaps || o.gidMaps) {
+    if (!o.uidMaps || !o.gidMaps) ctx.fail('give both uidMaps and gidMaps, or neither');
+    return { uid: o.uidMaps.flatMap(parseRanges), gid: o.gidMaps.flatMap(parseRanges) };
+  }
+  const first = async (file: string) => {
+    const [range] = subordinateRanges((await ctx.readFileIfExists(file))?.toString('utf8') ?? '', o.owner);
+    if (!range) ctx.fail(`${o.owner} has no range in ${file} on ${ctx.hostname} (usermod --add-subuids …)`);
+    return [{ inside: 0, outside: range.start, count: range.count }];
+  };
+  return { uid: await first('/etc/subuid'), gid: await first('/etc/subgid') };
+}
+
+/** The container's config file. */
+export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: ContainerOptions): string {
+  return [
+    '# Written by consfig.',
+    ...o.preludeLines,
+    'lxc.include = /usr/share/lxc/config/common.conf',
+    'lxc.include = /usr/share/lxc/config/userns.conf',
+    ...maps.uid.map((r) => `lxc.idmap = u ${r.inside} ${r.outside} ${r.count}`),
+    ...maps.gid.map((r) => `lxc.idmap = g ${r.inside} ${r.outside} ${r.count}`),
+    `lxc.rootfs.path = dir:${rootfs}`,
+    `lxc.uts.name = ${name}`,
+    `lxc.start.auto = ${o.autostart ? 1 : 0}`,
+    'lxc.apparmor.profile = unconfined',
+    ...o.additionalLines,
+    '',
+  ].join('\n');
+}
+
+const REMOVE_CGROUPS = String.raw`owner=$1; name=$2
+for try in 1 2 3 4 5 6 7 8 9 10; do
+  left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 7 -depth -type d -path "*/$owner/*" \( -path "*/lxc.monitor.$name*" -o -path "*/lxc.payload.$name*" \) 2>/dev/null)
+  [ -n "$left" ] || exit 0
+  printf '%s
+' "$left" | while IFS= read -r d; do rmdir "$d" 2>/dev/null; done
+  sleep 0.2
+done
+exit 0`;
+
+function asOwner(owner: string, argv: string[]): string[] {
+  // su, not runuser: without systemd its PAM session is what delegates cgroups.
+  // su permutes its arguments: `--` keeps argv's options away from it.
+  return ['su', '-s', '/bin/sh', '-c', 'exec "$0" "$@"', owner, '--', ...argv];
+}
+
+async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<boolean> {
+  const r = await ctx.run(asOwner(owner, ['lxc-info', '-P', lxcpath, '-n', name, '-s', '-H']), { allowFailure: true, readOnly: true });
+  return r.stdout.trim() === 'RUNNING';
+}
+
+async function where(ctx: PropertyContext, o: { owner: string; lxcpath?: string | undefined }, host: Host) {
+  const pw = await passwd(ctx, o.owner);
+  const lxcpath = o.lxcpath ?? `${pw.home}/.local/share/lxc`;
+  const name = containerName(host);
+  return { pw, lxcpath, name, dir: `${lxcpath}/${name}`, rootfs: `${lxcpath}/${name}/rootfs` };
+}
+
+/**
+ * An unprivileged container for `host`, owned by `options.owner`: built from the rootfs
+ * cache with the host's properties applied while it is still root-owned, shifted into
+ * the owner's subordinate ids, configured, and (when started) configured again from
+ * inside through the lxc connection.
+ */
+export const userContainerFor = defprop({
+  name: 'lxc.userContainerFor',
+  desc: (o, host) => `${o.owner}'s container ${containerName(host)} for ${host.name}`,
+  args: z.tuple([containerOptions, hostSchema]),
+  argNames: ['options', 'host'],
+  hostattrs: (h, o, host) => {
+    h.push(containersAttr, { name: containerName(host), owner: o.owner, host });
+    const child = nested(host, h).attrs;
+    for (const item of child.get(dataAttr)) h.requireData(item.iden1, item.iden2);
+    const os = child.first(attrs.os);
+    parseBootstrapOptions({ suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput, 'lxc.userContainerFor');
+  },
+  apply: async (ctx, o, host) => {
+    const { pw, lxcpath, name, dir, rootfs } = await where(ctx, o, host);
+    const maps = await mapsFor(ctx, o);
+    let changed = false;
+    const child = nested(host, ctx.attrs);
+    if (!(await ctx.stat(`${rootfs}/usr/lib/os-release`)).exists) {
+      const local =
+        ctx.conn.localPath(rootfs) ??
+        ctx.fail(`shifting ${rootfs} needs its files on the deploying machine (local, chroot or user-switching hops only)`);
+      for (const d of [posix.dirname(lxcpath), lxcpath, dir]) {
+        await ctx.run(['sh', '-c', '[ -d "$1" ] || { mkdir -p "$1" && chown "$2" "$1"; }', 'sh', d, `${pw.uid}:${pw.gid}`], { affects: [d] });
+      }
+      const os = child.attrs.first(attrs.os);
+      const bo = parseBootstrapOptions(
+        { suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput,
+        'lxc.userContainerFor',
+      );
+      await ensureRootfs(ctx, bo, rootfs);
+      await ctx.deployNested(child, chrootHop(rootfs));
+      shiftTree(local, maps);
+      changed = true;
+    } else {
+      const local = ctx.conn.localPath(rootfs);
+      if (local && shiftState(local).state !== 'shifted') {
+        shiftTree(local, maps);
+        changed = true;
+      }
+    }
+    // The owner's home must let the container's root (a subordinate id) reach the rootfs.
+    await ctx.run(['sh', '-c', 'case $(stat -c %A "$1") in *x) ;; *) setfacl -m "u:$2:x" "$1" ;; esac', 'sh', pw.home, String(maps.uid[0]!.outside)]);
+    const config = containerConfig(name, rootfs, maps, o);
+    const old = await ctx.readFileIfExists(`${dir}/config`);
+    if (!old || old.toString('utf8') !== config) {
+      await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
+      changed = true;
+    }
+    if (o.start ?? o.autostart) {
+      if (!(await isRunning(ctx, o.owner, name, lxcpath))) {
+        await ctx.run(asOwner(o.owner, ['lxc-start', '-P', lxcpath, '-n', name]));
+        changed = true;
+      }
+      const inside = await ctx.deployNested(child, lxcHop({ name, owner: o.owner, lxcpath }));
+      if (inside.result === 'changed') changed = true;
+    }
+    return changed ? 'changed' : 'unchanged';
+  },
+  unapply: async (ctx, o, host) => {
+    const { lxcpath, name, dir } = await where(ctx, o, host);
+    if (!(await ctx.stat(dir)).exists) return 'unchanged';
+    if (await isRunning(ctx, o.owner, name, lxcpath)) await ctx.run(asOwner(o.owner, ['lxc-stop', '-P', lxcpath, '-n', name, '-k']));
+    await ctx.run(['rm', '-rf', '--one-file-system', '--', dir], { affects: [dir] });
+    // LXC can leave its (empty) monitor and payload cgroups behind the owner's session.
+    await ctx.run(['sh', '-c', REMOVE_CGROUPS, 'consfig-lxc-cgroups', o.owner, name]);
+    return 'changed';
+  },
+});
+
+const startArgs = z.tuple([hostSchema, userName.optional(), z.string().startsWith('/').optional()]);
+
+export const userContainerStarted = defprop({
+  name: 'lxc.userContainerStarted',
+  desc: (host, owner) => `container ${containerName(host)}${owner ? ` of ${owner}` : ''} started`,
+  args: startArgs,
+  argNames: ['host', 'owner', 'lxcpath'],
+  check: async (ctx, host, owner, lxcpath) => {
+    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+    return isRunning(ctx, owner ?? 'root', w.name, w.lxcpath);
+  },
+  apply: async (ctx, host, owner, lxcpath) => {
+    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+    await ctx.run(asOwner(owner ?? 'root', ['lxc-start', '-P', w.lxcpath, '-n', w.name]));
+  },
+});
+
+export const userContainerStopped = defprop({
+  name: 'lxc.userContainerStopped',
+  desc: (host, owner) => `container ${containerName(host)}${owner ? ` of ${owner}` : ''} stopped`,
+  args: startArgs,
+  argNames: ['host', 'owner', 'lxcpath'],
+  check: async (ctx, host, owner, lxcpath) => {
+    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+    return !(await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath));
+  },
+  apply: async (ctx, host, owner, lxcpath) => {
+    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+    await ctx.run(asOwner(owner ?? 'root', ['lxc-stop', '-P', w.lxcpath, '-n', w.name, '-k']));
+  },
+});
+
+/** Apply `props` (on this host) only while the container runs. */
+export function whenUserContainerRunning(host: Host, owner: string | undefined, ...props: Propapp[]): Propapp {
+  const inner = eseq(...props);
+  const gate = defprop({
+    name: 'lxc.whenUserContainerRunning',
+    desc: `when ${containerName(host)} runs`,
+    check: async (ctx) => {
+      const w = await where(ctx, { owner: owner ?? 'root' }, host);
+      return !(await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath));
+    },
+    apply: (ctx) => ctx.apply(inner),
+  });
+  return gate();
+}
+
+export { defaultMapsFor };

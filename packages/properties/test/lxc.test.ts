@@ -1,0 +1,133 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
+import { lxc as lxcHop, su } from '@consfig/connections';
+import { apt, file, lxc, os } from '../src/index.js';
+import { ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
+
+const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
+const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
+
+function sh(script: string): string {
+  return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+}
+function asUser(command: string): string {
+  return execFileSync('su', [TEST_USER, '-s', '/bin/sh', '-c', command], { encoding: 'utf8' });
+}
+function running(name: string): boolean {
+  return asUser(`lxc-info -P ${LXCPATH} -n ${name} -s -H 2>/dev/null || true`).trim() === 'RUNNING';
+}
+
+const containerHost = (n: string, extra: unknown[] = []): Host =>
+  defineHost(`${n}.lxc.example`, [os.debianStable('bookworm', 'amd64'), file.hasContent('/etc/motd', `this is ${n}`), ...extra]);
+
+const options = (extra: Record<string, unknown> = {}) => ({
+  owner: TEST_USER,
+  lxcpath: LXCPATH,
+  start: true,
+  additionalLines: [SLEEP_INIT, 'lxc.net.0.type = empty'],
+  ...extra,
+});
+
+let sshd: TestSshd;
+beforeAll(async () => {
+  ensureUsers();
+  sh(`ip link show lxcbr0 >/dev/null 2>&1 || { ip link add lxcbr0 type bridge && ip addr add 10.0.3.1/24 dev lxcbr0 && ip link set lxcbr0 up; }`);
+  sshd = await startSshd();
+}, 120_000);
+afterAll(async () => {
+  await sshd?.stop();
+  sh(`for c in $(su ${TEST_USER} -s /bin/sh -c 'lxc-ls -P ${LXCPATH}' 2>/dev/null); do su ${TEST_USER} -s /bin/sh -c "lxc-stop -P ${LXCPATH} -n $c -k" 2>/dev/null; done; rm -rf ${LXCPATH}; true`);
+});
+
+describe('lxc properties', () => {
+  it('usernetUsableBy keeps one line for the user and bridge', async () => {
+    const host = defineHost('lxchost.example', [lxc.usernetUsableBy(TEST_USER, 'lxcbr0', 10)]);
+    await deploy(host, 'local');
+    expect((await deploy(host, 'local')).unchanged).toBe(1);
+    expect(sh('cat /etc/lxc/lxc-usernet')).toContain(`${TEST_USER} veth lxcbr0 10\n`);
+    await deploy(defineHost('lxchost.example', [lxc.usernetUsableBy(TEST_USER, 'lxcbr0', 4)]), 'local');
+    expect(sh(`grep -c '^${TEST_USER} veth lxcbr0' /etc/lxc/lxc-usernet`).trim()).toBe('1');
+    await deploy(defineHost('lxchost.example', [lxc.usernetVethUsableBy(TEST_USER)]), 'local');
+  });
+
+  it('userContainerFor builds, shifts, starts and configures a container from inside; then nothing changes', async () => {
+    const c1 = containerHost('c1', [apt.installed('hello')]);
+    const parent = defineHost('lxchost.example', [lxc.userContainerFor(options(), c1)]);
+    const first = await deploy(parent, 'local');
+    expect(first.failures.map((f) => f.error.message)).toEqual([]);
+    expect(first.changed).toBe(1);
+    expect(running('c1')).toBe(true);
+    expect(parent.attrs.get(lxc.containersAttr).map((c) => [c.name, c.owner])).toEqual([['c1', TEST_USER]]);
+    // checked from inside, entered as the owner by root (su to the owner first)
+    const conn = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
+    expect(conn.uid).toBe(0);
+    expect((await conn.readFile('/etc/motd')).toString()).toBe('this is c1\n');
+    expect((await conn.run(['dpkg-query', '-W', '-f', '${Status}', 'hello'])).stdout.toString()).toBe('install ok installed');
+    expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
+    await conn.close();
+    // outside, the tree belongs to the owner's subordinate ids
+    expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe('100000');
+    const again = await deploy(parent, 'local');
+    expect([again.status, again.changed]).toEqual(['ok', 0]);
+  }, 600_000);
+
+  it('deploys into the running container as its owner, locally and over ssh', async () => {
+    const c1 = containerHost('c1', [file.hasContent('/etc/owner-was-here', 'yes')]);
+    const local = await deploy(c1, [su(TEST_USER), lxcHop({ name: 'c1', lxcpath: LXCPATH })]);
+    expect(local.failures.map((f) => f.error.message)).toEqual([]);
+    expect(local.changed).toBe(1);
+    const viaSsh = await deploy(containerHost('c1', [file.hasContent('/etc/over-ssh', 'yes')]), [
+      sshd.hop(TEST_USER),
+      lxcHop({ name: 'c1', lxcpath: LXCPATH }),
+    ]);
+    expect(viaSsh.failures.map((f) => f.error.message)).toEqual([]);
+    expect(viaSsh.changed).toBe(1);
+    expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/over-ssh`)).toBe('yes\n');
+  }, 120_000);
+
+  it('deploys four containers in parallel', async () => {
+    const names = ['p1', 'p2', 'p3', 'p4'];
+    const hosts = names.map((n) => containerHost(n));
+    const built = await deploy(defineHost('lxchost.example', hosts.map((h) => lxc.userContainerFor(options(), h))), 'local');
+    expect(built.failures.map((f) => f.error.message)).toEqual([]);
+    const work = names.map((n, i) =>
+      defineHost(`${n}.lxc.example`, [
+        ...Array.from({ length: 20 }, (_, k) => file.hasContent(`/srv/f${k}`, `${n} ${k}`)),
+      ], { via: [su(TEST_USER), lxcHop({ name: names[i]!, lxcpath: LXCPATH })] }),
+    );
+    const results = await deployMany(work, { parallel: 4 });
+    expect(results.map((r) => [r.host, r.status, r.changed])).toEqual(names.map((n) => [`${n}.lxc.example`, 'ok', 20]));
+    for (const n of names) expect(sh(`cat ${LXCPATH}/${n}/rootfs/srv/f3`)).toBe(`${n} 3\n`);
+  }, 600_000);
+
+  it('reports a stopped container clearly', async () => {
+    asUser(`lxc-stop -P ${LXCPATH} -n p4 -k`);
+    const r = await deploy(containerHost('p4'), [su(TEST_USER), lxcHop({ name: 'p4', lxcpath: LXCPATH })]);
+    expect(r.status).toBe('unreachable');
+    expect(r.failures[0]!.error.message).toMatch(/container p4 of consfig-tuser is not running \(STOPPED\)/);
+  });
+
+  it('a container on the bridge gets its veth, and teardown leaves no container, veth or cgroup', async () => {
+    await deploy(defineHost('lxchost.example', [lxc.usernetUsableBy(TEST_USER, 'lxcbr0', 10)]), 'local');
+    const v1 = containerHost('v1');
+    const veth = options({ additionalLines: [SLEEP_INIT, 'lxc.net.0.type = veth', 'lxc.net.0.flags = up', 'lxc.net.0.link = lxcbr0'] });
+    const r = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(veth, v1)]), 'local');
+    expect(r.failures.map((f) => f.error.message)).toEqual([]);
+    expect(sh('ip -o link show master lxcbr0')).toMatch(/veth/);
+    const all = ['c1', 'p1', 'p2', 'p3', 'p4', 'v1'];
+    const down = await deploy(
+      defineHost('lxchost.example', all.map((n) => unapply(lxc.userContainerFor(options(), containerHost(n))))),
+      'local',
+    );
+    expect(down.failures.map((f) => f.error.message)).toEqual([]);
+    expect(asUser(`lxc-ls -P ${LXCPATH}`).trim()).toBe('');
+    expect(sh('ip -o link show type veth 2>/dev/null || true').trim()).toBe('');
+    const payloads = readdirSync('/sys/fs/cgroup').flatMap((h) => {
+      const dir = `/sys/fs/cgroup/${h}/user/${TEST_USER}/0`;
+      return existsSync(dir) ? readdirSync(dir).filter((n) => all.some((c) => n === `lxc.monitor.${c}` || n === `lxc.payload.${c}`)) : [];
+    });
+    expect(payloads).toEqual([]);
+  }, 600_000);
+});
