@@ -18,6 +18,7 @@ import {
   type HostattrView,
   type Propapp,
   type PropertyContext,
+  shellQuote,
 } from '@consfig/core';
 import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
 import {
@@ -91,8 +92,11 @@ const autostartScript = (user: string) => `/usr/local/libexec/consfig/lxc-autost
  * them through su (whose PAM session delegates the cgroups), run at boot by cron's
  * @reboot; any other boot hook can run the same script.
  */
-export function userContainersAutostart(user: string): Propapp {
-  const script = `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c 'lxc-autostart'\n`;
+export function userContainersAutostart(user: string, options: { lxcpath?: string } = {}): Propapp {
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) throw new TypeError(`${JSON.stringify(user)} is not a user name`);
+  const path = options.lxcpath ? ` -P ${shellQuote(options.lxcpath)}` : '';
+  const command = shellQuote(`lxc-autostart${path}`);
+  const script = `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c ${command}\n`;
   return desc(
     `${user}'s containers start at boot`,
     eseq(
@@ -207,6 +211,12 @@ function asOwner(owner: string, argv: string[]): string[] {
   return ['su', '-s', '/bin/sh', '-c', 'exec "$0" "$@"', owner, '--', ...argv];
 }
 
+/** Start it and wait until it runs: lxc-start returns once daemonized, while it still starts. */
+async function start(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<void> {
+  await ctx.run(asOwner(owner, ['lxc-start', '-P', lxcpath, '-n', name]));
+  await ctx.run(asOwner(owner, ['lxc-wait', '-P', lxcpath, '-n', name, '-s', 'RUNNING', '-t', '30']));
+}
+
 async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<boolean> {
   const r = await ctx.run(asOwner(owner, ['lxc-info', '-P', lxcpath, '-n', name, '-s', '-H']), { allowFailure: true, readOnly: true });
   return r.stdout.trim() === 'RUNNING';
@@ -275,7 +285,7 @@ export const userContainerFor = defprop({
     }
     if (o.start ?? o.autostart) {
       if (!(await isRunning(ctx, o.owner, name, lxcpath))) {
-        await ctx.run(asOwner(o.owner, ['lxc-start', '-P', lxcpath, '-n', name]));
+        await start(ctx, o.owner, name, lxcpath);
         changed = true;
       }
       const inside = await ctx.deployNested(child, lxcHop({ name, owner: o.owner, lxcpath }));
@@ -307,7 +317,7 @@ export const userContainerStarted = defprop({
   },
   apply: async (ctx, host, owner, lxcpath) => {
     const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-    await ctx.run(asOwner(owner ?? 'root', ['lxc-start', '-P', w.lxcpath, '-n', w.name]));
+    await start(ctx, owner ?? 'root', w.name, w.lxcpath);
   },
 });
 
@@ -327,13 +337,18 @@ export const userContainerStopped = defprop({
 });
 
 /** Apply `props` (on this host) only while the container runs. */
-export function whenUserContainerRunning(host: Host, owner: string | undefined, ...props: Propapp[]): Propapp {
+export function whenUserContainerRunning(
+  host: Host,
+  who: string | { owner?: string; lxcpath?: string } | undefined,
+  ...props: Propapp[]
+): Propapp {
+  const { owner, lxcpath } = typeof who === 'object' ? who : { owner: who, lxcpath: undefined };
   const inner = eseq(...props);
   const gate = defprop({
     name: 'lxc.whenUserContainerRunning',
     desc: `when ${containerName(host)} runs`,
     check: async (ctx) => {
-      const w = await where(ctx, { owner: owner ?? 'root' }, host);
+      const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
       return !(await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath));
     },
     apply: (ctx) => ctx.apply(inner),

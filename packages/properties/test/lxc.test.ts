@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
 import { lxc as lxcHop, su } from '@consfig/connections';
@@ -108,6 +108,36 @@ describe('lxc properties', () => {
     expect(r.status).toBe('unreachable');
     expect(r.failures[0]!.error.message).toMatch(/container p4 of consfig-tuser is not running \(STOPPED\)/);
   });
+
+  it('starts, stops and gates on a container, and autostarts it at boot', async () => {
+    const p4 = containerHost('p4');
+    const marker = '/var/lib/consfig-test/when-p4-runs';
+    rmSync(marker, { force: true });
+    const gated = defineHost('lxchost.example', [lxc.whenUserContainerRunning(p4, { owner: TEST_USER, lxcpath: LXCPATH }, file.hasContent(marker, 'yes'))]);
+    await deploy(gated, 'local');
+    expect(existsSync(marker)).toBe(false); // p4 is stopped
+    const started = await deploy(defineHost('lxchost.example', [lxc.userContainerStarted(p4, TEST_USER, LXCPATH)]), 'local');
+    expect(started.failures.map((f) => f.error.message)).toEqual([]);
+    expect(running('p4')).toBe(true);
+    await deploy(gated, 'local');
+    expect(existsSync(marker)).toBe(true);
+    await deploy(defineHost('lxchost.example', [lxc.userContainerStopped(p4, TEST_USER, LXCPATH)]), 'local');
+    expect(running('p4')).toBe(false);
+    // autostart: the container says lxc.start.auto = 1; the boot hook starts it
+    const auto = await deploy(
+      defineHost('lxchost.example', [
+        lxc.userContainerFor(options({ autostart: true, start: false }), p4),
+        lxc.userContainersAutostart(TEST_USER, { lxcpath: LXCPATH }),
+      ]),
+      'local',
+    );
+    expect(auto.failures.map((f) => f.error.message)).toEqual([]);
+    expect(sh(`cat ${LXCPATH}/p4/config`)).toContain('lxc.start.auto = 1');
+    const cron = sh(`cat /etc/cron.d/consfig-lxc-autostart-${TEST_USER}`);
+    expect(cron).toBe(`@reboot root /usr/local/libexec/consfig/lxc-autostart-${TEST_USER}\n`);
+    sh(`/usr/local/libexec/consfig/lxc-autostart-${TEST_USER}`);
+    expect(running('p4')).toBe(true);
+  }, 120_000);
 
   it('a container on the bridge gets its veth, and teardown leaves no container, veth or cgroup', async () => {
     await deploy(defineHost('lxchost.example', [lxc.usernetUsableBy(TEST_USER, 'lxcbr0', 10)]), 'local');
