@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { InvalidHostError, isConsfigError } from './errors.js';
 import { becomeUser } from './hops/become-user.js';
+import type { HostattrKey } from './hostattrs.js';
 import {
   isPropapp,
   PROPAPP,
@@ -209,3 +210,14 @@ export function withFlagfile(path: string, ...props: Spec[]): Propapp {
   });
 }
 
+
+/** A property that only pushes hostattrs (Consfigurator's has-hostattrs). */
+export function hasAttr<T>(key: HostattrKey<T>, ...values: T[]): Propapp {
+  return node({
+    name: 'hasAttr',
+    desc: `${key.name}: ${values.map((v) => JSON.stringify(v)).join(', ')}`,
+    args: values,
+    children: [],
+    hostattrs: (h) => h.push(key, ...values),
+  });
+}

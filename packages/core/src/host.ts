@@ -95,6 +95,11 @@ export class Host {
     });
   }
 
+  /** Hosts inside hostattrs (a container host's containers) print as their name. */
+  toJSON(): { host: string } {
+    return { host: this.name };
+  }
+
   /** A copy reached another way. */
   withVia(via: Via): Host {
     return new Host(this.name, this.root, { ...this.options, via });

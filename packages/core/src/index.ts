@@ -16,7 +16,7 @@ export type {
   Result,
   TextResult,
 } from './property.js';
-export { asUser, desc, eseq, flattenProps, onChange, seq, unapply, withFlagfile } from './combinators.js';
+export { asUser, desc, eseq, flattenProps, hasAttr, onChange, seq, unapply, withFlagfile } from './combinators.js';
 export { attrs, hostattr, HostattrStore, osSchema, requireOs } from './hostattrs.js';
 export type { HostattrKey, HostattrView, OperatingSystem } from './hostattrs.js';
 export { childHost, defineHost, Host, isHost, isValidHostname } from './host.js';
