@@ -6,6 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
+import { benchLxc } from './lxc.mjs';
 import { benchRootfs } from './rootfs.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -79,3 +80,5 @@ console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall 
 console.table(rows);
 console.log('root filesystems (library calls on the local connection)');
 console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
+console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
+console.table(await benchLxc());

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openConnection } from '@consfig/core';
 import { lxc } from '@consfig/connections';
 import { lxc as lxcProps } from '@consfig/properties';
-import { ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
+import { ensureBridge, ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const SEED_LAB = fileURLToPath(new URL('../../../examples/seed-lab/consfig.ts', import.meta.url));
@@ -27,7 +27,7 @@ function sh(script: string): string {
 
 beforeAll(() => {
   ensureUsers();
-  sh('ip link show lxcbr0 >/dev/null 2>&1 || { ip link add lxcbr0 type bridge && ip addr add 10.0.3.1/24 dev lxcbr0 && ip link set lxcbr0 up; }');
+  ensureBridge();
 });
 afterAll(() => {
   sh(`su ${TEST_USER} -s /bin/sh -c 'lxc-stop -P ${LXCPATH} -n lxc1 -k' 2>/dev/null; rm -rf ${LXCPATH}; true`);

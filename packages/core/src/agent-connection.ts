@@ -129,20 +129,38 @@ export class AgentConnection implements Connection {
     if (!path.startsWith('/')) throw new TypeError(`writeFile needs an absolute path, not ${path}`);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.consfig-${randomBytes(6).toString('hex')}`);
+    const plan = this.writePlan(path, options);
     const answer = await this.client.send(
-      writeRequest(this.client.nextNonce(), {
-        path,
-        tmp,
-        data: bytes,
-        mode: modeString(options.mode),
-        owner: options.owner,
-        group: options.group,
-      }),
+      writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }),
     );
     this.forget([path]);
     if (answer.exitCode !== 0) {
       throw new ConsfigError(`cannot write ${path}: ${answer.stderr.toString('utf8').trim() || `exit ${answer.exitCode}`}`);
     }
+  }
+
+  /**
+   * How to give the new file its mode and owner with the fewest processes, from what the
+   * cache knows of the old file. A mode within 0666 is the temp file's creation mode
+   * (umask), so no chmod: that temp is world-readable only where the file will be. An
+   * owner that is already the agent's needs no chown.
+   */
+  private writePlan(path: string, options: WriteOptions): { umask: string; mode: string; owner: string; group: string } {
+    const old = this.cache.get(path);
+    let mode = modeString(options.mode);
+    if (mode === undefined && old) mode = !old.exists ? '0644' : old.type === 'file' ? modeString(old.mode ?? 0o644) : undefined;
+    let umask = '077';
+    let chmod = mode ?? '';
+    if (mode !== undefined && (Number.parseInt(mode, 8) & ~0o666) === 0) {
+      umask = (0o777 & ~Number.parseInt(mode, 8)).toString(8).padStart(3, '0');
+      chmod = '-';
+    }
+    if (options.owner !== undefined || options.group !== undefined) {
+      return { umask, mode: chmod, owner: options.owner ?? '', group: options.group ?? '' };
+    }
+    const { uid, gid } = this.client.info;
+    const ours = old !== undefined && (!old.exists || (old.uid === uid && old.gid === gid));
+    return { umask, mode: chmod, owner: ours ? '-' : '', group: '' };
   }
 
   /**

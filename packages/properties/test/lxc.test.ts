@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
 import { lxc as lxcHop, su } from '@consfig/connections';
 import { apt, file, lxc, os } from '../src/index.js';
-import { ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
+import { ensureBridge, ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
 
 const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
@@ -33,7 +33,7 @@ const options = (extra: Record<string, unknown> = {}) => ({
 let sshd: TestSshd;
 beforeAll(async () => {
   ensureUsers();
-  sh(`ip link show lxcbr0 >/dev/null 2>&1 || { ip link add lxcbr0 type bridge && ip addr add 10.0.3.1/24 dev lxcbr0 && ip link set lxcbr0 up; }`);
+  ensureBridge();
   sshd = await startSshd();
 }, 120_000);
 afterAll(async () => {

@@ -84,3 +84,10 @@ export function mountsBelow(dir: string): string[] {
 export function processTable(): string[] {
   return sh('ps -eo args').split('\n');
 }
+
+/** The bridge unprivileged containers' veths join (made once; several test files may race). */
+export function ensureBridge(name = 'lxcbr0', address = '10.0.3.1/24'): void {
+  sh(`ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type bridge 2>/dev/null || ip link show ${name} >/dev/null
+      ip addr show dev ${name} | grep -q '${address}' || ip addr add ${address} dev ${name} 2>/dev/null || true
+      ip link set ${name} up`);
+}

@@ -42,6 +42,7 @@ export interface AgentInfo {
   /** The agent's process group on the target: what to kill to stop it and its commands. */
   pgid: number;
   uid: number;
+  gid: number;
 }
 
 export class AgentClient {
@@ -53,7 +54,7 @@ export class AgentClient {
   private exited = false;
   private exitError: Error | undefined;
   private readonly exitPromise: Promise<void>;
-  info: AgentInfo = { pid: 0, pgid: 0, uid: -1 };
+  info: AgentInfo = { pid: 0, pgid: 0, uid: -1, gid: -1 };
 
   private constructor(
     private readonly proc: ChildProcess,
@@ -103,9 +104,9 @@ export class AgentClient {
     try {
       const hello = await client.send(helloRequest(client.nextNonce()));
       const text = hello.stdout.toString('utf8');
-      const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\s*$/.exec(text);
+      const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\S* gid=(\d+)/.exec(text);
       if (!m) throw new ConnectionError(`unexpected greeting from ${options.chain}`, options.chain, hello.stderr.toString());
-      client.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]) };
+      client.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
       return client;
     } catch (error) {
       await client.close();

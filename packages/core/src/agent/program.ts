@@ -18,7 +18,7 @@ __c_end() { __c_rc=$?; printf '%s %d\n' "$1" "$__c_rc"; printf '%s' "$1" >&2; }
 __c_ret() { return "$1"; }
 __c_hello() {
   read -r _ _ _ _ __c_pg _ < /proc/$$/stat 2>/dev/null || __c_pg=$$
-  printf 'pid=%s pgid=%s uid=%s\n' "$$" "$__c_pg" "$(id -u)"; __c_end "$1"
+  printf 'pid=%s pgid=%s %s\n' "$$" "$__c_pg" "$(id)"; __c_end "$1"
 }
 __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
@@ -31,8 +31,8 @@ __c_keep() {
   else chmod 644 "$3"; fi
 }
 __c_fin() {
-  { [ -z "$5$6" ] || chown "$5${"$"}{6:+:$6}" "$3"; } &&
-  case $4 in 600|0600) ;; '') __c_keep "$@" ;; *) chmod "$4" "$3" ;; esac &&
+  case $5$6 in ''|-) ;; *) chown "$5${"$"}{6:+:$6}" "$3" ;; esac &&
+  case $4 in -) ;; '') __c_keep "$@" ;; *) chmod "$4" "$3" ;; esac &&
   mv -fT "$3" "$2" || { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
 }
 __c_wi() {

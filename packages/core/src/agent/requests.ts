@@ -27,7 +27,11 @@ export interface WriteSpec {
   path: string;
   tmp: string;
   data: Uint8Array;
+  /** umask the temp file is created under (default 077: never world-readable). */
+  umask?: string | undefined;
+  /** chmod the temp to this; '' keeps the old file's mode (0644 when new); '-' nothing. */
   mode?: string | undefined;
+  /** '' (with group '') keeps the old file's owner; '-' changes nothing. */
   owner?: string | undefined;
   group?: string | undefined;
 }
@@ -85,13 +89,17 @@ export function readRequest(nonce: string, path: string): Request {
 
 export function writeRequest(nonce: string, spec: WriteSpec): Request {
   const words = [nonce, spec.path, spec.tmp, spec.mode ?? '', spec.owner ?? '', spec.group ?? ''];
-  const describe = `write ${spec.path} (${spec.data.length} bytes${spec.mode ? `, mode ${spec.mode}` : ''})`;
+  const describe = `write ${spec.path} (${spec.data.length} bytes${spec.mode && spec.mode !== '-' ? `, mode ${spec.mode}` : ''})`;
+  const umask = spec.umask ?? '077';
+  if (!UMASK.test(umask)) throw new TypeError(`bad umask ${umask}`);
+  // The umask applies to creating the temp file only; the agent's own is 077.
+  const [pre, post] = umask === '077' ? ['', ''] : [`umask ${umask}; `, '; umask 077'];
   if (spec.data.length <= INLINE_WRITE_LIMIT && !spec.data.includes(0)) {
-    return { nonce, line: line('__c_wi ', quoteWords([...words, spec.data])), describe };
+    return { nonce, line: line(pre, '__c_wi ', quoteWords([...words, spec.data]), post), describe };
   }
   return {
     nonce,
-    line: line('__c_ws ', quoteWords([...words, String(spec.data.length)])),
+    line: line(pre, '__c_ws ', quoteWords([...words, String(spec.data.length)]), post),
     payload: Buffer.from(spec.data),
     describe,
   };
