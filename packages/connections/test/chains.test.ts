@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { chroot, nsenter, runuser, sudo } from '../src/index.js';
 import { HOSTILE_BYTES, HOSTILE_STRINGS } from '../../core/test/support/hostile.js';
 import {
   DENIED_USER,
+  mountNamespacesInUse,
   PASSWORD,
   PASSWORD_USER,
   processTable,
@@ -56,15 +57,7 @@ function mntNamespaceOf(pid: number): string {
   return readlinkSync(`/proc/${pid}/ns/mnt`);
 }
 function namespaceInUse(ns: string): boolean {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .some((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/ns/mnt`) === ns;
-      } catch {
-        return false;
-      }
-    });
+  return mountNamespacesInUse().has(ns);
 }
 
 describe('ssh', () => {

@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { processTable, startSshd, TEST_USER, unpackRootfs, type TestSshd } from './support/machine.js';
+import { mountNamespacesInUse, processTable, startSshd, TEST_USER, unpackRootfs, type TestSshd } from './support/machine.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../cli/test/fixtures/chained-interrupt.ts', import.meta.url));
@@ -16,18 +15,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sshd?.stop();
 });
-
-function mountNamespacesInUse(): Set<string> {
-  const found = new Set<string>();
-  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      found.add(readlinkSync(`/proc/${p}/ns/mnt`));
-    } catch {
-      // gone
-    }
-  }
-  return found;
-}
 
 it('Ctrl-C through ssh → sudo → chroot leaves no process and no mount behind', async () => {
   const seconds = `${70 + (Date.now() % 1000) / 1000}`;

@@ -306,35 +306,27 @@ export const userContainerFor = defprop({
 
 const startArgs = z.tuple([hostSchema, userName.optional(), z.string().startsWith('/').optional()]);
 
-export const userContainerStarted = defprop({
-  name: 'lxc.userContainerStarted',
-  desc: (host, owner) => `container ${containerName(host)}${owner ? ` of ${owner}` : ''} started`,
-  args: startArgs,
-  argNames: ['host', 'owner', 'lxcpath'],
-  check: async (ctx, host, owner, lxcpath) => {
-    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-    return isRunning(ctx, owner ?? 'root', w.name, w.lxcpath);
-  },
-  apply: async (ctx, host, owner, lxcpath) => {
-    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-    await start(ctx, owner ?? 'root', w.name, w.lxcpath);
-  },
-});
+function containerRunning(want: boolean) {
+  const word = want ? 'started' : 'stopped';
+  return defprop({
+    name: want ? 'lxc.userContainerStarted' : 'lxc.userContainerStopped',
+    desc: (host, owner) => `container ${containerName(host)}${owner ? ` of ${owner}` : ''} ${word}`,
+    args: startArgs,
+    argNames: ['host', 'owner', 'lxcpath'],
+    check: async (ctx, host, owner, lxcpath) => {
+      const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+      return (await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath)) === want;
+    },
+    apply: async (ctx, host, owner, lxcpath) => {
+      const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
+      if (want) await start(ctx, owner ?? 'root', w.name, w.lxcpath);
+      else await ctx.run(asOwner(owner ?? 'root', ['lxc-stop', '-P', w.lxcpath, '-n', w.name, '-k']));
+    },
+  });
+}
 
-export const userContainerStopped = defprop({
-  name: 'lxc.userContainerStopped',
-  desc: (host, owner) => `container ${containerName(host)}${owner ? ` of ${owner}` : ''} stopped`,
-  args: startArgs,
-  argNames: ['host', 'owner', 'lxcpath'],
-  check: async (ctx, host, owner, lxcpath) => {
-    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-    return !(await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath));
-  },
-  apply: async (ctx, host, owner, lxcpath) => {
-    const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-    await ctx.run(asOwner(owner ?? 'root', ['lxc-stop', '-P', w.lxcpath, '-n', w.name, '-k']));
-  },
-});
+export const userContainerStarted = containerRunning(true);
+export const userContainerStopped = containerRunning(false);
 
 /** Apply `props` (on this host) only while the container runs. */
 export function whenUserContainerRunning(

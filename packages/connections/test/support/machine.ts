@@ -4,7 +4,7 @@
  * Debian rootfs built once by mmdebstrap and cached as a tarball.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { ssh, type SshOptions } from '../../src/index.js';
 // @ts-expect-error: plain JavaScript shared with the benchmarks
 import { startSshd as startBareSshd } from '../../../../scripts/lib/sshd.mjs';
@@ -90,4 +90,17 @@ export function ensureBridge(name = 'lxcbr0', address = '10.0.3.1/24'): void {
   sh(`ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type bridge 2>/dev/null || ip link show ${name} >/dev/null
       ip addr show dev ${name} | grep -q '${address}' || ip addr add ${address} dev ${name} 2>/dev/null || true
       ip link set ${name} up`);
+}
+
+/** Every mount namespace some process is in (a chroot connection's must go with it). */
+export function mountNamespacesInUse(): Set<string> {
+  const found = new Set<string>();
+  for (const p of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      found.add(readlinkSync(`/proc/${p}/ns/mnt`));
+    } catch {
+      // the process is gone
+    }
+  }
+  return found;
 }

@@ -115,6 +115,18 @@ function walk(root: string, visit: (path: string, st: Stats) => void): void {
   }
 }
 
+/** Mark the root as shifting, then shift every inode below it. */
+function shiftAll(root: string, marker: IdMaps, maps: IdMaps, resume: boolean, options: ShiftOptions) {
+  setXattr(root, MARKER, Buffer.from(JSON.stringify({ state: 'shifting', maps: marker } satisfies Marker)));
+  let inodes = 0;
+  let shifted = 0;
+  walk(root, (path, st) => {
+    inodes++;
+    if (shiftOne(path, st, maps, resume, options)) shifted++;
+  });
+  return { inodes, shifted };
+}
+
 function checkRanges(maps: IdMaps): void {
   if (overlaps(maps.uid) || overlaps(maps.gid)) {
     throw new IdShiftError('id map ranges overlap their targets: a shift could not be resumed safely');
@@ -131,13 +143,7 @@ export function shiftTree(root: string, maps: IdMaps, options: ShiftOptions = {}
   }
   if (marker?.state === 'shifted') return { inodes: 0, shifted: 0, state: 'already', durationMs: 0 };
   const resume = marker?.state === 'shifting';
-  setXattr(root, MARKER, Buffer.from(JSON.stringify({ state: 'shifting', maps } satisfies Marker)));
-  let inodes = 0;
-  let shifted = 0;
-  walk(root, (path, st) => {
-    inodes++;
-    if (shiftOne(path, st, maps, resume, options)) shifted++;
-  });
+  const { inodes, shifted } = shiftAll(root, maps, maps, resume, options);
   setXattr(root, MARKER, Buffer.from(JSON.stringify({ state: 'shifted', maps } satisfies Marker)));
   return { inodes, shifted, state: resume ? 'resumed' : 'done', durationMs: performance.now() - started };
 }
@@ -149,16 +155,8 @@ export function unshiftTree(root: string, maps: IdMaps, options: ShiftOptions = 
   const marker = readMarker(root);
   if (!marker) return { inodes: 0, shifted: 0, state: 'already', durationMs: 0 };
   if (!sameMaps(marker.maps, maps)) throw new IdShiftError(`${root} was shifted with other maps`);
-  const back = invertMaps(maps);
-  // An interrupted shift-in: some inodes are still at host ids, which are already the target.
-  const resume = true;
-  setXattr(root, MARKER, Buffer.from(JSON.stringify({ state: 'shifting', maps } satisfies Marker)));
-  let inodes = 0;
-  let shifted = 0;
-  walk(root, (path, st) => {
-    inodes++;
-    if (shiftOne(path, st, back, resume, options)) shifted++;
-  });
+  // Resuming: after an interrupted shift some inodes are still at host ids, the target here.
+  const { inodes, shifted } = shiftAll(root, maps, invertMaps(maps), true, options);
   removeXattr(root, MARKER);
   return { inodes, shifted, state: 'done', durationMs: performance.now() - started };
 }
