@@ -1,6 +1,6 @@
 /**
  * chroot: run the agent inside a root filesystem, in a private mount namespace that
- * holds /proc, /sys, /dev, /dev/pts, /dev/shm and /run (and the host's resolv.conf)
+ * holds /proc, /sys, /dev, /dev/pts, /dev/shm and /run (with /run/lock; and the host's resolv.conf)
  * for the life of the connection. The namespace dies with the chain, so nothing stays
  * mounted after it ends, even when the deploy fails or is killed. A policy-rc.d that
  * denies every start is bind-mounted too, so packages installed inside start no
@@ -20,6 +20,7 @@ mkdir -p "$r/dev/pts" "$r/dev/shm"
 mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$r/dev/pts"
 mount -t tmpfs tmpfs "$r/dev/shm"
 mount -t tmpfs tmpfs "$r/run"
+mkdir -m 1777 "$r/run/lock"
 if [ -e /etc/resolv.conf ]; then
   [ -e "$r/etc/resolv.conf" ] || [ -L "$r/etc/resolv.conf" ] || : > "$r/etc/resolv.conf"
   [ -L "$r/etc/resolv.conf" ] || mount --bind /etc/resolv.conf "$r/etc/resolv.conf"

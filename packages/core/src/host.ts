@@ -128,6 +128,7 @@ function contextFor(store: HostattrStore, hostname: string, property: string): H
     inapplicable: (message) => {
       throw new InapplicablePropertyError(message, { host: hostname, property });
     },
+    include: (propapp) => walkHostattrs(propapp, store, hostname),
     requireData: (iden1, iden2) => {
       if (!store.get(dataAttr).some((d) => d.iden1 === iden1 && d.iden2 === iden2)) store.push(dataAttr, { iden1, iden2 });
     },

@@ -2,7 +2,7 @@
  * @consfig/core: the property model, hosts and hostattrs, the engine and the
  * connection interface with its local, agent-backed implementation.
  */
-export { defprop, isPropapp, toCheck, toOutcome } from './property.js';
+export { defprop, invalidApplication, isPropapp, PROPAPP, toCheck, toOutcome } from './property.js';
 export type {
   ApplyReturn,
   CheckResult,

@@ -40,6 +40,8 @@ export interface HostattrsContext extends HostattrView {
   inapplicable(message: string): never;
   /** Declare prerequisite data the property will read with `ctx.getData`. */
   requireData(iden1: string, iden2: string): void;
+  /** Run another application's hostattrs (and its children's) for this host: for combinators that choose. */
+  include(propapp: Propapp): void;
 }
 
 export interface TextResult {
@@ -78,6 +80,12 @@ export interface PropertyContext {
   note(message: string): void;
   /** Prerequisite data declared with `h.requireData` (never log or print it). */
   getData(iden1: string, iden2: string): Promise<Buffer>;
+  /**
+   * A value computed once per connection and deployment (the installed package set),
+   * until `forget(key)`; the cache a module keeps across its properties' checks.
+   */
+  memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
+  forget(key: string): void;
   /**
    * Deploy another host's properties through this connection extended by `hop` (into a
    * chroot or container this property built). The nested host is reported as a host of
@@ -126,17 +134,19 @@ export interface PropertyDefinition<A extends unknown[]> {
   /** Module-qualified name, e.g. `file.hasContent`. */
   name: string;
   /** Shown during deploys: text, or a pure function of the arguments. */
-  desc: string | ((...args: A) => string);
+  desc: string | NoInfer<(...args: A) => string>;
   /** A zod tuple for the arguments (defaults fill in, transforms apply). */
   args?: ZodType<A, ZodTypeDef, unknown>;
   /** Names of the positional arguments, for error messages. */
   argNames?: readonly string[];
-  hostattrs?: (h: HostattrsContext, ...args: A) => void;
+  // NoInfer: the argument types come from `args` alone, never from a step that happens
+  // to take fewer parameters.
+  hostattrs?: NoInfer<(h: HostattrsContext, ...args: A) => void>;
   /** Paths whose metadata (and content) the check will read, fetched in one batch. */
-  prefetch?: (...args: A) => ProbeQuery[];
-  check?: (ctx: PropertyContext, ...args: A) => Promise<CheckResult>;
-  apply?: (ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>;
-  unapply?: (ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>;
+  prefetch?: NoInfer<(...args: A) => ProbeQuery[]>;
+  check?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<CheckResult>>;
+  apply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
+  unapply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
 }
 
 /** Trailing parameters that accept undefined may be left out (zod 3 tuples type them as required). */
@@ -241,3 +251,19 @@ export function toCheck(value: CheckResult): { applied: boolean; changes?: FileC
 }
 
 
+
+/**
+ * An application that only refuses its host, with an argument error raised when the
+ * host is resolved: for property functions that check their options themselves.
+ */
+export function invalidApplication(property: string, argument: string, issue: string): Propapp {
+  return Object.freeze({
+    [PROPAPP]: true as const,
+    name: property,
+    desc: property,
+    args: [],
+    announce: true,
+    children: [],
+    invalid: new InvalidArgumentError(property, argument, issue),
+  });
+}

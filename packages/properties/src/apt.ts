@@ -1,52 +1,185 @@
 /**
- * apt (minimal for now): packages installed, noninteractively, with a dpkg lock
- * timeout, refreshing the package lists once when they are missing or stale.
+ * apt: packages and sources on Debian hosts. Everything runs noninteractively with a
+ * dpkg lock timeout; an install that fails for missing or stale lists refreshes them
+ * once and retries; the installed set is read once per deployment and kept until an
+ * apt property changes something, so many checks cost one dpkg-query.
  */
-import { CommandFailedError, defprop, requireOs, type PropertyContext } from '@consfig/core';
+import {
+  CommandFailedError,
+  defprop,
+  desc,
+  eseq,
+  hasAttr,
+  hostattr,
+  onChange,
+  requireOs,
+  type HostattrsContext,
+  type Propapp,
+  type PropertyContext,
+  attrs,
+} from '@consfig/core';
 import { z } from 'zod';
+import { hasContent } from './file.js';
 
 const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/, 'must be a Debian package name');
+const packages = z.array(packageName).min(1, 'give at least one package') as unknown as z.ZodType<
+  string[],
+  z.ZodTypeDef,
+  string[]
+>;
+const httpUrl = z
+  .string()
+  .url('must be a URL such as http://proxy:3142')
+  .refine((u) => /^https?:\/\//.test(u), { message: 'must be an http:// or https:// URL' });
+
+/** The apt proxy a host uses; bootstrappers building its root filesystem use it too. */
+export const proxyAttr = hostattr('apt.proxy', httpUrl);
+/** The archive mirrors a host uses, first preferred. */
+export const mirrorsAttr = hostattr('apt.mirrors', httpUrl);
 
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' };
 const APT_OPTS = ['-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+const STALE = /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/;
+const INSTALLED = 'apt.installed-set';
+
+// Typed with a rest parameter so that it does not pin the property's argument types.
+const debianOnly =
+  (name: string) =>
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  (h: HostattrsContext, ..._args: any[]): void =>
+    void requireOs(h, name, { distribution: 'debian' });
+
+/** Every fully installed package (one dpkg-query per deployment, until apt changes something). */
+function installedSet(ctx: PropertyContext): Promise<Set<string>> {
+  return ctx.memo(INSTALLED, async () => {
+    const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${db:Status-Abbrev}\\n'], { readOnly: true });
+    return new Set(
+      r.stdout
+        .split('\n')
+        .filter((l) => /^\S+ ii/.test(l))
+        .map((l) => l.split(' ')[0]!),
+    );
+  });
+}
 
 /** Which of `pkgs` dpkg does not have fully installed. */
 export async function missingPackages(ctx: PropertyContext, pkgs: readonly string[]): Promise<string[]> {
-  const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${db:Status-Abbrev}\\n', ...pkgs], {
-    allowFailure: true,
-    readOnly: true,
-  });
-  const installed = new Set(
-    r.stdout
-      .split('\n')
-      .filter((l) => /^\S+ ii/.test(l))
-      .map((l) => l.split(' ')[0]!.replace(/:.*$/, '')),
-  );
-  return pkgs.filter((p) => !installed.has(p.replace(/:.*$/, '')));
+  const set = await installedSet(ctx);
+  return pkgs.filter((p) => !set.has(p.replace(/:.*$/, '')));
 }
 
-const STALE = /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/;
+/** apt-get with the usual options; refresh the lists and retry once when they are stale. */
+async function aptGet(ctx: PropertyContext, args: string[]): Promise<void> {
+  ctx.forget(INSTALLED);
+  const run = () => ctx.run(['apt-get', '-y', ...APT_OPTS, ...args], { env: APT_ENV, allowFailure: true });
+  let r = await run();
+  if (r.exitCode !== 0 && STALE.test(r.stdout + r.stderr)) {
+    await ctx.run(['apt-get', ...APT_OPTS, 'update'], { env: APT_ENV });
+    r = await run();
+  }
+  if (r.exitCode !== 0) throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
+}
 
 export const installed = defprop({
   name: 'apt.installed',
   desc: (...pkgs) => `apt installed ${pkgs.join(' ')}`,
-  args: z.array(packageName).min(1, 'give at least one package') as unknown as z.ZodType<string[], z.ZodTypeDef, string[]>,
+  args: packages,
   argNames: ['packages'],
-  hostattrs: (h) => void requireOs(h, 'apt.installed', { distribution: 'debian' }),
+  hostattrs: debianOnly('apt.installed'),
   check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === 0,
+  apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
+  unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
+});
+
+export const removed = defprop({
+  name: 'apt.removed',
+  desc: (...pkgs) => `apt removed ${pkgs.join(' ')}`,
+  args: packages,
+  argNames: ['packages'],
+  hostattrs: debianOnly('apt.removed'),
+  check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === pkgs.length,
   apply: async (ctx, ...pkgs) => {
-    const install = () =>
-      ctx.run(['apt-get', '-y', ...APT_OPTS, 'install', ...pkgs], { env: APT_ENV, allowFailure: true });
-    let r = await install();
-    if (r.exitCode !== 0 && STALE.test(r.stdout + r.stderr)) {
-      await ctx.run(['apt-get', ...APT_OPTS, 'update'], { env: APT_ENV });
-      r = await install();
-    }
-    if (r.exitCode !== 0) {
-      throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
-    }
-  },
-  unapply: async (ctx, ...pkgs) => {
-    await ctx.run(['apt-get', '-y', ...APT_OPTS, 'remove', ...pkgs], { env: APT_ENV });
+    const present = new Set(await missingPackages(ctx, pkgs));
+    await aptGet(ctx, ['remove', ...pkgs.filter((p) => !present.has(p))]);
   },
 });
+
+export const updated = defprop({
+  name: 'apt.updated',
+  desc: 'apt lists updated',
+  hostattrs: debianOnly('apt.updated'),
+  apply: async (ctx) => {
+    await ctx.run(['dpkg', '--configure', '--pending'], { env: APT_ENV });
+    await ctx.run(['apt-get', ...APT_OPTS, 'update'], { env: APT_ENV });
+  },
+});
+
+export const upgraded = defprop({
+  name: 'apt.upgraded',
+  desc: 'apt upgraded',
+  hostattrs: debianOnly('apt.upgraded'),
+  check: async (ctx) => {
+    const r = await ctx.run(['apt-get', '-s', ...APT_OPTS, 'dist-upgrade'], { env: APT_ENV, readOnly: true });
+    return /^0 upgraded, 0 newly installed, 0 to remove/m.test(r.stdout);
+  },
+  apply: (ctx) => aptGet(ctx, ['dist-upgrade']),
+});
+
+export const cacheCleaned = defprop({
+  name: 'apt.cacheCleaned',
+  desc: 'apt cache cleaned',
+  hostattrs: debianOnly('apt.cacheCleaned'),
+  check: (ctx) => ctx.test(['sh', '-c', '! ls /var/cache/apt/archives/*.deb >/dev/null 2>&1']),
+  apply: async (ctx) => {
+    await ctx.run(['apt-get', 'clean']);
+  },
+});
+
+const PROXY_FILE = '/etc/apt/apt.conf.d/00consfig-proxy';
+
+/** Use an HTTP proxy for the archive (also a hostattr: bootstrappers use it). */
+export function proxy(url: string): Propapp {
+  return desc(`apt proxy ${url}`, eseq(hasAttr(proxyAttr, url), hasContent(PROXY_FILE, `Acquire::http::Proxy "${url}";`)));
+}
+
+/** Prefer these mirrors (a hostattr, used by standardSourcesList and bootstrappers). */
+export function mirrors(...urls: string[]): Propapp {
+  return hasAttr(mirrorsAttr, ...urls);
+}
+
+/** /etc/apt/sources.list.d/debian.sources for the host's suite, from its mirrors. */
+export const standardSourcesList = defprop({
+  name: 'apt.standardSourcesList',
+  desc: 'standard apt sources',
+  hostattrs: (h) => {
+    const os = requireOs(h, 'apt.standardSourcesList', { distribution: 'debian' });
+    if (!os.suite) h.inapplicable('apt.standardSourcesList needs the host to declare its Debian suite');
+  },
+  check: async (ctx) => (await ctx.readFileIfExists(SOURCES))?.toString('utf8') === sourcesFor(ctx),
+  apply: async (ctx) => {
+    await ctx.writeFile(SOURCES, sourcesFor(ctx), { mode: '0644' });
+    if ((await ctx.stat('/etc/apt/sources.list')).exists) await ctx.writeFile('/etc/apt/sources.list', '');
+    ctx.forget(INSTALLED);
+  },
+});
+
+const SOURCES = '/etc/apt/sources.list.d/debian.sources';
+
+function sourcesFor(ctx: PropertyContext): string {
+  const os = ctx.attrs.first(attrs.os)!;
+  const suite = os.suite!;
+  const mirror = ctx.attrs.get(mirrorsAttr)[0] ?? 'http://deb.debian.org/debian';
+  const rolling = suite === 'sid' || suite === 'unstable' || suite === 'testing';
+  const stanza = (uris: string, suites: string) =>
+    `Types: deb\nURIs: ${uris}\nSuites: ${suites}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`;
+  return rolling
+    ? stanza(mirror, suite)
+    : [stanza(mirror, `${suite} ${suite}-updates`), stanza('http://deb.debian.org/debian-security', `${suite}-security`)].join('\n');
+}
+
+/** An extra sources file (deb822 `.sources` text, or one-line `.list` entries), then update. */
+export function additionalSources(name: string, content: string): Propapp {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError(`apt.additionalSources: bad name ${JSON.stringify(name)}`);
+  const file = content.includes('URIs:') ? `${name}.sources` : `${name}.list`;
+  return desc(`apt sources ${name}`, onChange(hasContent(`/etc/apt/sources.list.d/${file}`, content), updated()));
+}

@@ -9,6 +9,7 @@ import { attrs, dataAttr, defineHost, defprop, Host, isHost, type HostattrView }
 import { chroot as chrootHop } from '@consfig/connections';
 import { ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '@consfig/rootfs';
 import { z } from 'zod';
+import { mirrorsAttr, proxyAttr } from './apt.js';
 import { absolutePath } from './schemas.js';
 
 const optionsSchema = z
@@ -34,11 +35,21 @@ const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host m
 
 /** The bootstrap options, completed from the host's declared OS. */
 function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView): BootstrapOptionsInput & { suite: string } {
-  const os = host.nestedIn(parent).attrs.first(attrs.os);
+  const child = host.nestedIn(parent).attrs;
+  const os = child.first(attrs.os);
+  // The host's apt proxy and mirror (else its parent's) serve the bootstrap too.
+  const proxy = options.proxy ?? child.first(proxyAttr) ?? parent.first(proxyAttr);
+  const mirror = options.mirror ?? child.first(mirrorsAttr) ?? parent.first(mirrorsAttr);
   const { cacheDir: _c, maxAgeDays: _m, ...rest } = options;
   const suite = rest.suite ?? os?.suite;
   if (!suite) throw new TypeError(`give options.suite, or an os property (os.debianStable(...)) to ${host.name}`);
-  return { ...rest, suite, arch: rest.arch ?? os?.arch ?? 'amd64' };
+  return {
+    ...rest,
+    suite,
+    arch: rest.arch ?? os?.arch ?? 'amd64',
+    ...(proxy ? { proxy } : {}),
+    ...(mirror ? { mirror } : {}),
+  };
 }
 
 function nested(host: Host, parent: HostattrView): Host {

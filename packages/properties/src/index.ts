@@ -2,11 +2,16 @@
  * @consfig/properties: the property library. Each module is a namespace of properties:
  * `file.hasContent(...)`, `cmd.single(...)`, `os.debianStable(...)`.
  */
+export * as apache from './apache.js';
 export * as apt from './apt.js';
 export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as file from './file.js';
+export * as hostname from './hostname.js';
 export * as lxc from './lxc.js';
 export * as os from './os.js';
+export * as service from './service.js';
+export * as systemd from './systemd.js';
+export * as user from './user.js';
 export { setIniSettings } from './ini.js';
 export type { IniSetting } from './ini.js';

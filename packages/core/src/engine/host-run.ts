@@ -56,6 +56,7 @@ export class HostRun {
   private current: number | undefined;
   private readonly reported = new WeakSet<object>();
   private readonly extensions = new Map<string, Promise<Connection>>();
+  private readonly memos = new Map<string, Promise<unknown>>();
   readonly counts = { changed: 0, unchanged: 0, failed: 0 };
   readonly failures: HostResult['failures'] = [];
 
@@ -250,6 +251,19 @@ export class HostRun {
           throw new PropertyFailedError(`nested deployment of ${child.name} failed (${result.failed} failed)`, where);
         }
         return { result: result.changed > 0 ? 'changed' : 'unchanged' };
+      },
+      memo: <T>(key: string, compute: () => Promise<T>): Promise<T> => {
+        const full = `${conn.chainText}\u0000${key}`;
+        let value = this.memos.get(full) as Promise<T> | undefined;
+        if (!value) {
+          value = compute();
+          this.memos.set(full, value);
+          value.catch(() => this.memos.delete(full));
+        }
+        return value;
+      },
+      forget: (key) => {
+        this.memos.delete(`${conn.chainText}\u0000${key}`);
       },
       getData: async (iden1, iden2) => {
         const value = this.data.get(dataKey({ iden1, iden2 }));

@@ -1,0 +1,37 @@
+/** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
+import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core';
+import { z } from 'zod';
+import { rewriteLines, splitLines } from './text-file.js';
+
+function names(ctx: PropertyContext, given: string | undefined): { fqdn: string; short: string } {
+  const fqdn = given ?? ctx.attrs.first(attrs.hostname) ?? ctx.hostname;
+  return { fqdn, short: fqdn.split('.')[0]! };
+}
+
+function hostsLines(old: string[], fqdn: string, short: string): string[] {
+  const keep = old.filter((l) => !/^127\.0\.1\.1\s/.test(l) && !/^127\.0\.0\.1\s/.test(l));
+  const loopback = fqdn === short ? `127.0.1.1\t${short}` : `127.0.1.1\t${fqdn}\t${short}`;
+  return ['127.0.0.1\tlocalhost', loopback, ...keep];
+}
+
+export const configured = defprop({
+  name: 'hostname.configured',
+  desc: (name) => `hostname is ${name ?? 'the host name'}`,
+  args: z.tuple([z.string().refine(isValidHostname, 'must be a valid host name').optional()]),
+  argNames: ['hostname'],
+  prefetch: () => [
+    { path: '/etc/hostname', content: true },
+    { path: '/etc/hosts', content: true },
+  ],
+  check: async (ctx, given) => {
+    const { fqdn, short } = names(ctx, given);
+    const hostname = (await ctx.readFileIfExists('/etc/hostname'))?.toString('utf8');
+    const hosts = splitLines((await ctx.readFileIfExists('/etc/hosts'))?.toString('utf8') ?? '');
+    return hostname === `${short}\n` && hostsLines(hosts, fqdn, short).join('\n') === hosts.join('\n');
+  },
+  apply: async (ctx, given) => {
+    const { fqdn, short } = names(ctx, given);
+    await ctx.writeFile('/etc/hostname', `${short}\n`);
+    await rewriteLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
+  },
+});

@@ -1,0 +1,95 @@
+/** user: accounts, login shells, groups and home directories (getent, useradd, usermod). */
+import { defprop, type PropertyContext } from '@consfig/core';
+import { z } from 'zod';
+import { absolutePath } from './schemas.js';
+import { rewriteLines, splitLines } from './text-file.js';
+
+const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name (lower case, digits, _ and -)');
+
+export interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  shell: string;
+}
+
+/** The user's passwd entry, or undefined. */
+export async function passwdEntry(ctx: PropertyContext, user: string): Promise<PasswdEntry | undefined> {
+  const r = await ctx.run(['getent', 'passwd', user], { allowFailure: true, readOnly: true });
+  if (r.exitCode !== 0) return undefined;
+  const f = r.stdout.trim().split(':');
+  return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
+}
+
+async function entryOrFail(ctx: PropertyContext, user: string): Promise<PasswdEntry> {
+  return (await passwdEntry(ctx, user)) ?? ctx.fail(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
+}
+
+export const hasAccount = defprop({
+  name: 'user.hasAccount',
+  desc: (user) => `user ${user} exists`,
+  args: z.tuple([userName]),
+  argNames: ['user'],
+  check: async (ctx, user) => (await passwdEntry(ctx, user)) !== undefined,
+  apply: async (ctx, user) => {
+    await ctx.run(['useradd', '-m', user]);
+  },
+  unapply: async (ctx, user) => {
+    await ctx.run(['userdel', user]);
+  },
+});
+
+export const hasLoginShell = defprop({
+  name: 'user.hasLoginShell',
+  desc: (user, shell) => `${user}'s login shell is ${shell}`,
+  args: z.tuple([userName, absolutePath]),
+  argNames: ['user', 'shell'],
+  check: async (ctx, user, shell) => {
+    const listed = splitLines((await ctx.readFileIfExists('/etc/shells'))?.toString('utf8') ?? '').includes(shell);
+    return listed && (await entryOrFail(ctx, user)).shell === shell;
+  },
+  apply: async (ctx, user, shell) => {
+    if (!(await ctx.stat(shell)).exists) ctx.fail(`${shell} does not exist on ${ctx.hostname}`);
+    await rewriteLines(ctx, '/etc/shells', (old) => (old.includes(shell) ? old : [...old, shell]));
+    await ctx.run(['usermod', '-s', shell, user]);
+  },
+});
+
+async function memberOf(ctx: PropertyContext, user: string): Promise<string[]> {
+  const r = await ctx.run(['id', '-nG', user], { readOnly: true });
+  return r.stdout.trim().split(/\s+/);
+}
+
+export const inGroups = defprop({
+  name: 'user.inGroups',
+  desc: (user, ...gs) => `${user} is in ${gs.join(', ')}`,
+  args: z.tuple([userName]).rest(userName) as unknown as z.ZodType<[string, ...string[]], z.ZodTypeDef, [string, ...string[]]>,
+  argNames: ['user', 'groups'],
+  check: async (ctx, user, ...gs) => {
+    const have = await memberOf(ctx, user);
+    return gs.every((g) => have.includes(g));
+  },
+  apply: async (ctx, user, ...gs) => {
+    const have = await memberOf(ctx, user);
+    await ctx.run(['usermod', '-aG', gs.filter((g) => !have.includes(g)).join(','), user]);
+  },
+});
+
+export const hasHome = defprop({
+  name: 'user.hasHome',
+  desc: (user) => `${user} has a home directory`,
+  args: z.tuple([userName]),
+  argNames: ['user'],
+  check: async (ctx, user) => {
+    const e = await entryOrFail(ctx, user);
+    const info = await ctx.stat(e.home);
+    return info.exists && info.type === 'directory' && info.uid === e.uid;
+  },
+  apply: async (ctx, user) => {
+    const e = await entryOrFail(ctx, user);
+    await ctx.run(['mkdir', '-p', e.home], { affects: [e.home] });
+    await ctx.run(['chown', `${e.uid}:${e.gid}`, e.home], { affects: [e.home] });
+    await ctx.run(['chmod', '0755', e.home], { affects: [e.home] });
+  },
+});
