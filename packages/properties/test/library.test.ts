@@ -65,6 +65,18 @@ describe('apt', () => {
     expect(inside('sh', '-c', 'ls /var/cache/apt/archives/*.deb 2>/dev/null | wc -l').trim()).toBe('0');
   }, 300_000);
 
+  it('adds sources (updating the lists on change) and upgrades', async () => {
+    const extra = apt.additionalSources('consfig-test', 'deb http://deb.debian.org/debian bookworm-backports main\n');
+    const first = await twice(extra);
+    expect(first.changed).toBe(2); // the sources file, and the update it triggered
+    expect(readFileSync(`${root}/etc/apt/sources.list.d/consfig-test.list`, 'utf8')).toMatch(/bookworm-backports/);
+    expect(inside('sh', '-c', 'ls /var/lib/apt/lists | grep -c backports')).not.toBe('0\n');
+    await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(root)]);
+    const again = await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(root)]);
+    expect([again.status, again.changed]).toEqual(['ok', 0]);
+    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/sources.list.d/consfig-test.list'), apt.updated()]), [chroot(root)]);
+  }, 300_000);
+
   it('refuses an unknown package, a malformed proxy and non-Debian hosts clearly', async () => {
     const unknown = await deploy(defineHost('lib.example', [debian, apt.installed('no-such-package-anywhere')]), [chroot(root)]);
     expect(unknown.failures[0]!.error).toMatchObject({ code: 'CONSFIG_COMMAND_FAILED', exitCode: 100 });
@@ -148,7 +160,28 @@ describe('apache', () => {
       onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
     });
     expect(events).toContain('service apache2 reload');
+    await deploy(defineHost('lib.example', [debian, apache.siteEnabled(domain, apache.httpsVhostConfig(apache.httpsVhostOptions.parse({ domain, htdocs: '/srv/www', certificate: { selfSigned: true } })))]), [nsenter(conn.pid)]);
   }, 300_000);
+
+  it('confs, and services stopped, started and enabled where apache runs', async () => {
+    const where = [nsenter(conn!.pid)];
+    const twiceThere = async (...props: Propapp[]) => {
+      const host = defineHost('lib.example', [debian, ...props]);
+      const first = await deploy(host, where);
+      expect(first.failures.map((f) => f.error.message)).toEqual([]);
+      expect(first.changed).toBeGreaterThan(0);
+      expect((await deploy(host, where)).changed).toBe(0);
+    };
+    await twiceThere(apache.confEnabled('consfig-test', ['ServerTokens Prod']));
+    expect(inside('a2query', '-c', 'consfig-test')).toMatch(/enabled/);
+    await twiceThere(service.stopped('apache2'));
+    expect((await conn!.run(['service', 'apache2', 'status'])).exitCode).not.toBe(0);
+    await twiceThere(service.running('apache2'));
+    expect((await conn!.run(['service', 'apache2', 'status'])).exitCode).toBe(0);
+    inside('update-rc.d', 'apache2', 'disable');
+    await twiceThere(service.enabled('apache2'));
+    expect(inside('sh', '-c', 'ls /etc/rc2.d/ | grep -c S..apache2')).toBe('1\n');
+  }, 120_000);
 
   it('refuses bad options naming the option', async () => {
     const r = await deploy(defineHost('lib.example', [debian, apache.httpsVhost({ domain: 'bad domain', htdocs: '/srv', certificate: { selfSigned: true } })]), 'local');
