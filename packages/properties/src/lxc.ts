@@ -22,7 +22,6 @@ import {
 } from '@consfig/core';
 import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
 import {
-  defaultMapsFor,
   ensureRootfs,
   parseBootstrapOptions,
   parseRanges,
@@ -348,4 +347,3 @@ export function whenUserContainerRunning(
   return gate();
 }
 
-export { defaultMapsFor };

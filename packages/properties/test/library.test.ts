@@ -115,6 +115,8 @@ describe('user, hostname, systemd', () => {
     expect(inside('ls', '/var/lib/systemd/linger')).toBe('alice\n');
     await twice(apt.installed('systemd'), systemd.enabled('systemd-networkd.service'));
     expect(inside('systemctl', 'is-enabled', 'systemd-networkd.service')).toBe('enabled\n');
+    await twice(systemd.enabled('systemd-tmpfiles-clean.timer', { userInstance: 'alice' }));
+    expect(inside('runuser', '-u', 'alice', '--', 'systemctl', '--user', 'is-enabled', 'systemd-tmpfiles-clean.timer')).toBe('enabled\n');
   }, 300_000);
 
   it('services do nothing on hosts without services', async () => {
