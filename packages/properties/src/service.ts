@@ -15,50 +15,28 @@ async function running(ctx: PropertyContext, name: string): Promise<boolean> {
   return ctx.test(['service', name, 'status']);
 }
 
-export const runningService = defprop({
-  name: 'service.running',
-  desc: (name) => `service ${name} running`,
-  args: z.tuple([serviceName]),
-  argNames: ['service'],
-  check: async (ctx, name) => noServices(ctx) || running(ctx, name),
-  apply: async (ctx, name) => {
-    await ctx.run(['service', name, 'start']);
-  },
-});
+/**
+ * A `service NAME VERB` property, applied unless `done` says so (always done without
+ * services).
+ */
+function serviceAction(property: string, verb: string, what: string, done: (ctx: PropertyContext, name: string) => Promise<boolean>) {
+  return defprop({
+    name: property,
+    desc: (name) => `service ${name} ${what}`,
+    args: z.tuple([serviceName]),
+    argNames: ['service'],
+    check: async (ctx, name) => noServices(ctx) || done(ctx, name),
+    apply: async (ctx, name) => {
+      await ctx.run(['service', name, verb]);
+    },
+  });
+}
 
-export const stopped = defprop({
-  name: 'service.stopped',
-  desc: (name) => `service ${name} stopped`,
-  args: z.tuple([serviceName]),
-  argNames: ['service'],
-  check: async (ctx, name) => noServices(ctx) || !(await running(ctx, name)),
-  apply: async (ctx, name) => {
-    await ctx.run(['service', name, 'stop']);
-  },
-});
-
-export const restarted = defprop({
-  name: 'service.restarted',
-  desc: (name) => `service ${name} restarted`,
-  args: z.tuple([serviceName]),
-  argNames: ['service'],
-  check: async (ctx) => noServices(ctx),
-  apply: async (ctx, name) => {
-    await ctx.run(['service', name, 'restart']);
-  },
-});
-
-export const reloaded = defprop({
-  name: 'service.reloaded',
-  desc: (name) => `service ${name} reloaded`,
-  args: z.tuple([serviceName]),
-  argNames: ['service'],
-  // A service that is not running needs no reload: it reads its config when it starts.
-  check: async (ctx, name) => noServices(ctx) || !(await running(ctx, name)),
-  apply: async (ctx, name) => {
-    await ctx.run(['service', name, 'reload']);
-  },
-});
+export const runningService = serviceAction('service.running', 'start', 'running', running);
+export const stopped = serviceAction('service.stopped', 'stop', 'stopped', async (ctx, name) => !(await running(ctx, name)));
+export const restarted = serviceAction('service.restarted', 'restart', 'restarted', async () => false);
+// A service that is not running needs no reload: it reads its config when it starts.
+export const reloaded = serviceAction('service.reloaded', 'reload', 'reloaded', async (ctx, name) => !(await running(ctx, name)));
 
 export const enabled = defprop({
   name: 'service.enabled',
