@@ -119,6 +119,17 @@ describe('files', () => {
     expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
   });
 
+  it("keeps another user's ownership when rewriting a file, whether or not its mode is known", async () => {
+    for (const known of [false, true]) {
+      const path = join(dir, `owned-${known}`);
+      await conn.writeFile(path, 'v1', { mode: '0640', owner: 'nobody', group: 'nogroup' });
+      if (known) await conn.probe([{ path }]);
+      await conn.writeFile(path, 'v2');
+      const st = statSync(path);
+      expect([st.uid, st.mode & 0o777, readFileSync(path, 'utf8')]).toEqual([65534, 0o640, 'v2']);
+    }
+  });
+
   it('fails cleanly where it cannot write, keeping the agent in sync', async () => {
     await expect(conn.writeFile('/nonexistent-dir/x', 'data')).rejects.toThrow(/cannot write/);
     await expect(conn.writeFile('/nonexistent-dir/x', Buffer.alloc(100_000, 1))).rejects.toThrow(/cannot write/);

@@ -24,16 +24,23 @@ __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
   __c_end "$1"
 }
-__c_keep() {
-  if [ -e "$2" ]; then
-    [ -n "$5$6" ] || chown --reference="$2" "$3" 2>/dev/null
-    chmod --reference="$2" "$3"
-  else chmod 644 "$3"; fi
+__c_own() {
+  case $3$4 in
+    -) ;;
+    '') [ ! -e "$1" ] || chown --reference="$1" "$2" 2>/dev/null || : ;;
+    *) chown "$3${"$"}{4:+:$4}" "$2" ;;
+  esac
+}
+__c_mode() {
+  case $3 in
+    -) ;;
+    '') if [ -e "$1" ]; then chmod --reference="$1" "$2"; else chmod 644 "$2"; fi ;;
+    *) chmod "$3" "$2" ;;
+  esac
 }
 __c_fin() {
-  case $5$6 in ''|-) ;; *) chown "$5${"$"}{6:+:$6}" "$3" ;; esac &&
-  case $4 in -) ;; '') __c_keep "$@" ;; *) chmod "$4" "$3" ;; esac &&
-  mv -fT "$3" "$2" || { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
+  __c_own "$2" "$3" "$5" "$6" && __c_mode "$2" "$3" "$4" && mv -fT "$3" "$2" ||
+    { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
 }
 __c_wi() {
   __c_tmp=$3; set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
