@@ -3,6 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
 import { lxc as lxcHop, su } from '@consfig/connections';
+import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
 import { ensureBridge, ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
 
@@ -68,7 +69,7 @@ describe('lxc properties', () => {
     expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
     await conn.close();
     // outside, the tree belongs to the owner's subordinate ids
-    expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe('100000');
+    expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
     const again = await deploy(parent, 'local');
     expect([again.status, again.changed]).toEqual(['ok', 0]);
   }, 600_000);

@@ -109,10 +109,12 @@ describe('unpacking inside a user namespace', () => {
     await withCtx((ctx) => removeRootfs(ctx, root));
     expect(await withCtx((ctx) => ensureRootfs(ctx, o, root, { userns: { owner: TEST_USER, maps } }))).toBe(true);
     const st = (p: string) => execFileSync('stat', ['-c', '%u:%g %a', `${root}${p}`], { encoding: 'utf8' }).trim();
-    expect(st('')).toBe('100000:100000 755');
-    expect(st('/usr/bin/passwd')).toBe('100000:100000 4755');
-    expect(st('/etc/shadow')).toBe('100000:100042 640');
-    expect(st('/var/mail')).toBe('100000:100008 2775');
+    const u = maps.uid[0]!.outside;
+    const g = maps.gid[0]!.outside;
+    expect(st('')).toBe(`${u}:${g} 755`);
+    expect(st('/usr/bin/passwd')).toBe(`${u}:${g} 4755`);
+    expect(st('/etc/shadow')).toBe(`${u}:${g + 42} 640`);
+    expect(st('/var/mail')).toBe(`${u}:${g + 8} 2775`);
     await withCtx((ctx) => removeRootfs(ctx, root));
   }, 600_000);
 });

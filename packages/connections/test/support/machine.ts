@@ -21,13 +21,16 @@ function sh(script: string, input?: string): string {
 /** Test users: one with passwordless sudo, one whose sudo wants its password, one without sudo. */
 export function ensureUsers(): void {
   for (const user of [TEST_USER, PASSWORD_USER, DENIED_USER]) {
-    try {
-      execFileSync('id', [user], { stdio: 'ignore' });
-    } catch {
-      execFileSync('useradd', ['-m', '-s', '/bin/sh', user]);
-    }
+    // Test files run in parallel: another may be creating the same user right now.
+    sh(`id ${user} >/dev/null 2>&1 || useradd -m -s /bin/sh ${user} 2>/dev/null || id ${user} >/dev/null`);
   }
   sh(`chpasswd`, `${PASSWORD_USER}:${PASSWORD}\n`);
+  // setuid/subuid expectations in the tests read the ranges; make sure each user has one.
+  for (const user of [TEST_USER, PASSWORD_USER, DENIED_USER]) {
+    if (!readFileSync('/etc/subuid', 'utf8').split('\n').some((l) => l.startsWith(`${user}:`))) {
+      sh(`usermod --add-subuids ${subidStart(user)} --add-subgids ${subidStart(user)} ${user}`);
+    }
+  }
   const rules = `${TEST_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n${PASSWORD_USER} ALL=(ALL:ALL) ALL\nDefaults:${PASSWORD_USER} !lecture\n`;
   writeFileSync('/etc/sudoers.d/consfig-test', rules, { mode: 0o440 });
 }
@@ -103,4 +106,10 @@ export function mountNamespacesInUse(): Set<string> {
     }
   }
   return found;
+}
+
+/** A subordinate range for a test user that lacks one (never the case with useradd's defaults). */
+function subidStart(user: string): string {
+  const base = 1_000_000 + [TEST_USER, PASSWORD_USER, DENIED_USER].indexOf(user) * 65_536;
+  return `${base}-${base + 65_535}`;
 }
