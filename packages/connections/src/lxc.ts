@@ -15,6 +15,8 @@ export interface LxcOptions {
   owner?: string;
   /** The owner's lxcpath (default: LXC's own, ~/.local/share/lxc for a user). */
   lxcpath?: string;
+  /** How to enter: nsenter (default; lxc-attach where nsenter is missing) or lxc-attach. */
+  method?: 'nsenter' | 'attach';
 }
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -23,7 +25,7 @@ const BECOME_OWNER = String.raw`owner=$1; again=$2; shift 2
 if [ -n "$owner" ] && [ "$(id -un)" != "$owner" ]; then exec su "$owner" -s /bin/sh -c "$again"; fi
 exec "$@"`;
 
-const FIND_AND_ENTER = String.raw`name=$1; lxcpath=$2; enter=$3; shift 3
+const FIND_AND_ENTER = String.raw`name=$1; lxcpath=$2; method=$3; enter=$4; shift 4
 info() { if [ -n "$lxcpath" ]; then lxc-info -P "$lxcpath" -n "$name" "$@"; else lxc-info -n "$name" "$@"; fi; }
 pid=$(info -p -H 2>/dev/null)
 if [ -z "$pid" ]; then
@@ -31,7 +33,7 @@ if [ -z "$pid" ]; then
   echo "lxc: container $name of $(id -un) is not running (${'$'}{state:-unknown})" >&2
   exit 112
 fi
-if ! command -v nsenter >/dev/null 2>&1; then
+if [ "$method" = attach ] || ! command -v nsenter >/dev/null 2>&1; then
   if [ -n "$lxcpath" ]; then exec lxc-attach -P "$lxcpath" -n "$name" --clear-env -- "$@"; fi
   exec lxc-attach -n "$name" --clear-env -- "$@"
 fi
@@ -52,7 +54,7 @@ export function lxc(options: LxcOptions | string): Hop {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,
     wrap(inner) {
-      const enter = ['sh', '-c', FIND_AND_ENTER, 'consfig-lxc', o.name, o.lxcpath ?? '', ENTER, ...inner];
+      const enter = ['sh', '-c', FIND_AND_ENTER, 'consfig-lxc', o.name, o.lxcpath ?? '', o.method ?? 'nsenter', ENTER, ...inner];
       return ['sh', '-c', BECOME_OWNER, 'consfig-lxc-owner', o.owner ?? '', shellJoin(enter), ...enter];
     },
   };

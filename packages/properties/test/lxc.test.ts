@@ -88,6 +88,21 @@ describe('lxc properties', () => {
     expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/over-ssh`)).toBe('yes\n');
   }, 120_000);
 
+  it('enters with lxc-attach too (the fallback where nsenter is missing)', async () => {
+    const r = await deploy(containerHost('c1', [file.hasContent('/etc/attached', 'yes')]), [
+      su(TEST_USER),
+      lxcHop({ name: 'c1', lxcpath: LXCPATH, method: 'attach' }),
+    ]);
+    expect(r.failures.map((f) => f.error.message)).toEqual([]);
+    expect(r.changed).toBe(1);
+    expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/attached`)).toBe('yes\n');
+    const conn = await openConnection([su(TEST_USER), lxcHop({ name: 'c1', lxcpath: LXCPATH, method: 'attach' })]);
+    expect(conn.uid).toBe(0);
+    const big = await conn.run(['sh', '-c', 'head -c 10000000 /dev/zero & head -c 10000000 /dev/zero >&2; wait']);
+    expect([big.stdout.length, big.stderr.length]).toEqual([10_000_000, 10_000_000]);
+    await conn.close();
+  }, 120_000);
+
   it('deploys four containers in parallel', async () => {
     const names = ['p1', 'p2', 'p3', 'p4'];
     const hosts = names.map((n) => containerHost(n));
