@@ -52,7 +52,8 @@ function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView):
   };
 }
 
-function nested(host: Host, parent: HostattrView): Host {
+/** A host as built inside this one: it sees the parent's hostattrs and runs no services. */
+export function nestedForBuild(host: Host, parent: HostattrView): Host {
   return host.nestedIn(parent, [[attrs.noServices, true]]);
 }
 
@@ -64,7 +65,7 @@ export const osBootstrappedFor = defprop({
   hostattrs: (h, options, _root, host) => {
     parseBootstrapOptions(bootstrapFor(options, host, h), 'chroot.osBootstrappedFor');
     // The nested host's own refusals surface now, and its data travels with ours.
-    const child = nested(host, h).attrs;
+    const child = nestedForBuild(host, h).attrs;
     for (const item of child.get(dataAttr)) h.requireData(item.iden1, item.iden2);
   },
   prefetch: (_options, root) => [{ path: `${root}/usr/lib/os-release` }],
@@ -72,7 +73,7 @@ export const osBootstrappedFor = defprop({
     const o = parseBootstrapOptions(bootstrapFor(options, host, ctx.attrs), 'chroot.osBootstrappedFor');
     const cache = { ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.maxAgeDays ? { maxAgeDays: options.maxAgeDays } : {}) };
     const built = await ensureRootfs(ctx, o, root, cache);
-    const inside = await ctx.deployNested(nested(host, ctx.attrs), chrootHop(root));
+    const inside = await ctx.deployNested(nestedForBuild(host, ctx.attrs), chrootHop(root));
     return built || inside.result === 'changed' ? 'changed' : 'unchanged';
   },
   unapply: async (ctx, _options, root) => ((await removeRootfs(ctx, root)) ? 'changed' : 'unchanged'),

@@ -15,7 +15,6 @@ import {
   hostattr,
   isHost,
   type Host,
-  type HostattrView,
   type Propapp,
   type PropertyContext,
   shellQuote,
@@ -34,7 +33,9 @@ import {
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { hasContent } from './file.js';
+import { nestedForBuild } from './chroot.js';
 import { rewriteLines, splitLines } from './text-file.js';
+import { entryOrFail } from './user.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
 const bridgeName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name');
@@ -112,12 +113,12 @@ const systemdAutostart = defprop({
   args: z.tuple([userName]),
   check: async (ctx, user) => {
     if (!(await ctx.stat('/run/systemd/system')).exists) return true; // no systemd: cron does it
-    const home = (await passwd(ctx, user)).home;
+    const home = (await entryOrFail(ctx, user)).home;
     return (await ctx.stat(`${home}/.config/systemd/user/default.target.wants/consfig-lxc-autostart.service`)).exists
       && (await ctx.stat(`/var/lib/systemd/linger/${user}`)).exists;
   },
   apply: async (ctx, user) => {
-    const { home } = await passwd(ctx, user);
+    const { home } = await entryOrFail(ctx, user);
     const dir = `${home}/.config/systemd/user`;
     await ctx.run(['runuser', '-u', user, '--', 'mkdir', '-p', `${dir}/default.target.wants`]);
     await ctx.writeFile(
@@ -129,19 +130,6 @@ const systemdAutostart = defprop({
     await ctx.run(['loginctl', 'enable-linger', user]);
   },
 });
-
-interface Passwd {
-  uid: number;
-  gid: number;
-  home: string;
-}
-
-async function passwd(ctx: PropertyContext, user: string): Promise<Passwd> {
-  const r = await ctx.run(['getent', 'passwd', user], { allowFailure: true, readOnly: true });
-  const fields = r.stdout.trim().split(':');
-  if (r.exitCode !== 0 || fields.length < 7) ctx.fail(`no such user ${user} on ${ctx.hostname}`);
-  return { uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5]! };
-}
 
 const containerOptions = z
   .object({
@@ -158,10 +146,6 @@ const containerOptions = z
   })
   .strict();
 type ContainerOptions = z.output<typeof containerOptions>;
-
-function nested(host: Host, parent: HostattrView): Host {
-  return host.nestedIn(parent, [[attrs.noServices, true]]);
-}
 
 async function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMaps> {
   if (o.uidMaps || o.gidMaps) {
@@ -222,7 +206,7 @@ async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcp
 }
 
 async function where(ctx: PropertyContext, o: { owner: string; lxcpath?: string | undefined }, host: Host) {
-  const pw = await passwd(ctx, o.owner);
+  const pw = await entryOrFail(ctx, o.owner);
   const lxcpath = o.lxcpath ?? `${pw.home}/.local/share/lxc`;
   const name = containerName(host);
   return { pw, lxcpath, name, dir: `${lxcpath}/${name}`, rootfs: `${lxcpath}/${name}/rootfs` };
@@ -241,7 +225,7 @@ export const userContainerFor = defprop({
   argNames: ['options', 'host'],
   hostattrs: (h, o, host) => {
     h.push(containersAttr, { name: containerName(host), owner: o.owner, host });
-    const child = nested(host, h).attrs;
+    const child = nestedForBuild(host, h).attrs;
     for (const item of child.get(dataAttr)) h.requireData(item.iden1, item.iden2);
     const os = child.first(attrs.os);
     parseBootstrapOptions({ suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput, 'lxc.userContainerFor');
@@ -250,7 +234,7 @@ export const userContainerFor = defprop({
     const { pw, lxcpath, name, dir, rootfs } = await where(ctx, o, host);
     const maps = await mapsFor(ctx, o);
     let changed = false;
-    const child = nested(host, ctx.attrs);
+    const child = nestedForBuild(host, ctx.attrs);
     if (!(await ctx.stat(`${rootfs}/usr/lib/os-release`)).exists) {
       const local =
         ctx.conn.localPath(rootfs) ??

@@ -22,7 +22,8 @@ export async function passwdEntry(ctx: PropertyContext, user: string): Promise<P
   return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
 }
 
-async function entryOrFail(ctx: PropertyContext, user: string): Promise<PasswdEntry> {
+/** The user's passwd entry; fails the property naming host and user when there is none. */
+export async function entryOrFail(ctx: PropertyContext, user: string): Promise<PasswdEntry> {
   return (await passwdEntry(ctx, user)) ?? ctx.fail(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
 }
 
