@@ -2,9 +2,10 @@
  * lxc: run the agent inside a running LXC container, unprivileged ones included, by
  * entering its init's namespaces with nsenter (only those that differ, user first) and
  * the init's environment. Where the deploying user is not the container's owner (root
- * deploying a user's container), it first becomes the owner with su, whose PAM session
- * delegates cgroups on machines without systemd. Without nsenter it falls back to
- * lxc-attach. A container that is not running is reported as such at once.
+ * deploying a user's container), it first becomes the owner: with setpriv when root
+ * enters by nsenter, with su otherwise, whose PAM session delegates cgroups on machines
+ * without systemd. Without nsenter it falls back to lxc-attach. A container that is not
+ * running is reported as such at once.
  */
 import { shellJoin, type Hop } from '@consfig/core';
 import { ENTER } from './nsenter.js';
@@ -21,11 +22,36 @@ export interface LxcOptions {
 
 const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-const BECOME_OWNER = String.raw`owner=$1; again=$2; shift 2
-if [ -n "$owner" ] && [ "$(id -un)" != "$owner" ]; then exec su "$owner" -s /bin/sh -c "$again"; fi
-exec "$@"`;
+// Root becomes the owner with setpriv where entering needs no more than the owner's
+// ids (nsenter: ~3 ms, against ~13 ms for su's PAM session); lxc-attach moves into the
+// container's cgroup, which needs su's pam_cgfs session on machines without systemd.
+// The owner's ids come from /etc/passwd read by builtins; elsewhere (NSS) su does it.
+const BECOME_OWNER = String.raw`owner=$1; again=$2; method=$3; shift 3
+[ -n "$owner" ] || exec "$@"
+while read -r key uid _; do [ "$key" = Uid: ] && break; done < /proc/$$/status
+if [ "$uid" = 0 ]; then
+  [ "$owner" = root ] && exec "$@"
+  ouid=
+  if [ "$method" != attach ] && command -v setpriv >/dev/null 2>&1 && command -v nsenter >/dev/null 2>&1; then
+    while IFS=: read -r user _ ouid ogid _; do [ "$user" = "$owner" ] && break; ouid=; done < /etc/passwd
+  fi
+  [ -z "$ouid" ] || exec setpriv --reuid="$ouid" --regid="$ogid" --init-groups --reset-env "$@"
+elif [ "$(id -un)" = "$owner" ]; then
+  exec "$@"
+fi
+exec su "$owner" -s /bin/sh -c "$again"`;
 
-const FIND_AND_ENTER = String.raw`name=$1; lxcpath=$2; method=$3; enter=$4; shift 4
+// The init's environment, one variable a line, read where it can be: the owner of an
+// unprivileged container cannot open /proc/PID/environ from outside (the file belongs to
+// the container's root, and the owner has no capabilities out here), but can once inside
+// its user namespace, where the init is PID 1.
+const WITH_INIT_ENV = String.raw`envs=$(tr '\0' '\n' < /proc/1/environ 2>/dev/null)
+IFS='
+'
+set -f
+exec env -i ${DEFAULT_PATH} HOME=/root $envs "$@"`;
+
+const FIND_AND_ENTER = String.raw`name=$1; lxcpath=$2; method=$3; enter=$4; initenv=$5; shift 5
 info() { if [ -n "$lxcpath" ]; then lxc-info -P "$lxcpath" -n "$name" "$@"; else lxc-info -n "$name" "$@"; fi; }
 pid=$(info -p -H 2>/dev/null)
 if [ -z "$pid" ]; then
@@ -37,13 +63,16 @@ if [ "$method" = attach ] || ! command -v nsenter >/dev/null 2>&1; then
   if [ -n "$lxcpath" ]; then exec lxc-attach -P "$lxcpath" -n "$name" --clear-env -- "$@"; fi
   exec lxc-attach -n "$name" --clear-env -- "$@"
 fi
-envs=$(tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null)
-IFS='
+if [ -r "/proc/$pid/environ" ] && envs=$(tr '\0' '\n' < "/proc/$pid/environ"); then
+  IFS='
 '
-set -f
-set -- "$pid" '' -- env -i ${DEFAULT_PATH} HOME=/root $envs "$@"
-unset IFS
-set +f
+  set -f
+  set -- "$pid" '' -- env -i ${DEFAULT_PATH} HOME=/root $envs "$@"
+  unset IFS
+  set +f
+else
+  set -- "$pid" '' -- sh -c "$initenv" consfig-init-env "$@"
+fi
 exec sh -c "$enter" consfig-nsenter "$@"`;
 
 export function lxc(options: LxcOptions | string): Hop {
@@ -54,8 +83,8 @@ export function lxc(options: LxcOptions | string): Hop {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,
     wrap(inner) {
-      const enter = ['sh', '-c', FIND_AND_ENTER, 'consfig-lxc', o.name, o.lxcpath ?? '', o.method ?? 'nsenter', ENTER, ...inner];
-      return ['sh', '-c', BECOME_OWNER, 'consfig-lxc-owner', o.owner ?? '', shellJoin(enter), ...enter];
+      const enter = ['sh', '-c', FIND_AND_ENTER, 'consfig-lxc', o.name, o.lxcpath ?? '', o.method ?? 'nsenter', ENTER, WITH_INIT_ENV, ...inner];
+      return ['sh', '-c', BECOME_OWNER, 'consfig-lxc-owner', o.owner ?? '', shellJoin(enter), o.method ?? 'nsenter', ...enter];
     },
   };
 }

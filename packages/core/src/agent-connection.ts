@@ -200,6 +200,8 @@ export class AgentConnection implements Connection {
     const unique = new Map<string, boolean>();
     for (const q of queries) {
       if (q.path.includes('\0')) throw new TypeError('a path cannot contain a NUL byte');
+      // find(1) would take a path such as -name or ! for part of its expression.
+      if (!q.path.startsWith('/')) throw new TypeError(`probe needs absolute paths, not ${q.path}`);
       unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
     }
     if (unique.size === 0) return result;

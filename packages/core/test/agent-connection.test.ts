@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnection } from '../src/agent-connection.js';
 import type { Connection } from '../src/connection.js';
+import { PROBE_INLINE_BYTES } from '../src/agent/requests.js';
 import { ConnectionError, FileNotFoundError } from '../src/errors.js';
 import { HOSTILE_BYTES, HOSTILE_STRINGS } from './support/hostile.js';
 
@@ -167,6 +168,19 @@ describe('files', () => {
     expect(found.get(dir)).toMatchObject({ type: 'directory' });
     // Served from the cache now; a command drops it.
     expect((await conn.readFile(join(dir, 'p1'))).toString()).toBe('one');
+  });
+
+  it('probes more paths than fit on a request line, with their modes and contents', async () => {
+    const many = join(dir, 'many');
+    mkdirSync(many);
+    const paths = Array.from({ length: 300 }, (_, i) => join(many, `file-with-a-long-name-${i}`));
+    paths.forEach((p, i) => writeFileSync(p, `content ${i}`));
+    chmodSync(paths[7]!, 0o4755);
+    expect(paths.join('').length).toBeGreaterThan(PROBE_INLINE_BYTES);
+    const found = await conn.probe(paths.map((path) => ({ path, content: true })));
+    expect(paths.map((p) => found.get(p)!.content!.toString())).toEqual(paths.map((_, i) => `content ${i}`));
+    expect(found.get(paths[7]!)!.mode).toBe(0o4755);
+    expect(found.get(paths[8]!)!.mode).toBe(0o644);
   });
 });
 

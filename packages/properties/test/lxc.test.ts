@@ -61,9 +61,11 @@ describe('lxc properties', () => {
     expect(first.changed).toBe(1);
     expect(running('c1')).toBe(true);
     expect(parent.attrs.get(lxc.containersAttr).map((c) => [c.name, c.owner])).toEqual([['c1', TEST_USER]]);
-    // checked from inside, entered as the owner by root (su to the owner first)
+    // checked from inside, entered as the owner by root (setpriv to the owner first)
     const conn = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
     expect(conn.uid).toBe(0);
+    // with the init's environment, which the owner can read only from inside
+    expect((await conn.run(['sh', '-c', 'echo "$container $HOME"'])).stdout.toString()).toBe('lxc /root\n');
     expect((await conn.readFile('/etc/motd')).toString()).toBe('this is c1\n');
     expect((await conn.run(['dpkg-query', '-W', '-f', '${Status}', 'hello'])).stdout.toString()).toBe('install ok installed');
     expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
@@ -98,6 +100,7 @@ describe('lxc properties', () => {
     expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/attached`)).toBe('yes\n');
     const conn = await openConnection([su(TEST_USER), lxcHop({ name: 'c1', lxcpath: LXCPATH, method: 'attach' })]);
     expect(conn.uid).toBe(0);
+    expect((await conn.run(['sh', '-c', 'echo "$container"'])).stdout.toString()).toBe('lxc\n');
     const big = await conn.run(['sh', '-c', 'head -c 10000000 /dev/zero & head -c 10000000 /dev/zero >&2; wait']);
     expect([big.stdout.length, big.stderr.length]).toEqual([10_000_000, 10_000_000]);
     await conn.close();

@@ -1,7 +1,7 @@
 /**
- * Parses the stdout of a `__c_probe` request: NUL-separated stat records, then symlink
- * targets, then the names of the files whose content follows, then the contents back to
- * back. Contents are split by the sizes stat reported; if a file changed size between
+ * Parses the stdout of a `__c_probe` request: NUL-separated find records (path, then
+ * type, mode, ids, names and size, then the symlink target), then the names of the files
+ * whose content follows, then the contents back to back. Contents are split by the sizes stat reported; if a file changed size between
  * the stat and the cat, the split does not add up and the caller re-reads those files.
  */
 import { AgentProtocolError } from '../errors.js';
@@ -25,14 +25,15 @@ export interface FileInfo {
   content?: Buffer;
 }
 
-const TYPES: Record<number, FileType> = {
-  0o100000: 'file',
-  0o040000: 'directory',
-  0o120000: 'symlink',
-  0o010000: 'fifo',
-  0o140000: 'socket',
-  0o020000: 'char',
-  0o060000: 'block',
+/** find's %y letters. */
+const TYPES: Record<string, FileType> = {
+  f: 'file',
+  d: 'directory',
+  l: 'symlink',
+  p: 'fifo',
+  s: 'socket',
+  c: 'char',
+  b: 'block',
 };
 
 class Fields {
@@ -68,28 +69,21 @@ export function parseProbe(paths: readonly string[], out: Buffer): ProbeParse {
   for (const path of paths) entries.set(path, { path, exists: false });
 
   for (let name = fields.next(); name !== ''; name = fields.next()) {
-    const [rawMode, uid, gid, user, group, size] = fields.next().split(' ');
-    const bits = Number.parseInt(rawMode ?? '', 16);
+    const [type, mode, uid, gid, user, group, size] = fields.next().split(' ');
+    const target = fields.next();
     entries.set(name, {
       path: name,
       exists: true,
-      type: TYPES[bits & 0o170000] ?? 'file',
-      mode: bits & 0o7777,
+      type: TYPES[type ?? ''] ?? 'file',
+      mode: Number.parseInt(mode ?? '', 8),
       uid: Number(uid),
       gid: Number(gid),
       user: user!,
       group: group!,
       size: Number(size),
+      ...(type === 'l' ? { target } : {}),
     });
   }
-
-  const links = fields.list();
-  const targets = links.map(() => fields.next());
-  if (fields.next() !== '') throw new AgentProtocolError('malformed probe answer (links)');
-  links.forEach((link, i) => {
-    const entry = entries.get(link);
-    if (entry) entry.target = targets[i]!;
-  });
 
   const catted = fields.list();
   const content = fields.rest();

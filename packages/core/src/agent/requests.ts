@@ -111,22 +111,24 @@ export interface ProbeSpec {
 }
 
 /**
- * The paths travel NUL-separated after the line, read in bulk by `head`: a long request
- * line would cost the shell one read(2) per byte. Metadata-only paths go first; the
- * count tells the agent where the paths whose content is wanted begin.
+ * Few paths travel as words of the line. Many travel NUL-separated after it, read in
+ * bulk by `head`: the shell reads a line one read(2) per byte, which costs more than
+ * head's processes beyond a few KiB. Metadata-only paths go first; the count tells the
+ * agent where the paths whose content is wanted begin.
  */
 export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Request {
   const ordered = [...specs.filter((s) => !s.content), ...specs.filter((s) => s.content)];
-  const metaCount = specs.length - specs.filter((s) => s.content).length;
+  const metaCount = String(specs.length - specs.filter((s) => s.content).length);
+  const describe = `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`;
   const payload = Buffer.concat(ordered.map((s) => Buffer.from(`${s.path}\0`, 'utf8')));
-  return {
-    nonce,
-    line: line('__c_probe ', quoteWords([nonce, String(payload.length), String(metaCount)])),
-    payload,
-    describe: `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`,
-  };
+  if (payload.length <= PROBE_INLINE_BYTES) {
+    return { nonce, line: line('__c_probe ', quoteWords([nonce, metaCount, ...ordered.map((s) => s.path)])), describe };
+  }
+  return { nonce, line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])), payload, describe };
 }
 
+/** Path bytes up to which a probe's paths go on the request line. */
+export const PROBE_INLINE_BYTES = 4096;
 /** Path bytes per probe request, well below what xargs passes to one command. */
 export const PROBE_BYTES_LIMIT = 64 * 1024;
 
