@@ -37,6 +37,8 @@ import { nestedForBuild } from './chroot.js';
 import { rewriteLines, splitLines } from './text-file.js';
 import { entryOrFail } from './user.js';
 
+export { userContainersAutostart } from './lxc-autostart.js';
+
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
 const bridgeName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name');
 const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
@@ -83,53 +85,6 @@ function isLineFor(line: string, user: string, bridge: string): boolean {
   const [u, type, b] = line.trim().split(/\s+/);
   return u === user && type === 'veth' && b === bridge;
 }
-
-const autostartScript = (user: string) => `/usr/local/libexec/consfig/lxc-autostart-${user}`;
-
-/**
- * Start `user`'s containers that have lxc.start.auto = 1 at boot. With systemd: a user
- * unit and lingering. Without it (machines like the test ones): a script that starts
- * them through su (whose PAM session delegates the cgroups), run at boot by cron's
- * @reboot; any other boot hook can run the same script.
- */
-export function userContainersAutostart(user: string, options: { lxcpath?: string } = {}): Propapp {
-  if (!/^[a-z_][a-z0-9_.-]*$/i.test(user)) throw new TypeError(`${JSON.stringify(user)} is not a user name`);
-  const path = options.lxcpath ? ` -P ${shellQuote(options.lxcpath)}` : '';
-  const command = shellQuote(`lxc-autostart${path}`);
-  const script = `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c ${command}\n`;
-  return desc(
-    `${user}'s containers start at boot`,
-    eseq(
-      hasContent(autostartScript(user), script, { mode: '0755' }),
-      hasContent(`/etc/cron.d/consfig-lxc-autostart-${user}`, `@reboot root ${autostartScript(user)}\n`),
-      systemdAutostart(user),
-    ),
-  );
-}
-
-const systemdAutostart = defprop({
-  name: 'lxc.systemdAutostart',
-  desc: (user) => `systemd starts ${user}'s containers`,
-  args: z.tuple([userName]),
-  check: async (ctx, user) => {
-    if (!(await ctx.stat('/run/systemd/system')).exists) return true; // no systemd: cron does it
-    const home = (await entryOrFail(ctx, user)).home;
-    return (await ctx.stat(`${home}/.config/systemd/user/default.target.wants/consfig-lxc-autostart.service`)).exists
-      && (await ctx.stat(`/var/lib/systemd/linger/${user}`)).exists;
-  },
-  apply: async (ctx, user) => {
-    const { home } = await entryOrFail(ctx, user);
-    const dir = `${home}/.config/systemd/user`;
-    await ctx.run(['runuser', '-u', user, '--', 'mkdir', '-p', `${dir}/default.target.wants`]);
-    await ctx.writeFile(
-      `${dir}/consfig-lxc-autostart.service`,
-      '[Unit]\nDescription=Autostart LXC containers\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/usr/bin/lxc-autostart\nExecStop=/usr/bin/lxc-autostart -s\n\n[Install]\nWantedBy=default.target\n',
-      { owner: user },
-    );
-    await ctx.run(['runuser', '-u', user, '--', 'ln', '-sf', '../consfig-lxc-autostart.service', `${dir}/default.target.wants/`]);
-    await ctx.run(['loginctl', 'enable-linger', user]);
-  },
-});
 
 const containerOptions = z
   .object({

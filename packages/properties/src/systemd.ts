@@ -46,3 +46,33 @@ export const enabled = defprop({
     else await ctx.run(['systemctl', 'disable', unit]);
   },
 });
+
+/**
+ * A unit masked: it never starts, not even as another unit's dependency. Offline (a
+ * rootfs being built) that is the link to /dev/null `systemctl mask` makes.
+ */
+export const masked = defprop({
+  name: 'systemd.masked',
+  desc: (unit) => `${unit} masked`,
+  args: z.tuple([unitName]),
+  argNames: ['unit'],
+  prefetch: (unit) => [{ path: `/etc/systemd/system/${unit}` }, { path: '/run/systemd/system' }],
+  check: async (ctx, unit) => {
+    const link = await ctx.stat(`/etc/systemd/system/${unit}`);
+    return link.type === 'symlink' && link.target === '/dev/null';
+  },
+  apply: async (ctx, unit) => {
+    const path = `/etc/systemd/system/${unit}`;
+    if ((await ctx.stat('/run/systemd/system')).exists) {
+      await ctx.run(['systemctl', 'mask', unit], { affects: [path] });
+      return;
+    }
+    await ctx.run(['mkdir', '-p', '/etc/systemd/system'], { affects: ['/etc/systemd/system'] });
+    await ctx.run(['ln', '-sfn', '/dev/null', path], { affects: [path] });
+  },
+  unapply: async (ctx, unit) => {
+    const path = `/etc/systemd/system/${unit}`;
+    if ((await ctx.stat('/run/systemd/system')).exists) await ctx.run(['systemctl', 'unmask', unit], { affects: [path] });
+    else await ctx.run(['rm', '-f', path], { affects: [path] });
+  },
+});

@@ -1,24 +1,17 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
 import { lxc as lxcHop, su } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
+import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
 import { ensureBridge, ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
 
 const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
 
-function sh(script: string): string {
-  return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-}
-function asUser(command: string): string {
-  return execFileSync('su', [TEST_USER, '-s', '/bin/sh', '-c', command], { encoding: 'utf8' });
-}
-function running(name: string): boolean {
-  return asUser(`lxc-info -P ${LXCPATH} -n ${name} -s -H 2>/dev/null || true`).trim() === 'RUNNING';
-}
+const asUser = (command: string) => asOwner(TEST_USER, command);
+const running = (name: string) => isRunning(TEST_USER, LXCPATH, name);
 
 const containerHost = (n: string, extra: unknown[] = []): Host =>
   defineHost(`${n}.lxc.example`, [os.debianStable('bookworm', 'amd64'), file.hasContent('/etc/motd', `this is ${n}`), ...extra]);
@@ -39,7 +32,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await sshd?.stop();
-  sh(`for c in $(su ${TEST_USER} -s /bin/sh -c 'lxc-ls -P ${LXCPATH}' 2>/dev/null); do su ${TEST_USER} -s /bin/sh -c "lxc-stop -P ${LXCPATH} -n $c -k" 2>/dev/null; done; rm -rf ${LXCPATH}; true`);
+  removeAllContainers(TEST_USER, LXCPATH);
 });
 
 describe('lxc properties', () => {

@@ -1,0 +1,155 @@
+/**
+ * Starting a user's unprivileged containers at boot. A machine that boots systemd gets a
+ * unit in the user's systemd instance, which lingering starts at boot without a login;
+ * any other machine gets a script run by cron's @reboot, which starts the containers
+ * through su (whose PAM session delegates the cgroups). Exactly one of the two is in
+ * place, so the containers never start twice.
+ */
+import { posix } from 'node:path';
+import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
+import { z } from 'zod';
+import { entryOrFail } from './user.js';
+
+const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
+// It goes into a unit's command line and a script unquoted: plain path characters only.
+const lxcpath = z.string().regex(/^\/[A-Za-z0-9_.\/-]*$/, 'must be an absolute path of letters, digits, _ . - and /');
+const options = z.object({ lxcpath: lxcpath.optional() }).strict();
+
+const UNIT = 'consfig-lxc-autostart.service';
+const HELPER = '/usr/local/libexec/consfig/lxc-autostart';
+const HELPER_TEXT = `#!/bin/sh
+# Written by consfig: start (-s: stop) the calling user's containers that have
+# lxc.start.auto = 1, in the lxcpath given or LXC's default. lxc-autostart fails where
+# there are no containers at all (LXC issue 3847), so that case ends here.
+stop=
+if [ "$1" = -s ]; then stop=-s; shift; fi
+if [ -n "$1" ]; then set -- -P "$1"; fi
+[ -n "$(lxc-ls -1 "$@")" ] || exit 0
+exec lxc-autostart $stop "$@"
+`;
+const scriptPath = (user: string) => `/usr/local/libexec/consfig/lxc-autostart-${user}`;
+const cronPath = (user: string) => `/etc/cron.d/consfig-lxc-autostart-${user}`;
+const lingerPath = (user: string) => `/var/lib/systemd/linger/${user}`;
+
+/** Boots systemd: running it now, or (a rootfs being built) its init is systemd's. */
+async function bootsSystemd(ctx: PropertyContext): Promise<boolean> {
+  if ((await ctx.stat('/run/systemd/system')).exists) return true;
+  const init = await ctx.stat('/sbin/init');
+  return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
+}
+
+function unitText(lxcpath: string | undefined): string {
+  const path = lxcpath ? ` ${lxcpath}` : '';
+  return [
+    '# Written by consfig.',
+    '[Unit]',
+    'Description=Start the LXC containers that have lxc.start.auto = 1',
+    '',
+    '[Service]',
+    'Type=oneshot',
+    'RemainAfterExit=yes',
+    // lxc-start makes the containers' cgroups below this service's.
+    'Delegate=yes',
+    `ExecStart=${HELPER}${path}`,
+    `ExecStop=${HELPER} -s${path}`,
+    '',
+    '[Install]',
+    'WantedBy=default.target',
+    '',
+  ].join('\n');
+}
+
+function scriptText(user: string, lxcpath: string | undefined): string {
+  const command = shellQuote(`${HELPER}${lxcpath ? ` ${lxcpath}` : ''}`);
+  return `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c ${command}\n`;
+}
+
+interface Layout {
+  systemd: boolean;
+  uid: number;
+  gid: number;
+  unitDir: string;
+  unit: string;
+  wants: string;
+}
+
+async function layout(ctx: PropertyContext, user: string): Promise<Layout> {
+  const pw = await entryOrFail(ctx, user);
+  const unitDir = `${pw.home}/.config/systemd/user`;
+  return {
+    systemd: await bootsSystemd(ctx),
+    uid: pw.uid,
+    gid: pw.gid,
+    unitDir,
+    unit: `${unitDir}/${UNIT}`,
+    wants: `${unitDir}/default.target.wants/${UNIT}`,
+  };
+}
+
+async function hasText(ctx: PropertyContext, path: string, text: string): Promise<boolean> {
+  return (await ctx.readFileIfExists(path))?.toString('utf8') === text;
+}
+
+async function absent(ctx: PropertyContext, path: string): Promise<boolean> {
+  return !(await ctx.stat(path)).exists;
+}
+
+async function remove(ctx: PropertyContext, ...paths: string[]): Promise<void> {
+  await ctx.run(['rm', '-f', '--', ...paths], { affects: paths });
+}
+
+/**
+ * `user`'s containers that say lxc.start.auto = 1 start at boot (see the module comment
+ * for how). The unit's directories in the home belong to the user.
+ */
+export const userContainersAutostart = defprop({
+  name: 'lxc.userContainersAutostart',
+  desc: (user) => `${user}'s containers start at boot`,
+  args: z.tuple([userName, options.default({})]),
+  argNames: ['user', 'options'],
+  check: async (ctx, user, o) => {
+    const l = await layout(ctx, user);
+    if (!(await hasText(ctx, HELPER, HELPER_TEXT)) || (await ctx.stat(HELPER)).mode !== 0o755) return false;
+    if (!l.systemd) {
+      return (await hasText(ctx, scriptPath(user), scriptText(user, o.lxcpath)))
+        && (await ctx.stat(scriptPath(user))).mode === 0o755
+        && (await hasText(ctx, cronPath(user), `@reboot root ${scriptPath(user)}\n`))
+        && (await absent(ctx, l.wants));
+    }
+    const wants = await ctx.stat(l.wants);
+    return (await hasText(ctx, l.unit, unitText(o.lxcpath)))
+      && wants.type === 'symlink' && wants.target === `../${UNIT}`
+      && (await ctx.stat(lingerPath(user))).exists
+      && (await absent(ctx, cronPath(user)));
+  },
+  apply: async (ctx, user, o) => {
+    const l = await layout(ctx, user);
+    await ctx.run(['mkdir', '-p', posix.dirname(HELPER)], { affects: [posix.dirname(HELPER)] });
+    await ctx.writeFile(HELPER, HELPER_TEXT, { mode: 0o755 });
+    if (!l.systemd) {
+      await ctx.writeFile(scriptPath(user), scriptText(user, o.lxcpath), { mode: 0o755 });
+      await ctx.writeFile(cronPath(user), `@reboot root ${scriptPath(user)}\n`, { mode: 0o644 });
+      await remove(ctx, l.wants);
+      return;
+    }
+    // Made by the user, so that every directory on the way belongs to them.
+    const ids = `${l.uid}:${l.gid}`;
+    const asUser = ctx.conn.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
+    await ctx.run([...asUser, 'mkdir', '-p', `${l.unitDir}/default.target.wants`], { affects: [l.unitDir] });
+    await ctx.writeFile(l.unit, unitText(o.lxcpath), { mode: 0o644, owner: String(l.uid), group: String(l.gid) });
+    const tmp = `${l.wants}.consfig-link`;
+    await ctx.run(['ln', '-sfn', '--', `../${UNIT}`, tmp], { affects: [tmp] });
+    await ctx.run(['chown', '-h', ids, tmp], { affects: [tmp] });
+    await ctx.run(['mv', '-fT', '--', tmp, l.wants], { affects: [tmp, l.wants] });
+    // What `loginctl enable-linger` does, without needing logind to run (chroots).
+    await ctx.run(['mkdir', '-p', posix.dirname(lingerPath(user))], { affects: [posix.dirname(lingerPath(user))] });
+    await ctx.writeFile(lingerPath(user), '');
+    await remove(ctx, cronPath(user), scriptPath(user));
+  },
+  // Lingering stays (the user's instance may serve more than containers), and so does
+  // the helper, which other users' units and scripts may run.
+  unapply: async (ctx, user) => {
+    const l = await layout(ctx, user);
+    await remove(ctx, cronPath(user), scriptPath(user), l.wants, l.unit);
+  },
+});
