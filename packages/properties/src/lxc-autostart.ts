@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
+import { noServices } from './service.js';
 import { entryOrFail } from './user.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
@@ -31,9 +32,14 @@ const scriptPath = (user: string) => `/usr/local/libexec/consfig/lxc-autostart-$
 const cronPath = (user: string) => `/etc/cron.d/consfig-lxc-autostart-${user}`;
 const lingerPath = (user: string) => `/var/lib/systemd/linger/${user}`;
 
-/** Boots systemd: running it now, or (a rootfs being built) its init is systemd's. */
+/**
+ * Boots systemd: running it now, or, in a rootfs being built (no services run there),
+ * its init is systemd's. A running machine's /sbin/init says nothing: containers often
+ * have systemd installed and boot something else.
+ */
 async function bootsSystemd(ctx: PropertyContext): Promise<boolean> {
   if ((await ctx.stat('/run/systemd/system')).exists) return true;
+  if (!noServices(ctx)) return false;
   const init = await ctx.stat('/sbin/init');
   return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
 }

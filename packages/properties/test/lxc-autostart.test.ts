@@ -88,6 +88,8 @@ describe('lxc.userContainersAutostart under systemd', () => {
       const first = await unitState(conn);
       expect(first).toMatchObject({ ActiveState: 'active', Result: 'success', ExecMainStatus: '0' });
       expect((await text(conn, ['loginctl', 'show-user', 'alice', '-p', 'Linger'])).trim()).toBe('Linger=yes');
+      // masked offline, and systemd agrees
+      expect((await conn.run(['systemctl', 'is-enabled', 'lxc.service', 'lxc-net.service'])).stdout.toString()).toBe('masked\nmasked\n');
 
       // With systemd running, deploying from inside changes nothing.
       const again = await deploy(bootsSystemd, [sd1()]);
