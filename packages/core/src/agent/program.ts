@@ -56,20 +56,28 @@ __c_ws() {
   fi
   __c_end "$1"; __c_tmp=
 }
-__c_probe_sh='__c_k=$1; shift; __c_c=$#
-[ "$#" = 0 ] || find "$@" -maxdepth 0 -printf "%p\0%y %m %U %G %u %g %s\0%l\0" 2>/dev/null </dev/null
+__c_probe_find='find "$@" -maxdepth 0 -printf "%p\0%y %m %U %G %u %g %s\0%l\0" 2>/dev/null </dev/null'
+__c_probe() {
+  __c_n=$1; __c_k=$2; shift 2; __c_c=$#
+  [ "$#" = 0 ] || eval "$__c_probe_find"
+  printf '\0'
+  __c_i=0
+  for __c_p; do
+    __c_i=$((__c_i + 1))
+    if [ "$__c_i" -gt "$__c_k" ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ]; then set -- "$@" "$__c_p"; fi
+  done
+  shift "$__c_c"
+  [ "$#" = 0 ] || printf '%s\0' "$@"
+  printf '\0'
+  [ "$#" = 0 ] || cat -- "$@" </dev/null 2>/dev/null
+  __c_ret 0; __c_end "$__c_n"
+}
+__c_probe_sh='k=$1; shift
+'"$__c_probe_find"'
 printf "\0"
-__c_i=0
-for __c_p; do
-  __c_i=$((__c_i + 1))
-  if [ "$__c_i" -gt "$__c_k" ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ]; then set -- "$@" "$__c_p"; fi
-done
-shift "$__c_c"
-[ "$#" = 0 ] || printf "%s\0" "$@"
-printf "\0"
-[ "$#" = 0 ] || cat -- "$@" </dev/null 2>/dev/null'
-__c_probe_in() { eval "$__c_probe_sh"; }
-__c_probe() { __c_n=$1; shift; __c_probe_in "$@"; __c_ret 0; __c_end "$__c_n"; }
+files() { shift "$1"; shift; for p; do [ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ] && printf "%s\0" "$p"; done; }
+files "$k" "$@"; printf "\0"
+files "$k" "$@" | xargs -0r cat --'
 __c_probe_big() {
   head -c "$2" | xargs -0rx sh -c "$__c_probe_sh" sh "$3"
   __c_ret 0; __c_end "$1"

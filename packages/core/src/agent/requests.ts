@@ -111,9 +111,9 @@ export interface ProbeSpec {
 }
 
 /**
- * Few paths travel as words of the line. Many travel NUL-separated after it, read in
- * bulk by `head`: the shell reads a line one read(2) per byte, which costs more than
- * head's processes beyond a few KiB. Metadata-only paths go first; the count tells the
+ * Few paths travel as words of the line, answered by the agent shell with one find and
+ * one cat. Many travel NUL-separated after it, read in bulk by `head`: the shell reads a
+ * line one read(2) per byte, which costs more than head's processes beyond a few KiB. Metadata-only paths go first; the count tells the
  * agent where the paths whose content is wanted begin.
  */
 export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Request {
@@ -121,14 +121,16 @@ export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Reques
   const metaCount = String(specs.length - specs.filter((s) => s.content).length);
   const describe = `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`;
   const payload = Buffer.concat(ordered.map((s) => Buffer.from(`${s.path}\0`, 'utf8')));
-  if (payload.length <= PROBE_INLINE_BYTES) {
+  if (payload.length <= PROBE_INLINE_BYTES && specs.length <= PROBE_INLINE_PATHS) {
     return { nonce, line: line('__c_probe ', quoteWords([nonce, metaCount, ...ordered.map((s) => s.path)])), describe };
   }
   return { nonce, line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])), payload, describe };
 }
 
-/** Path bytes up to which a probe's paths go on the request line. */
+/** Path bytes and paths up to which a probe's paths go on the request line (the agent
+ * collects the readable ones with `set -- "$@" p`, quadratic in their number). */
 export const PROBE_INLINE_BYTES = 4096;
+export const PROBE_INLINE_PATHS = 64;
 /** Path bytes per probe request, well below what xargs passes to one command. */
 export const PROBE_BYTES_LIMIT = 64 * 1024;
 
