@@ -141,6 +141,24 @@ describe('files', () => {
     expect((await conn.run(['echo', 'ok'])).stdout.toString()).toBe('ok\n');
   });
 
+  it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
+    const own = await openConnection([]);
+    const renamers = () => execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' }).trim();
+    for (let i = 0; i < 3; i++) await own.writeFile(join(dir, `warm-${i}`), `w${i}`);
+    const perl = renamers();
+    expect(perl).toMatch(/^\d+$/);
+    mkdirSync(join(dir, 'in-the-way'));
+    await expect(own.writeFile(join(dir, 'in-the-way'), 'x')).rejects.toThrow(/cannot write .*in-the-way.*directory/i);
+    await own.writeFile(join(dir, 'warm-0'), 'after');
+    expect(readFileSync(join(dir, 'warm-0'), 'utf8')).toBe('after');
+    expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
+    const fds = (await own.run(['ls', '/proc/self/fd'])).stdout.toString().split('\n');
+    expect(fds.filter((fd) => fd === '5' || fd === '6')).toEqual([]);
+    await own.close();
+    for (let i = 0; i < 50 && existsSync(`/proc/${perl}`); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(`/proc/${perl}`)).toBe(false);
+  });
+
   it('reports a missing file', async () => {
     await expect(conn.readFile(join(dir, 'absent'))).rejects.toBeInstanceOf(FileNotFoundError);
   });

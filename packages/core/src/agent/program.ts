@@ -7,7 +7,10 @@
  * reads its own program from the pipe its requests arrive on races with `read`.
  *
  * Helpers use builtins only, so a request costs no fork beyond the commands it runs.
- * Variables all start with `__c_` to stay clear of the commands' environment.
+ * Variables all start with `__c_` to stay clear of the commands' environment. A rename
+ * is the one thing a shell cannot do itself: after the first two writes (where perl is
+ * there, as on every Debian) a perl co-process on fds 5 and 6 does them, so a write costs
+ * no process either; commands run with those fds closed.
  */
 export const AGENT_PROGRAM = String.raw`__c_nl='
 '
@@ -39,8 +42,39 @@ __c_mode() {
   esac
 }
 __c_fin() {
-  __c_own "$2" "$3" "$5" "$6" && __c_mode "$2" "$3" "$4" && mv -fT "$3" "$2" ||
+  __c_own "$2" "$3" "$5" "$6" && __c_mode "$2" "$3" "$4" && __c_rename "$3" "$2" ||
     { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
+}
+__c_renamer='$| = 1; $/ = "\0";
+while (defined(my $from = <STDIN>)) {
+  my $to = <STDIN>; last unless defined $to; chop $from; chop $to;
+  if (rename $from, $to) { print "0\n" } else { my $e = "$!"; $e =~ s/\n/ /g; print "1 $e\n" }
+}'
+__c_rn=0
+__c_rn_start() {
+  command -v perl >/dev/null 2>&1 || return 1
+  __c_d=$(mktemp -d 2>/dev/null) || return 1
+  if mkfifo "$__c_d/i" "$__c_d/o" 2>/dev/null; then
+    perl -e "$__c_renamer" <"$__c_d/i" >"$__c_d/o" 2>/dev/null &
+    exec 5>"$__c_d/i" 6<"$__c_d/o"
+    rm -rf "$__c_d"
+    return 0
+  fi
+  rm -rf "$__c_d"; return 1
+}
+__c_rename() {
+  case $__c_rn in
+    0|1) __c_rn=$((__c_rn + 1)); mv -fT "$1" "$2"; return ;;
+    2) if __c_rn_start; then __c_rn=on; else __c_rn=off; fi ;;
+  esac
+  if [ "$__c_rn" = on ]; then
+    if printf '%s\0%s\0' "$1" "$2" >&5 && IFS= read -r __c_rr <&6; then
+      [ "$__c_rr" = 0 ] && return 0
+      printf "mv: cannot move '%s' to '%s': %s\n" "$1" "$2" "${"$"}{__c_rr#1 }" >&2; return 1
+    fi
+    __c_rn=off; exec 5>&- 6<&-
+  fi
+  mv -fT "$1" "$2"
 }
 __c_wi() {
   __c_tmp=$3; set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
@@ -83,4 +117,6 @@ __c_probe_big() {
   __c_ret 0; __c_end "$1"
 }
 while IFS= read -r __c_req; do eval "$__c_req"; done
+# The renamer ends on EOF; waited for here, so no orphan is left to init.
+if [ "$__c_rn" = on ]; then exec 5>&- 6<&-; wait; fi
 `;

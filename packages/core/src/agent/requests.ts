@@ -66,7 +66,8 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
     for (const [k, v] of env) setup.push(Buffer.from(`export ${k}=`), quoteWord(v), Buffer.from('; '));
     command = Buffer.concat([Buffer.from('exec '), quoteWords(spec.argv)]);
   }
-  const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' )')]);
+  // fds 5 and 6 are the agent's renamer: a daemon holding them would keep it alive.
+  const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' ) 5>&- 6<&-')]);
   const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
   const describe = spec.argv.join(' ');
   if (spec.input === undefined) {
