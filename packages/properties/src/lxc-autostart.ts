@@ -147,10 +147,16 @@ export const userContainersAutostart = defprop({
     await ctx.run(['ln', '-sfn', '--', `../${UNIT}`, tmp], { affects: [tmp] });
     await ctx.run(['chown', '-h', ids, tmp], { affects: [tmp] });
     await ctx.run(['mv', '-fT', '--', tmp, l.wants], { affects: [tmp, l.wants] });
+    await remove(ctx, cronPath(user), scriptPath(user));
+    if ((await ctx.stat(lingerPath(user))).exists) return;
+    if ((await ctx.stat('/run/systemd/system')).exists) {
+      // logind starts the user's instance now, which runs the unit just written.
+      await ctx.run(['loginctl', 'enable-linger', user], { affects: [lingerPath(user)] });
+      return;
+    }
     // What `loginctl enable-linger` does, without needing logind to run (chroots).
     await ctx.run(['mkdir', '-p', posix.dirname(lingerPath(user))], { affects: [posix.dirname(lingerPath(user))] });
     await ctx.writeFile(lingerPath(user), '');
-    await remove(ctx, cronPath(user), scriptPath(user));
   },
   // Lingering stays (the user's instance may serve more than containers), and so does
   // the helper, which other users' units and scripts may run.

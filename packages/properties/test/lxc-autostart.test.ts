@@ -33,11 +33,11 @@ async function text(conn: Connection, argv: string[]): Promise<string> {
   return (await conn.run(argv)).stdout.toString('utf8');
 }
 
-/** The unit's state in alice's systemd instance, once the boot has settled. */
-async function unitState(conn: Connection): Promise<Record<string, string>> {
+/** The unit's state in the user's systemd instance, once the boot has settled. */
+async function unitState(conn: Connection, who = 'alice'): Promise<Record<string, string>> {
   await conn.run(['systemctl', 'is-system-running', '--wait']);
-  const uid = (await text(conn, ['id', '-u', 'alice'])).trim();
-  const show = ['runuser', '-u', 'alice', '--', 'env', `XDG_RUNTIME_DIR=/run/user/${uid}`, 'systemctl', '--user', 'show'];
+  const uid = (await text(conn, ['id', '-u', who])).trim();
+  const show = ['runuser', '-u', who, '--', 'env', `XDG_RUNTIME_DIR=/run/user/${uid}`, 'systemctl', '--user', 'show'];
   const props = '--property=ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic';
   for (let i = 0; ; i++) {
     const out = await conn.run([...show, props, 'consfig-lxc-autostart.service']);
@@ -94,6 +94,12 @@ describe('lxc.userContainersAutostart under systemd', () => {
       // With systemd running, deploying from inside changes nothing.
       const again = await deploy(bootsSystemd, [sd1()]);
       expect([again.status, again.changed]).toEqual(['ok', 0]);
+      // Applied where systemd runs, lingering goes through logind, which starts bob's
+      // instance at once, and that runs the unit.
+      const bob = await deploy(defineHost('sd1.lxc.example', [user.hasAccount('bob'), lxc.userContainersAutostart('bob')]), [sd1()]);
+      expect(bob.failures.map((f) => f.error.message)).toEqual([]);
+      expect(await unitState(conn, 'bob')).toMatchObject({ ActiveState: 'active', Result: 'success', ExecMainStatus: '0' });
+      expect((await text(conn, ['loginctl', 'show-user', 'bob', '-p', 'Linger'])).trim()).toBe('Linger=yes');
 
       // A container of alice's that does not autostart: lxc-autostart itself runs now.
       await conn.run(['sh', '-c', `mkdir -p ${INNER_PATH}/idle && printf 'lxc.uts.name = idle\\nlxc.start.auto = 0\\n' > ${INNER_PATH}/idle/config && chown -R alice: ${INNER_PATH}/idle`]);

@@ -114,8 +114,9 @@ export interface ProbeSpec {
 /**
  * Few paths travel as words of the line, answered by the agent shell with one find and
  * one cat. Many travel NUL-separated after it, read in bulk by `head`: the shell reads a
- * line one read(2) per byte, which costs more than head's processes beyond a few KiB. Metadata-only paths go first; the count tells the
- * agent where the paths whose content is wanted begin.
+ * line one read(2) per byte, which costs more than head's processes beyond a few KiB.
+ * Metadata-only paths go first; the count tells the agent where the paths whose content
+ * is wanted begin.
  */
 export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Request {
   const ordered = [...specs.filter((s) => !s.content), ...specs.filter((s) => s.content)];
@@ -128,8 +129,10 @@ export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Reques
   return { nonce, line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])), payload, describe };
 }
 
-/** Path bytes and paths up to which a probe's paths go on the request line (the agent
- * collects the readable ones with `set -- "$@" p`, quadratic in their number). */
+/**
+ * Path bytes and paths up to which a probe's paths go on the request line (the agent
+ * collects the readable ones with `set -- "$@" p`, quadratic in their number).
+ */
 export const PROBE_INLINE_BYTES = 4096;
 export const PROBE_INLINE_PATHS = 64;
 /** Path bytes per probe request, well below what xargs passes to one command. */
