@@ -2,7 +2,7 @@
 // consfig benchmarks: wall time of whole `consfig deploy` processes. Prints a table;
 // the targets are in the issue tracker and docs/benchmarks.md, not asserted here.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
@@ -40,8 +40,8 @@ export default defineConsfig({ hosts: [defineHost('bench.local', props, { via: $
 }
 
 /** ssh to the loopback sshd with the bench's own key; no user config. */
-function sshVia(sshd, user) {
-  return `ssh(${JSON.stringify(sshd.target(user))})`;
+function sshVia(sshd, user, extra = {}) {
+  return `ssh(${JSON.stringify({ ...sshd.target(user), ...extra })})`;
 }
 
 export function benchFiles(label, sizes, via) {
@@ -73,7 +73,15 @@ const rows = [...benchFiles('local', [20, 200, 2000])];
 const sshd = await startSshd(['root']);
 try {
   rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
+  // Shared masters go in a directory of the bench's own, closed after it.
+  process.env.XDG_RUNTIME_DIR = join(work, 'runtime');
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+  rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], sshVia(sshd, 'root', { persist: 60 })));
 } finally {
+  const masters = join(work, 'runtime', 'consfig-ssh');
+  for (const socket of existsSync(masters) ? readdirSync(masters) : []) {
+    spawnSync('ssh', ['-o', `ControlPath=${join(masters, socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+  }
   await sshd.stop();
 }
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);

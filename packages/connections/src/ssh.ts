@@ -1,12 +1,14 @@
 /**
  * ssh: the OpenSSH client, so ~/.ssh/config (ProxyJump, Match, agents) applies. As the
- * first hop it opens a private ControlMaster in a 0700 temp directory, kept for the
- * deployment (ControlPersist), so further chains to the same host (asUser, other hops)
- * are multiplexed; `ssh -O exit` closes it when the connection ends.
+ * first hop it multiplexes the chains to the same host (asUser, other hops) over one
+ * ControlMaster. By default that master is private (a 0700 temp directory) and closed
+ * with `ssh -O exit` when the connection ends. With `persist` (or CONSFIG_SSH_PERSIST)
+ * it lives in a directory later runs share and outlives the run by that many seconds,
+ * so a re-deploy soon after skips the key exchange and authentication.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellJoin, type Hop } from '@consfig/core';
 
@@ -18,8 +20,14 @@ export interface SshOptions {
   options?: readonly string[];
   /** An ssh_config file instead of ~/.ssh/config (`-F`). */
   configFile?: string;
-  /** Seconds the multiplexing master outlives its last session (default 60). */
+  /** Seconds the private master outlives its last session while the run goes on (default 60). */
   controlPersist?: number;
+  /**
+   * Keep the master this many seconds after the run, in a ControlPath later runs share
+   * (`$XDG_RUNTIME_DIR/consfig-ssh` or `~/.cache/consfig/ssh`). Default: the environment's
+   * CONSFIG_SSH_PERSIST, else none (a private master closed at the end).
+   */
+  persist?: number;
 }
 
 /** `[user@]host[:port]`. */
@@ -34,9 +42,36 @@ export function parseSshTarget(text: string): SshOptions {
   };
 }
 
+function persistFromEnv(): number | undefined {
+  const text = process.env.CONSFIG_SSH_PERSIST;
+  if (text === undefined || text === '') return undefined;
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw new TypeError(`CONSFIG_SSH_PERSIST must be a whole number of seconds, not ${JSON.stringify(text)}`);
+  }
+  return seconds;
+}
+
+/** The directory shared masters live in: ours alone (0700), or refused. */
+function sharedControlDir(): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  const dir = runtime ? join(runtime, 'consfig-ssh') : join(homedir(), '.cache', 'consfig', 'ssh');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new TypeError(`ssh: ${dir} must belong to this user alone (mode 0700) to hold shared masters`);
+  }
+  return dir;
+}
+
 export function ssh(target: string | SshOptions): Hop {
   const o = typeof target === 'string' ? parseSshTarget(target) : target;
   if (!o.host || o.host.startsWith('-')) throw new TypeError(`bad ssh host ${JSON.stringify(o.host)}`);
+  const persist = o.persist ?? persistFromEnv();
+  if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
+    throw new TypeError(`ssh: persist must be a whole number of seconds, not ${persist}`);
+  }
   let controlDir: string | undefined;
   const common = () => [
     ...(o.configFile ? ['-F', o.configFile] : []),
@@ -52,18 +87,19 @@ export function ssh(target: string | SshOptions): Hop {
     wrap(inner, context) {
       const mux: string[] = [];
       if (context.position === 0) {
-        controlDir ??= mkdtempSync(join(tmpdir(), 'consfig-ssh-'));
+        // %C: a hash of the local host and the remote host, port and user.
+        const path = persist !== undefined ? join(sharedControlDir(), '%C') : join((controlDir ??= mkdtempSync(join(tmpdir(), 'consfig-ssh-'))), 'cm');
         mux.push(
           '-o', 'ControlMaster=auto',
-          '-o', `ControlPath=${join(controlDir, 'cm')}`,
-          '-o', `ControlPersist=${o.controlPersist ?? 60}`,
+          '-o', `ControlPath=${path}`,
+          '-o', `ControlPersist=${persist ?? o.controlPersist ?? 60}`,
         );
       }
       // ssh joins its command arguments into one line for the remote login shell.
       return ['ssh', '-T', '-o', 'BatchMode=yes', ...mux, ...common(), '--', o.host, shellJoin(inner)];
     },
     async cleanup() {
-      if (!controlDir) return;
+      if (!controlDir) return; // a shared master stays for the next run
       const dir = controlDir;
       controlDir = undefined;
       await new Promise<void>((resolve) => {

@@ -73,6 +73,38 @@ describe('ssh', () => {
     expect(processTable().filter((l) => l.includes(`-p ${sshd.port}`) && l.startsWith('ssh'))).toEqual([]);
   }, 120_000);
 
+  it('with persist, keeps the master for the next run, which skips the handshake', async () => {
+    const runtime = mkdtempSync(join(tmpdir(), 'consfig-runtime-'));
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    // pid and command line of each master kept in the shared directory
+    const masters = () =>
+      execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' })
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l.includes(`ssh: ${runtime}/consfig-ssh/`) && l.endsWith('[mux]'));
+    try {
+      const first = await openConnection([sshd.hop(TEST_USER, { persist: 30 })]);
+      expect((await first.run(['id', '-un'])).stdout.toString()).toBe(`${TEST_USER}\n`);
+      await first.close();
+      const kept = masters();
+      expect(kept).toHaveLength(1);
+      expect(statSync(join(runtime, 'consfig-ssh')).mode & 0o777).toBe(0o700);
+      // the next run is one more session of the same master, not a new one
+      const second = await openConnection([sshd.hop(TEST_USER, { persist: 30 })]);
+      expect((await second.run(['echo', 'again'])).stdout.toString()).toBe('again\n');
+      expect(masters()).toEqual(kept);
+      await second.close();
+    } finally {
+      for (const socket of readdirSync(join(runtime, 'consfig-ssh'))) {
+        execFileSync('ssh', ['-o', `ControlPath=${join(runtime, 'consfig-ssh', socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+      }
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = saved;
+    }
+    expect(masters()).toEqual([]);
+  }, 60_000);
+
   it('reports a refused connection and a host key mismatch as such', async () => {
     const refused = await openConnection([sshd.hop('root', { port: 1 })]).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ConnectionError);
