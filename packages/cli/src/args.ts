@@ -12,6 +12,8 @@ export interface CommonOptions {
   verbosity: number;
   reporter: ReporterName | undefined;
   color: boolean | undefined;
+  /** Seconds ssh masters outlive the run (CONSFIG_SSH_PERSIST for the config's ssh hops). */
+  sshPersist: number | undefined;
 }
 
 export type Command =
@@ -38,6 +40,7 @@ Options:
       --reporter NAME   tty, plain or json (default: tty on a terminal, else plain)
       --no-color        no ANSI colours (also NO_COLOR=1)
       --exit-code       check: exit 3 when something would change
+      --ssh-persist S   keep ssh masters S seconds for the next run (CONSFIG_SSH_PERSIST)
   -h, --help            this text
       --version         the version
 
@@ -54,6 +57,7 @@ const OPTIONS = {
   'no-color': { type: 'boolean' },
   color: { type: 'boolean' },
   'exit-code': { type: 'boolean' },
+  'ssh-persist': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -78,8 +82,13 @@ export function parseCommand(argv: readonly string[]): Command {
     }
     reporter = values.reporter as ReporterName;
   }
+  const persist = values['ssh-persist'];
+  if (persist !== undefined && !/^[1-9]\d*$/.test(persist)) {
+    throw new UsageError(`--ssh-persist needs a whole number of seconds, not ${JSON.stringify(persist)}`);
+  }
   const common: CommonOptions = {
     config: values.config,
+    sshPersist: persist === undefined ? undefined : Number(persist),
     verbosity: values.verbose?.length ?? 0,
     reporter,
     color: values['no-color'] ? false : values.color ? true : undefined,

@@ -10,6 +10,8 @@ export async function loadHosts(
   io: CliIo,
 ): Promise<{ file: string; hosts: Host[]; config: Consfig }> {
   const file = findConfig(io.cwd, command.config);
+  // The config makes its ssh hops as it loads: they read this.
+  if (command.sshPersist !== undefined) process.env.CONSFIG_SSH_PERSIST = String(command.sshPersist);
   if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
   const config = await loadConfig(file);
   const patterns = command.hosts ?? (command.host ? [command.host] : []);
