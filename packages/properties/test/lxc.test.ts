@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
-import { lxc as lxcHop, su } from '@consfig/connections';
+import { lxc as lxcHop, su, sudo } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
 import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
@@ -69,7 +69,7 @@ describe('lxc properties', () => {
     expect([again.status, again.changed]).toEqual(['ok', 0]);
   }, 600_000);
 
-  it('deploys into the running container as its owner, locally and over ssh', async () => {
+  it('deploys into the running container as its owner, locally, over ssh and through sudo and su', async () => {
     const c1 = containerHost('c1', [file.hasContent('/etc/owner-was-here', 'yes')]);
     const local = await deploy(c1, [su(TEST_USER), lxcHop({ name: 'c1', lxcpath: LXCPATH })]);
     expect(local.failures.map((f) => f.error.message)).toEqual([]);
@@ -81,6 +81,17 @@ describe('lxc properties', () => {
     expect(viaSsh.failures.map((f) => f.error.message)).toEqual([]);
     expect(viaSsh.changed).toBe(1);
     expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/over-ssh`)).toBe('yes\n');
+    // ssh → sudo → su → lxc, and ssh → sudo → lxc naming the owner (root becomes it)
+    const chains = [
+      [sshd.hop(TEST_USER), sudo(), su(TEST_USER), lxcHop({ name: 'c1', lxcpath: LXCPATH })],
+      [sshd.hop(TEST_USER), sudo(), lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })],
+      [sshd.hop(TEST_USER), sudo(), lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH, method: 'attach' })],
+    ];
+    for (const [i, chain] of chains.entries()) {
+      const r = await deploy(containerHost('c1', [file.hasContent(`/etc/chain-${i}`, `chain ${i}`)]), chain);
+      expect(r.failures.map((f) => f.error.message)).toEqual([]);
+      expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/chain-${i}`)).toBe(`chain ${i}\n`);
+    }
   }, 120_000);
 
   it('enters with lxc-attach too (the fallback where nsenter is missing)', async () => {
