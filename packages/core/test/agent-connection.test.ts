@@ -154,9 +154,30 @@ describe('files', () => {
     expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
     const fds = (await own.run(['ls', '/proc/self/fd'])).stdout.toString().split('\n');
     expect(fds.filter((fd) => fd === '5' || fd === '6')).toEqual([]);
+    // a renamer killed under it: the agent goes on with mv
+    process.kill(Number(perl), 'SIGKILL');
+    await own.writeFile(join(dir, 'warm-1'), 'without it');
+    expect(readFileSync(join(dir, 'warm-1'), 'utf8')).toBe('without it');
+    expect((await own.run(['echo', 'alive'])).stdout.toString()).toBe('alive\n');
     await own.close();
     for (let i = 0; i < 50 && existsSync(`/proc/${perl}`); i++) await new Promise((r) => setTimeout(r, 20));
     expect(existsSync(`/proc/${perl}`)).toBe(false);
+  });
+
+  it('writes with mv where perl is there but cannot run', async () => {
+    const fake = mkdtempSync(join(tmpdir(), 'consfig-fake-perl-'));
+    writeFileSync(join(fake, 'perl'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${fake}:${path}`;
+    try {
+      const own = await openConnection([]);
+      for (let i = 0; i < 4; i++) await own.writeFile(join(dir, `no-perl-${i}`), `n${i}`);
+      expect(readFileSync(join(dir, 'no-perl-3'), 'utf8')).toBe('n3');
+      expect((await own.run(['echo', 'alive'])).stdout.toString()).toBe('alive\n');
+      await own.close();
+    } finally {
+      process.env.PATH = path;
+    }
   });
 
   it('reports a missing file', async () => {

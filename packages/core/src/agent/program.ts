@@ -16,7 +16,8 @@ export const AGENT_PROGRAM = String.raw`__c_nl='
 '
 umask 077
 __c_tmp=
-trap 'rm -f "$__c_tmp"; exit 129' HUP INT TERM PIPE
+__c_sig='rm -f "$__c_tmp"; exit 129'
+trap "$__c_sig" HUP INT TERM PIPE
 __c_end() { __c_rc=$?; printf '%s %d\n' "$1" "$__c_rc"; printf '%s' "$1" >&2; }
 __c_ret() { return "$1"; }
 __c_hello() {
@@ -45,7 +46,7 @@ __c_fin() {
   __c_own "$2" "$3" "$5" "$6" && __c_mode "$2" "$3" "$4" && __c_rename "$3" "$2" ||
     { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
 }
-__c_renamer='$| = 1; $/ = "\0";
+__c_renamer='$| = 1; $/ = "\0"; print "ready\n";
 while (defined(my $from = <STDIN>)) {
   my $to = <STDIN>; last unless defined $to; chop $from; chop $to;
   if (rename $from, $to) { print "0\n" } else { my $e = "$!"; $e =~ s/\n/ /g; print "1 $e\n" }
@@ -58,7 +59,9 @@ __c_rn_start() {
     perl -e "$__c_renamer" <"$__c_d/i" >"$__c_d/o" 2>/dev/null &
     exec 5>"$__c_d/i" 6<"$__c_d/o"
     rm -rf "$__c_d"
-    return 0
+    # A perl that cannot run has still opened the FIFOs (its shell did, before exec).
+    IFS= read -r __c_rr <&6 && [ "$__c_rr" = ready ] && return 0
+    exec 5>&- 6<&-; return 1
   fi
   rm -rf "$__c_d"; return 1
 }
@@ -68,7 +71,11 @@ __c_rename() {
     2) if __c_rn_start; then __c_rn=on; else __c_rn=off; fi ;;
   esac
   if [ "$__c_rn" = on ]; then
-    if printf '%s\0%s\0' "$1" "$2" >&5 && IFS= read -r __c_rr <&6; then
+    # A renamer gone (killed) must not take the agent with it: no SIGPIPE trap meanwhile.
+    trap '' PIPE
+    printf '%s\0%s\0' "$1" "$2" >&5 2>/dev/null && IFS= read -r __c_rr <&6
+    __c_rc=$?; trap "$__c_sig" PIPE
+    if [ "$__c_rc" = 0 ]; then
       [ "$__c_rr" = 0 ] && return 0
       printf "mv: cannot move '%s' to '%s': %s\n" "$1" "$2" "${"$"}{__c_rr#1 }" >&2; return 1
     fi
@@ -118,5 +125,5 @@ __c_probe_big() {
 }
 while IFS= read -r __c_req; do eval "$__c_req"; done
 # The renamer ends on EOF; waited for here, so no orphan is left to init.
-if [ "$__c_rn" = on ]; then exec 5>&- 6<&-; wait; fi
+exec 5>&- 6<&-; wait
 `;
