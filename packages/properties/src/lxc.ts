@@ -17,7 +17,6 @@ import {
   type Host,
   type Propapp,
   type PropertyContext,
-  shellQuote,
 } from '@consfig/core';
 import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
 import {
