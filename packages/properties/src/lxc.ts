@@ -31,7 +31,6 @@ import {
 } from '@consfig/rootfs';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
-import { hasContent } from './file.js';
 import { nestedForBuild } from './chroot.js';
 import { rewriteLines, splitLines } from './text-file.js';
 import { entryOrFail } from './user.js';
