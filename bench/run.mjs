@@ -44,7 +44,7 @@ function sshVia(sshd, user, extra = {}) {
   return `ssh(${JSON.stringify({ ...sshd.target(user), ...extra })})`;
 }
 
-export function benchFiles(label, sizes, via) {
+export function benchFiles(label, sizes, via, env = {}) {
   const rows = [];
   for (const n of sizes) {
     const target = join(work, `files-${label.replace(/\W+/g, '-')}-${n}`);
@@ -52,15 +52,15 @@ export function benchFiles(label, sizes, via) {
     mkdirSync(work, { recursive: true });
     const config = join(work, `files-${label.replace(/\W+/g, '-')}-${n}.ts`);
     writeFileSync(config, fileConfig(n, target, via));
-    timeDeploy(config); // compile the config into the cache; not what we measure
+    timeDeploy(config, env); // compile the config into the cache; not what we measure
     const firsts = [];
     for (let i = 0; i < Math.max(1, Math.min(runs, 3)); i++) {
       rmSync(target, { recursive: true, force: true });
-      firsts.push(timeDeploy(config).ms);
+      firsts.push(timeDeploy(config, env).ms);
     }
     const again = [];
     for (let i = 0; i < runs; i++) {
-      const { ms, out } = timeDeploy(config);
+      const { ms, out } = timeDeploy(config, env);
       if (!out.includes(`0 changed, ${n} unchanged`)) throw new Error(`re-deploy changed something:\n${out}`);
       again.push(ms);
     }
@@ -74,9 +74,9 @@ const sshd = await startSshd(['root']);
 try {
   rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
   // Shared masters go in a directory of the bench's own, closed after it.
-  process.env.XDG_RUNTIME_DIR = join(work, 'runtime');
-  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
-  rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], sshVia(sshd, 'root', { persist: 60 })));
+  const runtime = join(work, 'runtime');
+  mkdirSync(runtime, { recursive: true, mode: 0o700 });
+  rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], sshVia(sshd, 'root', { persist: 60 }), { XDG_RUNTIME_DIR: runtime }));
 } finally {
   const masters = join(work, 'runtime', 'consfig-ssh');
   for (const socket of existsSync(masters) ? readdirSync(masters) : []) {

@@ -39,6 +39,8 @@ if [ "$uid" = 0 ]; then
 elif [ "$(id -un)" = "$owner" ]; then
   exec "$@"
 fi
+# su keeps the environment: not the deploying user's session directory and bus, though.
+unset XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS
 exec su "$owner" -s /bin/sh -c "$again"`;
 
 // The init's environment, one variable a line, read where it can be: the owner of an

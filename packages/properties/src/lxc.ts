@@ -143,8 +143,10 @@ exit 0`;
 
 function asOwner(owner: string, argv: string[]): string[] {
   // su, not runuser: without systemd its PAM session is what delegates cgroups.
-  // su permutes its arguments: `--` keeps argv's options away from it.
-  return ['su', '-s', '/bin/sh', '-c', 'exec "$0" "$@"', owner, '--', ...argv];
+  // su permutes its arguments: `--` keeps argv's options away from it. It keeps the
+  // environment, and the deploying user's session directory and bus (root's
+  // /run/user/0) would stop lxc-start making its lock there.
+  return ['su', '-s', '/bin/sh', '-c', 'unset XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS; exec "$0" "$@"', owner, '--', ...argv];
 }
 
 /** Start it and wait until it runs: lxc-start returns once daemonized, while it still starts. */

@@ -1,4 +1,6 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, deployMany, openConnection, unapply, type Host } from '@consfig/core';
 import { lxc as lxcHop, su, sudo } from '@consfig/connections';
@@ -139,7 +141,14 @@ describe('lxc properties', () => {
     const gated = defineHost('lxchost.example', [lxc.whenUserContainerRunning(p4, { owner: TEST_USER, lxcpath: LXCPATH }, file.hasContent(marker, 'yes'))]);
     await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(false); // p4 is stopped
-    const started = await deploy(defineHost('lxchost.example', [lxc.userContainerStarted(p4, TEST_USER, LXCPATH)]), 'local');
+    // root's own session directory in the environment (as where root logged in with
+    // pam_systemd) must not reach the owner's lxc-start
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'consfig-root-runtime-'));
+    const started = await deploy(defineHost('lxchost.example', [lxc.userContainerStarted(p4, TEST_USER, LXCPATH)]), 'local').finally(() => {
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = saved;
+    });
     expect(started.failures.map((f) => f.error.message)).toEqual([]);
     expect(running('p4')).toBe(true);
     await deploy(gated, 'local');
