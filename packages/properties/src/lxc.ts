@@ -113,8 +113,19 @@ async function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMap
   return { uid: await first('/etc/subuid'), gid: await first('/etc/subgid') };
 }
 
-/** The container's config file. */
-export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: ContainerOptions): string {
+/** The rootfs boots systemd (its /sbin/init is systemd's). */
+async function bootsSystemd(ctx: PropertyContext, rootfs: string): Promise<boolean> {
+  const init = await ctx.stat(`${rootfs}/sbin/init`);
+  return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
+}
+
+/**
+ * The container's config file. A container that boots systemd halts on SIGRTMIN+3
+ * (systemd takes LXC's default, SIGPWR, for a power failure), unless the lines say.
+ */
+export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: ContainerOptions, systemd = false): string {
+  const lines = [...o.preludeLines, ...o.additionalLines];
+  const halt = systemd && !lines.some((l) => /^\s*lxc\.signal\.halt\s*=/.test(l)) ? ['lxc.signal.halt = SIGRTMIN+3'] : [];
   return [
     '# Written by consfig.',
     ...o.preludeLines,
@@ -126,6 +137,7 @@ export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: C
     `lxc.uts.name = ${name}`,
     `lxc.start.auto = ${o.autostart ? 1 : 0}`,
     'lxc.apparmor.profile = unconfined',
+    ...halt,
     ...o.additionalLines,
     '',
   ].join('\n');
@@ -215,7 +227,7 @@ export const userContainerFor = defprop({
     }
     // The owner's home must let the container's root (a subordinate id) reach the rootfs.
     await ctx.run(['sh', '-c', 'case $(stat -c %A "$1") in *x) ;; *) setfacl -m "u:$2:x" "$1" ;; esac', 'sh', pw.home, String(maps.uid[0]!.outside)]);
-    const config = containerConfig(name, rootfs, maps, o);
+    const config = containerConfig(name, rootfs, maps, o, await bootsSystemd(ctx, rootfs));
     const old = await ctx.readFileIfExists(`${dir}/config`);
     if (!old || old.toString('utf8') !== config) {
       await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
