@@ -10,6 +10,7 @@ import {
   openConnection,
   type Connection,
   type Propapp,
+  unapply,
 } from '@consfig/core';
 import { chroot, nsenter } from '@consfig/connections';
 import { apache, apt, file, hostname, os, service, systemd, user } from '../src/index.js';
@@ -117,6 +118,11 @@ describe('user, hostname, systemd', () => {
     expect(inside('systemctl', 'is-enabled', 'systemd-networkd.service')).toBe('enabled\n');
     await twice(systemd.enabled('systemd-tmpfiles-clean.timer', { userInstance: 'alice' }));
     expect(inside('runuser', '-u', 'alice', '--', 'systemctl', '--user', 'is-enabled', 'systemd-tmpfiles-clean.timer')).toBe('enabled\n');
+    await twice(systemd.masked('systemd-networkd.service'));
+    expect(inside('sh', '-c', 'systemctl is-enabled systemd-networkd.service || true')).toBe('masked\n');
+    const unmasked = await deploy(defineHost('lib.example', [debian, unapply(systemd.masked('systemd-networkd.service'))]), [chroot(root)]);
+    expect([unmasked.failures.length, unmasked.changed]).toEqual([0, 1]);
+    expect(inside('systemctl', 'is-enabled', 'systemd-networkd.service')).toBe('enabled\n');
   }, 300_000);
 
   it('services do nothing on hosts without services', async () => {
