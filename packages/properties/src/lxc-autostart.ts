@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { noServices } from './service.js';
+import { initIsSystemd } from './systemd.js';
 import { entryOrFail } from './user.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
@@ -39,9 +40,7 @@ const lingerPath = (user: string) => `/var/lib/systemd/linger/${user}`;
  */
 async function bootsSystemd(ctx: PropertyContext): Promise<boolean> {
   if ((await ctx.stat('/run/systemd/system')).exists) return true;
-  if (!noServices(ctx)) return false;
-  const init = await ctx.stat('/sbin/init');
-  return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
+  return noServices(ctx) && initIsSystemd(ctx);
 }
 
 function unitText(lxcpath: string | undefined): string {

@@ -33,6 +33,7 @@ import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { nestedForBuild } from './chroot.js';
 import { rewriteLines, splitLines } from './text-file.js';
+import { initIsSystemd } from './systemd.js';
 import { entryOrFail } from './user.js';
 
 export { userContainersAutostart } from './lxc-autostart.js';
@@ -111,12 +112,6 @@ async function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMap
     return [{ inside: 0, outside: range.start, count: range.count }];
   };
   return { uid: await first('/etc/subuid'), gid: await first('/etc/subgid') };
-}
-
-/** The rootfs boots systemd (its /sbin/init is systemd's). */
-async function bootsSystemd(ctx: PropertyContext, rootfs: string): Promise<boolean> {
-  const init = await ctx.stat(`${rootfs}/sbin/init`);
-  return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
 }
 
 /**
@@ -227,7 +222,7 @@ export const userContainerFor = defprop({
     }
     // The owner's home must let the container's root (a subordinate id) reach the rootfs.
     await ctx.run(['sh', '-c', 'case $(stat -c %A "$1") in *x) ;; *) setfacl -m "u:$2:x" "$1" ;; esac', 'sh', pw.home, String(maps.uid[0]!.outside)]);
-    const config = containerConfig(name, rootfs, maps, o, await bootsSystemd(ctx, rootfs));
+    const config = containerConfig(name, rootfs, maps, o, await initIsSystemd(ctx, rootfs));
     const old = await ctx.readFileIfExists(`${dir}/config`);
     if (!old || old.toString('utf8') !== config) {
       await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });

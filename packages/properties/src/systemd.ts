@@ -1,7 +1,14 @@
 /** systemd: unit enablement and lingering (works offline, in chroots too). */
-import { defprop } from '@consfig/core';
+import { posix } from 'node:path';
+import { defprop, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { passwdEntry } from './user.js';
+
+/** The tree at `root` boots systemd: its /sbin/init is systemd's (installed, maybe not running). */
+export async function initIsSystemd(ctx: PropertyContext, root = ''): Promise<boolean> {
+  const init = await ctx.stat(`${root}/sbin/init`);
+  return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
+}
 
 const unitName = z.string().regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|target|path|mount)$/, 'must be a unit name such as ssh.service');
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name');
