@@ -127,6 +127,23 @@ describe('lxc properties', () => {
     for (const n of names) expect(sh(`cat ${LXCPATH}/${n}/rootfs/srv/f3`)).toBe(`${n} 3\n`);
   }, 600_000);
 
+  it("uses the owner's default lxcpath, entered by nsenter and by lxc-attach", async () => {
+    const home = sh(`getent passwd ${TEST_USER} | cut -d: -f6`).trim();
+    const d1 = containerHost('d1');
+    const defaults = { owner: TEST_USER, start: true, additionalLines: [SLEEP_INIT, 'lxc.net.0.type = empty'] };
+    const built = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(defaults, d1)]), 'local');
+    expect(built.failures.map((f) => f.error.message)).toEqual([]);
+    expect(existsSync(`${home}/.local/share/lxc/d1/config`)).toBe(true);
+    for (const method of ['nsenter', 'attach'] as const) {
+      const conn = await openConnection([lxcHop({ name: 'd1', owner: TEST_USER, method })]);
+      expect((await conn.readFile('/etc/motd')).toString()).toBe('this is d1\n');
+      await conn.close();
+    }
+    const down = await deploy(defineHost('lxchost.example', [unapply(lxc.userContainerFor(defaults, d1))]), 'local');
+    expect(down.failures.map((f) => f.error.message)).toEqual([]);
+    expect(existsSync(`${home}/.local/share/lxc/d1`)).toBe(false);
+  }, 600_000);
+
   it('reports a stopped container clearly', async () => {
     asUser(`lxc-stop -P ${LXCPATH} -n p4 -k`);
     const r = await deploy(containerHost('p4'), [su(TEST_USER), lxcHop({ name: 'p4', lxcpath: LXCPATH })]);
