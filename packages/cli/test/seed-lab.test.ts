@@ -1,10 +1,11 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openConnection } from '@consfig/core';
 import { lxc } from '@consfig/connections';
 import { lxc as lxcProps } from '@consfig/properties';
 import { ensureBridge, ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
+import { removeAllContainers } from '../../properties/test/support/lxc.js';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const SEED_LAB = fileURLToPath(new URL('../../../examples/seed-lab/consfig.ts', import.meta.url));
@@ -21,16 +22,12 @@ function consfig(args: string[]): Promise<{ code: number; stdout: string; stderr
   });
 }
 
-function sh(script: string): string {
-  return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-}
-
 beforeAll(() => {
   ensureUsers();
   ensureBridge();
 });
 afterAll(() => {
-  sh(`su ${TEST_USER} -s /bin/sh -c 'lxc-stop -P ${LXCPATH} -n lxc1 -k' 2>/dev/null; rm -rf ${LXCPATH}; true`);
+  removeAllContainers(TEST_USER, LXCPATH);
 });
 
 it('lxctest lists lxc1 in its hostattrs, with what lxc1 declares', async () => {

@@ -73,6 +73,7 @@ export function ssh(target: string | SshOptions): Hop {
     throw new TypeError(`ssh: persist must be a whole number of seconds, not ${persist}`);
   }
   let controlDir: string | undefined;
+  let sharedDir: string | undefined;
   const common = () => [
     ...(o.configFile ? ['-F', o.configFile] : []),
     ...(o.port ? ['-p', String(o.port)] : []),
@@ -88,7 +89,7 @@ export function ssh(target: string | SshOptions): Hop {
       const mux: string[] = [];
       if (context.position === 0) {
         // %C: a hash of the local host and the remote host, port and user.
-        const path = persist !== undefined ? join(sharedControlDir(), '%C') : join((controlDir ??= mkdtempSync(join(tmpdir(), 'consfig-ssh-'))), 'cm');
+        const path = persist !== undefined ? join((sharedDir ??= sharedControlDir()), '%C') : join((controlDir ??= mkdtempSync(join(tmpdir(), 'consfig-ssh-'))), 'cm');
         mux.push(
           '-o', 'ControlMaster=auto',
           '-o', `ControlPath=${path}`,

@@ -112,6 +112,11 @@ export const userContainersAutostart = defprop({
   desc: (user) => `${user}'s containers start at boot`,
   args: z.tuple([userName, options.default({})]),
   argNames: ['user', 'options'],
+  // What the check reads outside the home, in one round trip with the host's other probes.
+  prefetch: (user) => [
+    ...[HELPER, scriptPath(user), cronPath(user)].map((path) => ({ path, content: true })),
+    ...[lingerPath(user), '/run/systemd/system', '/sbin/init'].map((path) => ({ path })),
+  ],
   check: async (ctx, user, o) => {
     const l = await layout(ctx, user);
     if (!(await hasText(ctx, HELPER, HELPER_TEXT)) || (await ctx.stat(HELPER)).mode !== 0o755) return false;

@@ -14,7 +14,7 @@ export const PASSWORD_USER = 'consfig-tpass';
 export const PASSWORD = 'correct horse battery staple';
 export const DENIED_USER = 'consfig-tdeny';
 
-function sh(script: string, input?: string): string {
+export function sh(script: string, input?: string): string {
   return execFileSync('sh', ['-c', script], { encoding: 'utf8', ...(input !== undefined ? { input } : {}) });
 }
 

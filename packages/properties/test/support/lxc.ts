@@ -1,9 +1,8 @@
 /** What the LXC tests share: shell commands as root and as a container's owner. */
 import { execFileSync } from 'node:child_process';
+import { sh } from '../../../connections/test/support/machine.js';
 
-export function sh(script: string): string {
-  return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
-}
+export { sh };
 
 /** Runs `command` as `owner` through su, whose PAM session delegates cgroups here. */
 export function asOwner(owner: string, command: string): string {

@@ -1,5 +1,5 @@
 /** debootstrap: builds a directory; the mirror defaults to the building machine's. */
-import type { BootstrapOptions } from './options.js';
+import { debianSelection, type BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 
 /** The default mirror when none is given: the first URIs line of the host's sources, read there. */
@@ -15,9 +15,7 @@ export const debootstrap: Bootstrapper = {
       'debootstrap',
       `--variant=${o.variant}`,
       `--arch=${o.arch}`,
-      `--components=${o.components.join(',')}`,
-      ...(o.includes.length > 0 ? [`--include=${o.includes.join(',')}`] : []),
-      ...(o.keyring ? [`--keyring=${o.keyring}`] : []),
+      ...debianSelection(o),
       o.suite,
       target,
       o.mirror ?? HOST_MIRROR_PLACEHOLDER,

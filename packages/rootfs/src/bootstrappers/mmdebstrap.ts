@@ -1,5 +1,5 @@
 /** mmdebstrap: about twice as fast as debootstrap here, and writes tarballs itself. */
-import { HOST_SOURCES, type BootstrapOptions } from './options.js';
+import { debianSelection, HOST_SOURCES, type BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 
 export const mmdebstrap: Bootstrapper = {
@@ -13,9 +13,7 @@ export const mmdebstrap: Bootstrapper = {
       '--quiet',
       `--variant=${o.variant}`,
       `--architectures=${o.arch}`,
-      `--components=${o.components.join(',')}`,
-      ...(o.includes.length > 0 ? [`--include=${o.includes.join(',')}`] : []),
-      ...(o.keyring ? [`--keyring=${o.keyring}`] : []),
+      ...debianSelection(o),
       ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),
       o.suite,
       target,

@@ -31,3 +31,12 @@ export type BootstrapOptionsInput = z.input<typeof bootstrapOptions>;
 
 /** The building machine's apt sources, passed to mmdebstrap when no mirror is given. */
 export const HOST_SOURCES = '/etc/apt/sources.list.d/debian.sources';
+
+/** What debootstrap and mmdebstrap both take the same way: components, extra packages, keyring. */
+export function debianSelection(o: BootstrapOptions): string[] {
+  return [
+    `--components=${o.components.join(',')}`,
+    ...(o.includes.length > 0 ? [`--include=${o.includes.join(',')}`] : []),
+    ...(o.keyring ? [`--keyring=${o.keyring}`] : []),
+  ];
+}
