@@ -18,6 +18,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    setupFiles: ['./scripts/vitest-setup.ts'],
     reporters: ['default', './scripts/summary-reporter.ts'],
   },
 });

@@ -48,6 +48,6 @@ const lxctest = defineHost('lxctest.example', [
     },
     lxc1,
   ),
-]);
+], { via: 'local' }); // this machine plays lxctest (the libvirt work boots it as a VM instead)
 
 export default defineConsfig({ hosts: [lxctest, lxc1] });

@@ -17,7 +17,15 @@ export interface CommonOptions {
 }
 
 export type Command =
-  | ({ name: 'deploy' | 'check'; hosts: string[]; parallel: number; via: string | undefined; exitCode: boolean } & CommonOptions)
+  | ({
+      name: 'deploy' | 'check';
+      hosts: string[];
+      parallel: number;
+      via: string | undefined;
+      exitCode: boolean;
+      /** Seconds to wait for another deployment's lock on a target. */
+      lockWait: number | undefined;
+    } & CommonOptions)
   | ({ name: 'hosts'; hosts: string[]; json: boolean } & CommonOptions)
   | ({ name: 'run'; host: string; argv: string[]; via: string | undefined } & CommonOptions)
   | { name: 'help'; topic?: string }
@@ -40,6 +48,8 @@ Options:
       --reporter NAME   tty, plain or json (default: tty on a terminal, else plain)
       --no-color        no ANSI colours (also NO_COLOR=1)
       --exit-code       check: exit 3 when something would change
+      --lock-wait S     wait S seconds (default 300) for another deployment of a
+                        target to end before failing that host
       --ssh-persist S   keep ssh masters S seconds for the next run (CONSFIG_SSH_PERSIST)
   -h, --help            this text
       --version         the version
@@ -58,6 +68,7 @@ const OPTIONS = {
   color: { type: 'boolean' },
   'exit-code': { type: 'boolean' },
   'ssh-persist': { type: 'string' },
+  'lock-wait': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -100,7 +111,19 @@ export function parseCommand(argv: readonly string[]): Command {
       if (!Number.isInteger(parallel) || parallel < 1) {
         throw new UsageError(`--parallel needs a whole number of at least 1, not ${JSON.stringify(values.parallel)}`);
       }
-      return { name, hosts: rest, parallel, via: values.via, exitCode: values['exit-code'] ?? false, ...common };
+      const lockWait = values['lock-wait'];
+      if (lockWait !== undefined && !/^\d+(\.\d+)?$/.test(lockWait)) {
+        throw new UsageError(`--lock-wait needs a number of seconds, not ${JSON.stringify(lockWait)}`);
+      }
+      return {
+        name,
+        hosts: rest,
+        parallel,
+        via: values.via,
+        exitCode: values['exit-code'] ?? false,
+        lockWait: lockWait === undefined ? undefined : Number(lockWait),
+        ...common,
+      };
     }
     case 'hosts':
       return { name, hosts: rest, json: values.json ?? false, ...common };

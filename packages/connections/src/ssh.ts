@@ -1,13 +1,15 @@
 /**
  * ssh: the OpenSSH client, so ~/.ssh/config (ProxyJump, Match, agents) applies. As the
  * first hop it multiplexes the chains to the same host (asUser, other hops) over one
- * ControlMaster. By default that master is private (a 0700 temp directory) and closed
- * with `ssh -O exit` when the connection ends. With `persist` (or CONSFIG_SSH_PERSIST)
- * it lives in a directory later runs share and outlives the run by that many seconds,
- * so a re-deploy soon after skips the key exchange and authentication.
+ * ControlMaster. By default that master is private (a 0700 temp directory) and is the
+ * connection's own ssh process, not a daemon: it ends when the last session over it
+ * ends, so it cannot outlive consfig, whether a later hop fails or consfig is killed.
+ * With `persist` (or CONSFIG_SSH_PERSIST) it lives in a directory later runs share and
+ * outlives the run by that many seconds, so a re-deploy soon after skips the key
+ * exchange and authentication.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellJoin, type Hop } from '@consfig/core';
@@ -20,8 +22,6 @@ export interface SshOptions {
   options?: readonly string[];
   /** An ssh_config file instead of ~/.ssh/config (`-F`). */
   configFile?: string;
-  /** Seconds the private master outlives its last session while the run goes on (default 60). */
-  controlPersist?: number;
   /**
    * Keep the master this many seconds after the run, in a ControlPath later runs share
    * (`$XDG_RUNTIME_DIR/consfig-ssh` or `~/.cache/consfig/ssh`). Default: the environment's
@@ -65,6 +65,25 @@ function sharedControlDir(): string {
   return dir;
 }
 
+const PRIVATE_DIR = /^consfig-ssh-(\d+)-/;
+
+/**
+ * A private directory for this process's masters. Those of processes that are gone (a
+ * killed consfig never removed its own) are removed first.
+ */
+function privateControlDir(): string {
+  for (const name of readdirSync(tmpdir())) {
+    const pid = Number(PRIVATE_DIR.exec(name)?.[1] ?? 0);
+    if (pid === 0 || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    }
+  }
+  return mkdtempSync(join(tmpdir(), `consfig-ssh-${process.pid}-`));
+}
+
 export function ssh(target: string | SshOptions): Hop {
   const o = typeof target === 'string' ? parseSshTarget(target) : target;
   if (!o.host || o.host.startsWith('-')) throw new TypeError(`bad ssh host ${JSON.stringify(o.host)}`);
@@ -89,11 +108,13 @@ export function ssh(target: string | SshOptions): Hop {
       const mux: string[] = [];
       if (context.position === 0) {
         // %C: a hash of the local host and the remote host, port and user.
-        const path = persist !== undefined ? join((sharedDir ??= sharedControlDir()), '%C') : join((controlDir ??= mkdtempSync(join(tmpdir(), 'consfig-ssh-'))), 'cm');
+        const path = persist !== undefined ? join((sharedDir ??= sharedControlDir()), '%C') : join((controlDir ??= privateControlDir()), 'cm');
+        // A private master stays in the foreground (no ControlPersist): the first chain's
+        // ssh, which waits for the other sessions over it and then ends.
         mux.push(
           '-o', 'ControlMaster=auto',
           '-o', `ControlPath=${path}`,
-          '-o', `ControlPersist=${persist ?? o.controlPersist ?? 60}`,
+          '-o', `ControlPersist=${persist ?? 'no'}`,
         );
       }
       // ssh joins its command arguments into one line for the remote login shell.
@@ -103,6 +124,7 @@ export function ssh(target: string | SshOptions): Hop {
       if (!controlDir) return; // a shared master stays for the next run
       const dir = controlDir;
       controlDir = undefined;
+      // Normally gone with its last session; this is for a chain that never got that far.
       await new Promise<void>((resolve) => {
         execFile('ssh', ['-o', `ControlPath=${join(dir, 'cm')}`, ...common(), '-O', 'exit', '--', o.host], () => resolve());
       });

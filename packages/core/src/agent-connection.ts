@@ -9,19 +9,27 @@ import { posix } from 'node:path';
 import { AgentClient } from './agent/client.js';
 import { parseProbe, type FileInfo } from './agent/probe-parse.js';
 import { AGENT_PROGRAM } from './agent/program.js';
-import { PROBE_BYTES_LIMIT, probeRequest, readRequest, runRequest, writeRequest } from './agent/requests.js';
+import {
+  lockTryRequest,
+  lockWaitRequest,
+  PROBE_BYTES_LIMIT,
+  probeRequest,
+  readRequest,
+  runRequest,
+  writeRequest,
+} from './agent/requests.js';
 import {
   describeChain,
   type CommandEvent,
   type CommandResult,
   type Connection,
   type Hop,
+  type LockOptions,
   type ProbeQuery,
   type RunOptions,
   type WriteOptions,
 } from './connection.js';
-import { ConsfigError, FileNotFoundError } from './errors.js';
-
+import { ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from './errors.js';
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -42,12 +50,35 @@ async function openAgentConnection(
   const preambles = await Promise.all(hops.map(async (h) => (await h.preamble?.()) ?? Buffer.alloc(0)));
   const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
-  const client = await AgentClient.start(argv, {
-    chain,
-    ...(options.env ? { env: options.env } : {}),
-    ...(preamble.length > 0 ? { preamble } : {}),
-  });
+  let client: AgentClient;
+  try {
+    client = await AgentClient.start(argv, {
+      chain,
+      ...(options.env ? { env: options.env } : {}),
+      ...(preamble.length > 0 ? { preamble } : {}),
+    });
+  } catch (error) {
+    // A hop that did start something (an ssh master) must not outlive a later hop's failure.
+    for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});
+    throw error;
+  }
   return new AgentConnection(client, hops, options, ownFrom);
+}
+
+const NAME_MAX = 255;
+/** How long a deployment waits for a holder of its own run: as long as that takes. */
+const SAME_RUN_WAIT_MS = 24 * 3600_000;
+
+/**
+ * A temp name beside `path` that nobody can guess, within NAME_MAX however long the
+ * file's own name is: the name is kept only while it fits.
+ */
+export function tempPathFor(path: string): string {
+  const base = posix.basename(path);
+  const suffix = `.consfig-${randomBytes(8).toString('hex')}`;
+  const withName = `.${base}${suffix}`;
+  const name = Buffer.byteLength(withName) <= NAME_MAX ? withName : `.consfig${suffix}`;
+  return posix.join(posix.dirname(path), name);
 }
 
 function modeString(mode: string | number | undefined): string | undefined {
@@ -78,6 +109,10 @@ export class AgentConnection implements Connection {
     return this.client.info.uid;
   }
 
+  get gid(): number {
+    return this.client.info.gid;
+  }
+
   get pid(): number {
     return this.client.info.pid;
   }
@@ -99,6 +134,7 @@ export class AgentConnection implements Connection {
         cwd: options.cwd,
         umask: options.umask,
       }),
+      { stdout: options.stdout, stderr: options.stderr, limit: options.outputLimit },
     );
     if (options.affects) this.forget(options.affects);
     else if (!options.readOnly) this.cache.clear();
@@ -107,6 +143,8 @@ export class AgentConnection implements Connection {
       exitCode: answer.exitCode,
       stdout: answer.stdout,
       stderr: answer.stderr,
+      ...(answer.stdoutOmitted > 0 ? { stdoutOmitted: answer.stdoutOmitted } : {}),
+      ...(answer.stderrOmitted > 0 ? { stderrOmitted: answer.stderrOmitted } : {}),
       durationMs: performance.now() - started,
     };
     this.listener?.(result);
@@ -128,15 +166,38 @@ export class AgentConnection implements Connection {
   async writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
     if (!path.startsWith('/')) throw new TypeError(`writeFile needs an absolute path, not ${path}`);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
-    const tmp = posix.join(posix.dirname(path), `.${posix.basename(path)}.consfig-${randomBytes(6).toString('hex')}`);
+    const tmp = tempPathFor(path);
     const plan = this.writePlan(path, options);
     const answer = await this.client.send(
       writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }),
     );
     this.forget([path]);
     if (answer.exitCode !== 0) {
-      throw new ConsfigError(`cannot write ${path}: ${answer.stderr.toString('utf8').trim() || `exit ${answer.exitCode}`}`);
+      throw new WriteFailedError(path, answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`);
     }
+  }
+
+  async lock(options: LockOptions): Promise<void> {
+    // Each user has a lock of their own: root's file is 0600, and a user's deploy can
+    // only change what that user may write anyway.
+    const name = this.uid === 0 ? 'consfig.lock' : `consfig-${this.uid}.lock`;
+    const tried = await this.client.send(lockTryRequest(this.client.nextNonce(), name, options.holder));
+    if (tried.exitCode === 0) return;
+    const lockError = (answer: typeof tried) =>
+      new ConsfigError(`cannot take the deployment lock on ${this.chainText}: ${answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`}`);
+    if (tried.exitCode !== 75) throw lockError(tried);
+    const holder = tried.stdout.toString('utf8').trim() || 'another deployment';
+    const waitMs = options.run !== undefined && holder.includes(options.run) ? SAME_RUN_WAIT_MS : options.waitMs;
+    options.onWait?.(holder, waitMs);
+    const waited = await this.client.send(lockWaitRequest(this.client.nextNonce(), waitMs / 1000, options.holder));
+    if (waited.exitCode === 0) return;
+    if (waited.exitCode !== 75) throw lockError(waited);
+    const still = waited.stdout.toString('utf8').trim() || holder;
+    throw new LockedError(
+      `${this.chainText} is being deployed by ${still}; gave up after waiting ${formatSeconds(waitMs)}`,
+      still,
+      this.chainText,
+    );
   }
 
   /**
@@ -146,7 +207,9 @@ export class AgentConnection implements Connection {
    * owner that is already the agent's needs no chown.
    */
   private writePlan(path: string, options: WriteOptions): { umask: string; mode: string; owner: string; group: string } {
-    const old = this.cache.get(path);
+    const cached = this.cache.get(path);
+    // A link (or anything but a regular file) is replaced, and nothing of it carried over.
+    const old = cached?.exists && cached.type !== 'file' ? { path, exists: false } : cached;
     let mode = modeString(options.mode);
     if (mode === undefined && old) mode = !old.exists ? '0644' : old.type === 'file' ? modeString(old.mode ?? 0o644) : undefined;
     let umask = '077';
@@ -279,6 +342,10 @@ export class AgentConnection implements Connection {
     this.client.kill();
     await this.client.close(1000).catch(() => {});
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -4,8 +4,10 @@
  * `sudo -u U -- …`, `chroot DIR …`), so a whole chain is one process chain ending in
  * one agent shell on the target.
  */
+import type { OutputSink } from './agent/output.js';
 import type { FileInfo } from './agent/probe-parse.js';
 
+export type { OutputSink } from './agent/output.js';
 export type { FileInfo, FileType } from './agent/probe-parse.js';
 
 export interface HopContext {
@@ -55,6 +57,14 @@ export interface RunOptions {
    * what it knows about everything else.
    */
   affects?: readonly string[];
+  /** Stream stdout here as it arrives (bytes as they are), instead of collecting it. */
+  stdout?: OutputSink;
+  stderr?: OutputSink;
+  /**
+   * Bytes of each collected stream to keep: the first and last halves, the middle only
+   * counted (`stdoutOmitted`). Default: all of it.
+   */
+  outputLimit?: number;
 }
 
 export interface CommandResult {
@@ -62,7 +72,24 @@ export interface CommandResult {
   exitCode: number;
   stdout: Buffer;
   stderr: Buffer;
+  /** Bytes `outputLimit` left out of the middle of stdout and stderr. */
+  stdoutOmitted?: number;
+  stderrOmitted?: number;
   durationMs: number;
+}
+
+export interface LockOptions {
+  /** What the lock file says while held: who holds it (shown to whoever waits). */
+  holder: string;
+  /** How long to wait for another holder before failing (LockedError). */
+  waitMs: number;
+  /**
+   * Text that marks holders of this same run (two hosts of one deployment on one
+   * machine): such a holder will finish, so it is waited for without a bound.
+   */
+  run?: string;
+  /** Called once, when another holder has the lock, before waiting for it that long. */
+  onWait?(holder: string, waitMs: number): void;
 }
 
 export interface WriteOptions {
@@ -91,8 +118,9 @@ export interface Connection {
   /** The chain, e.g. `local` or `ssh:root@web1 → sudo`. */
   readonly chainText: string;
   readonly hops: readonly Hop[];
-  /** uid of the agent on the target. */
+  /** uid and gid of the agent on the target. */
   readonly uid: number;
+  readonly gid: number;
   /** PID of the agent on the target (in the target's PID namespace). */
   readonly pid: number;
 
@@ -112,6 +140,12 @@ export interface Connection {
   localPath(path: string): string | undefined;
   /** Fetch many paths' metadata (and content) in one round trip, and cache it. */
   probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>>;
+  /**
+   * Take the target's deployment lock for the rest of this connection's life (a lock
+   * file under /run/lock, held by the agent: it goes when the agent goes, however it
+   * ends). Waits up to `waitMs` for another holder, then throws LockedError.
+   */
+  lock(options: LockOptions): Promise<void>;
   /** A connection with one more hop (as another user, into a chroot…). Shares the lifetime. */
   extend(hop: Hop): Promise<Connection>;
   /** Observe every command run through this connection (and its extensions). */

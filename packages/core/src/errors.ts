@@ -82,6 +82,37 @@ export class ConnectionLostError extends ConnectionError {
   override readonly code = 'CONSFIG_CONNECTION_LOST';
 }
 
+/** Another deployment holds the target's lock, and went on holding it while we waited. */
+export class LockedError extends ConsfigError {
+  override readonly code = 'CONSFIG_LOCKED';
+  /** What the holder wrote into the lock file (who, since when). */
+  readonly holder: string;
+  readonly chain: string;
+  constructor(message: string, holder: string, chain: string, context: ErrorContext = {}) {
+    super(message, context);
+    this.holder = holder;
+    this.chain = chain;
+  }
+}
+
+/** A file could not be written on the target; `stderr` says why, in the system's words. */
+export class WriteFailedError extends ConsfigError {
+  override readonly code = 'CONSFIG_WRITE_FAILED';
+  readonly path: string;
+  readonly stderr: string;
+  constructor(path: string, stderr: string, context: ErrorContext = {}) {
+    super(`cannot write ${path}: ${reason(stderr)}`, context);
+    this.path = path;
+    this.stderr = stderr;
+  }
+}
+
+/** The system's words from a tool's stderr, without the shell's own prefix (`sh: 1: `). */
+function reason(stderr: string): string {
+  const text = stderr.trim().split('\n').map((l) => l.replace(/^(?:sh|dash|ash): (?:\d+: )?/, '')).join('; ');
+  return text === '' ? 'failed' : text;
+}
+
 /** The agent answered something that does not follow the protocol. */
 export class AgentProtocolError extends ConsfigError {
   override readonly code = 'CONSFIG_AGENT_PROTOCOL';
@@ -108,6 +139,11 @@ export class InapplicablePropertyError extends ConsfigError {
 /** A host definition is malformed (bad name, a non-property in its list, a cycle). */
 export class InvalidHostError extends ConsfigError {
   override readonly code = 'CONSFIG_INVALID_HOST';
+}
+
+/** A host was to be deployed, but nothing says how to reach it (no implicit local machine). */
+export class NoViaError extends ConsfigError {
+  override readonly code = 'CONSFIG_NO_VIA';
 }
 
 /** A property's apply or unapply failed for a reason other than a failed command. */

@@ -21,10 +21,28 @@ export interface HostResult {
   failures: { property: string | undefined; error: ConsfigError }[];
 }
 
+/** Where a nested host (a chroot or container a property builds) is deployed from. */
+export interface NestedIn {
+  host: string;
+  /** The id of the parent host's property that deploys it. */
+  property: number;
+}
+
 export type DeployEvent =
-  | { type: 'host:start'; host: string; chain: string; dryRun: boolean; /** Announced leaf properties. */ properties: number }
+  | {
+      type: 'host:start';
+      host: string;
+      chain: string;
+      dryRun: boolean;
+      /** Announced leaf properties. */
+      properties: number;
+      /** Set for a nested deployment: its events belong under this property. */
+      parent?: NestedIn;
+    }
   | { type: 'host:connected'; host: string; chain: string; durationMs: number }
-  | { type: 'host:end'; host: string; result: HostResult }
+  /** Another deployment holds the target's lock: this one waits up to waitMs. */
+  | { type: 'host:waiting'; host: string; chain: string; holder: string; waitMs: number }
+  | { type: 'host:end'; host: string; result: HostResult; parent?: NestedIn }
   | {
       type: 'property:start';
       host: string;

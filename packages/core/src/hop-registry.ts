@@ -43,14 +43,45 @@ export function parseHop(text: string): Hop | undefined {
   return parse(argument);
 }
 
+function isHop(value: unknown): value is Hop {
+  const h = value as Hop | null;
+  return typeof h === 'object' && h !== null && typeof h.wrap === 'function' && typeof h.describe === 'function';
+}
+
+function shown(value: unknown): string {
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'}): call it to make the hop`;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Whether `via` has a form resolveVia takes; a message saying what is wrong otherwise. */
+export function checkVia(via: unknown): string | undefined {
+  const list = Array.isArray(via) ? via : [via];
+  if (Array.isArray(via) && via.length === 0) return "via is an empty list (write 'local' for this machine)";
+  for (const item of list) {
+    if (typeof item === 'string') {
+      if (item.trim() === '') return "via is empty (write 'local' for this machine)";
+    } else if (!isHop(item)) {
+      return `via must be a chain such as 'local' or 'ssh:root@web1 sudo', a hop such as ssh('web1'), or a list of them, not ${shown(item)}`;
+    }
+  }
+  return undefined;
+}
+
 /** Turn a Via into its chain of hops; strings may hold several hops separated by spaces. */
-export function resolveVia(via: Via | undefined): Hop[] {
-  if (via === undefined) return [];
+export function resolveVia(via: Via): Hop[] {
+  const problem = checkVia(via);
+  if (problem) throw new ConsfigError(problem);
   const list = typeof via === 'string' ? via.trim().split(/\s+/).filter(Boolean) : Array.isArray(via) ? via : [via];
   const hops: Hop[] = [];
   for (const item of list as (Hop | string)[]) {
-    const hop = typeof item === 'string' ? parseHop(item) : item;
-    if (hop) hops.push(hop);
+    for (const part of typeof item === 'string' ? item.trim().split(/\s+/) : [item]) {
+      const hop = typeof part === 'string' ? parseHop(part) : part;
+      if (hop) hops.push(hop);
+    }
   }
   return hops;
 }

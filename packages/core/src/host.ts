@@ -7,6 +7,7 @@ import { seq } from './combinators.js';
 import type { Hop } from './connection.js';
 import { dataAttr } from './data.js';
 import { ConsfigError, InapplicablePropertyError, InvalidHostError } from './errors.js';
+import { checkVia } from './hop-registry.js';
 import { attrs, HostattrStore, type HostattrKey, type HostattrView } from './hostattrs.js';
 import type { HostattrsContext, Propapp } from './property.js';
 
@@ -102,6 +103,8 @@ export class Host {
 
   /** A copy reached another way. */
   withVia(via: Via): Host {
+    const bad = checkVia(via);
+    if (bad) throw new InvalidHostError(`${this.name}: ${bad}`, { host: this.name });
     return new Host(this.name, this.root, { ...this.options, via });
   }
 
@@ -109,6 +112,22 @@ export class Host {
   withProps(root: Propapp): Host {
     return new Host(this.name, root, this.options);
   }
+}
+
+/**
+ * The hosts a host's properties build and deploy (the containers, chroots and VMs given
+ * to them as arguments): reached only through this host, unless they have a via.
+ */
+export function hostsInside(host: Host): Host[] {
+  const found = new Set<Host>();
+  const visit = (node: Propapp) => {
+    for (const arg of node.args) {
+      for (const value of Array.isArray(arg) ? arg : [arg]) if (isHost(value) && value !== host) found.add(value);
+    }
+    node.children.forEach(visit);
+  };
+  visit(host.root);
+  return [...found];
 }
 
 export function isHost(value: unknown): value is Host {
@@ -162,6 +181,8 @@ export function defineHost(name: string, props: readonly unknown[], options: Hos
   if (options.parent !== undefined && !isHost(options.parent)) {
     throw new InvalidHostError(`the parent of ${name} is not a host`, { host: name });
   }
+  const badVia = options.via === undefined ? undefined : checkVia(options.via);
+  if (badVia) throw new InvalidHostError(`${name}: ${badVia}`, { host: name });
   try {
     return new Host(name, seq(...(props as Parameters<typeof seq>)), options);
   } catch (error) {

@@ -19,11 +19,11 @@ export type {
 export { asUser, desc, eseq, flattenProps, hasAttr, onChange, seq, unapply, withFlagfile } from './combinators.js';
 export { attrs, hostattr, HostattrStore, osSchema, requireOs } from './hostattrs.js';
 export type { HostattrKey, HostattrView, OperatingSystem } from './hostattrs.js';
-export { childHost, defineHost, Host, isHost, isValidHostname } from './host.js';
+export { childHost, defineHost, Host, hostsInside, isHost, isValidHostname } from './host.js';
 export type { HostOptions, Via } from './host.js';
 export { deploy, deployMany, deployThese } from './engine/deploy.js';
 export type { DeployManyOptions, DeployOptions, DeployTheseOptions } from './engine/deploy.js';
-export type { DeployEvent, EventListener, HostResult, PropertyStatus } from './events.js';
+export type { DeployEvent, EventListener, HostResult, NestedIn, PropertyStatus } from './events.js';
 export { describeChain } from './connection.js';
 export type {
   CommandEvent,
@@ -33,12 +33,14 @@ export type {
   FileType,
   Hop,
   HopContext,
+  LockOptions,
+  OutputSink,
   ProbeQuery,
   RunOptions,
   WriteOptions,
 } from './connection.js';
-export { openConnection } from './agent-connection.js';
-export { knownHopKinds, parseHop, registerHopKind, resolveVia, UnknownHopError } from './hop-registry.js';
+export { openConnection, tempPathFor } from './agent-connection.js';
+export { checkVia, knownHopKinds, parseHop, registerHopKind, resolveVia, UnknownHopError } from './hop-registry.js';
 export type { HopParser } from './hop-registry.js';
 export { becomeUser } from './hops/become-user.js';
 export { shellJoin, shellQuote } from './agent/shell-quote.js';
@@ -56,8 +58,11 @@ export {
   InvalidArgumentError,
   InvalidHostError,
   isConsfigError,
+  LockedError,
+  NoViaError,
   PropertyFailedError,
   toConsfigError,
+  WriteFailedError,
 } from './errors.js';
 export type { ErrorContext } from './errors.js';
 export { defineConsfig, isConsfig } from './consfig.js';

@@ -18,6 +18,12 @@ export interface FileChange {
   before: string | null;
   /** New content; null when the file is removed. */
   after: string | null;
+  /**
+   * What before and after hold: the file's text (the default); a description of its
+   * type, mode, owner or link target (`metadata`); or nothing, for a secret, whose
+   * content is never shown (`secret`).
+   */
+  kind?: 'content' | 'metadata' | 'secret';
 }
 
 export interface Outcome {
@@ -147,6 +153,12 @@ export interface PropertyDefinition<A extends unknown[]> {
   check?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<CheckResult>>;
   apply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
   unapply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
+  /**
+   * apply only applies other properties through ctx (`ctx.apply`, `ctx.deployNested`),
+   * which honour a dry run: so it runs in dry runs too (`ctx.dryRun` tells it), and what
+   * it applies reports for itself. A nested host's checks show in `consfig check` so.
+   */
+  appliesOthers?: boolean;
 }
 
 /** Trailing parameters that accept undefined may be left out (zod 3 tuples type them as required). */
@@ -224,6 +236,7 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
       args,
       announce: true,
       children: [],
+      ...(def.appliesOthers ? { combinator: true } : {}),
       ...(invalid ? { invalid } : {}),
       ...(def.hostattrs ? { hostattrs: (h: HostattrsContext) => def.hostattrs!(h, ...args) } : {}),
       ...(def.prefetch ? { prefetch: () => def.prefetch!(...args) } : {}),

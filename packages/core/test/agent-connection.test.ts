@@ -1,12 +1,27 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConnection } from '../src/agent-connection.js';
+import { openConnection, tempPathFor } from '../src/agent-connection.js';
+import { becomeUser } from '../src/hops/become-user.js';
 import type { Connection } from '../src/connection.js';
-import { PROBE_INLINE_BYTES } from '../src/agent/requests.js';
-import { ConnectionError, FileNotFoundError } from '../src/errors.js';
+import { AGENT_PROGRAM } from '../src/agent/program.js';
+import { PROBE_INLINE_BYTES, writeRequest } from '../src/agent/requests.js';
+import { ConnectionError, FileNotFoundError, LockedError, WriteFailedError } from '../src/errors.js';
 import { HOSTILE_BYTES, HOSTILE_STRINGS } from './support/hostile.js';
 
 let conn: Connection;
@@ -76,6 +91,35 @@ describe('run', () => {
     expect(result.stderr.subarray(0, 3).toString()).toBe('eee');
   }, 120_000);
 
+  it('keeps the head and tail of output beyond a limit, and counts the rest', async () => {
+    const result = await conn.run(['sh', '-c', 'printf start; head -c 1000000 /dev/zero; printf end'], { outputLimit: 1000 });
+    expect(result.stdout.length).toBe(1000);
+    expect(result.stdout.subarray(0, 5).toString()).toBe('start');
+    expect(result.stdout.subarray(-3).toString()).toBe('end');
+    expect(result.stdoutOmitted).toBe(1_000_008 - 1000);
+    expect(result.stderrOmitted).toBeUndefined();
+  });
+
+  it('streams output to a sink as it arrives, pausing for a slow one, bytes unchanged', async () => {
+    const received: Buffer[] = [];
+    let pauses = 0;
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _encoding, done) {
+        received.push(chunk);
+        setImmediate(done);
+      },
+    });
+    slow.on('drain', () => pauses++);
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xfe, 0x00, 0xc3]), Buffer.alloc(4 << 20, 0x61)]);
+    const result = await conn.run(['cat'], { input: bytes, stdout: slow });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout.length).toBe(0);
+    expect(Buffer.compare(Buffer.concat(received), bytes)).toBe(0);
+    expect(pauses).toBeGreaterThan(0);
+    expect((await conn.run(['echo', 'in sync'])).stdout.toString()).toBe('in sync\n');
+  });
+
   it('runs many requests written at once, answering each in order', async () => {
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => conn.run(['echo', String(i)])));
     expect(results.map((r) => r.stdout.toString().trim())).toEqual(Array.from({ length: 50 }, (_, i) => String(i)));
@@ -139,6 +183,62 @@ describe('files', () => {
     );
     expect(existsSync(join(dir, 'bad-owner'))).toBe(false);
     expect((await conn.run(['echo', 'ok'])).stdout.toString()).toBe('ok\n');
+  });
+
+  it('says why a write failed in the words of the system, and leaves no temp file', async () => {
+    const small = mkdtempSync(join(tmpdir(), 'consfig-full-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', small]);
+    try {
+      for (const data of [Buffer.alloc(60_000, 0x61), Buffer.alloc(200_000, 0x62)]) {
+        const error = await conn.writeFile(join(small, 'big'), data).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(WriteFailedError);
+        expect((error as Error).message).toMatch(/No space left on device/);
+        expect(readdirSync(small)).toEqual([]);
+      }
+      expect((await conn.run(['echo', 'ok'])).stdout.toString()).toBe('ok\n');
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
+
+  it('writes files whose names are NAME_MAX bytes long, with unpredictable temp names', async () => {
+    const long = join(dir, 'n'.repeat(255));
+    await conn.writeFile(long, 'long');
+    await conn.writeFile(long, Buffer.alloc(100_000, 1));
+    expect(statSync(long).size).toBe(100_000);
+    const unicode = join(dir, 'é'.repeat(127));
+    await conn.writeFile(unicode, 'two-byte letters');
+    expect(readFileSync(unicode, 'utf8')).toBe('two-byte letters');
+    expect(tempPathFor('/etc/motd')).not.toBe(tempPathFor('/etc/motd'));
+    expect(tempPathFor('/etc/motd')).toMatch(/^\/etc\/\.motd\.consfig-[0-9a-f]{16}$/);
+  });
+
+  it('replaces a symlink at the path, taking nothing from its target', async () => {
+    const target = join(dir, 'link-target');
+    writeFileSync(target, 'the target\n', { mode: 0o600 });
+    chownSync(target, 65534, 65534);
+    for (const known of [false, true]) {
+      const link = join(dir, `link-${known}`);
+      symlinkSync(target, link);
+      if (known) await conn.probe([{ path: link }]);
+      await conn.writeFile(link, 'new file\n');
+      const st = lstatSync(link);
+      expect([st.isFile(), st.uid, st.mode & 0o777]).toEqual([true, 0, 0o644]);
+      expect(readFileSync(target, 'utf8')).toBe('the target\n');
+      expect(statSync(target).uid).toBe(65534);
+    }
+  });
+
+  it('never renames a streamed file whose input ended early, and removes its temp file', async () => {
+    const path = join(dir, 'cut-short');
+    writeFileSync(path, 'old content');
+    const request = writeRequest('@@N@@', { path, tmp: `${path}.tmp`, data: Buffer.alloc(1_000_000, 0x61) });
+    const agent = spawn('sh', ['-c', AGENT_PROGRAM], { stdio: ['pipe', 'ignore', 'ignore'] });
+    agent.stdin.write(request.line);
+    agent.stdin.end(request.payload!.subarray(0, 300_000));
+    await new Promise((resolve) => agent.on('exit', resolve));
+    expect(readFileSync(path, 'utf8')).toBe('old content');
+    expect(existsSync(`${path}.tmp`)).toBe(false);
   });
 
   it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
@@ -220,6 +320,57 @@ describe('files', () => {
     expect(paths.map((p) => found.get(p)!.content!.toString())).toEqual(paths.map((_, i) => `content ${i}`));
     expect(found.get(paths[7]!)!.mode).toBe(0o4755);
     expect(found.get(paths[8]!)!.mode).toBe(0o644);
+  });
+});
+
+describe('lock', () => {
+  it('is held by the agent until it ends; a second deployment waits, names the holder, then fails', async () => {
+    const first = await openConnection([]);
+    const second = await openConnection([]);
+    try {
+      await first.lock({ holder: 'consfig pid 1 (first)', waitMs: 1000 });
+      const waits: string[] = [];
+      const started = Date.now();
+      const error = await second
+        .lock({ holder: 'consfig pid 2 (second)', waitMs: 1000, onWait: (h) => waits.push(h) })
+        .catch((e: unknown) => e);
+      expect(waits).toEqual(['consfig pid 1 (first)']);
+      expect(error).toBeInstanceOf(LockedError);
+      expect((error as LockedError).message).toBe('local is being deployed by consfig pid 1 (first); gave up after waiting 1 s');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      // The holder's commands do not keep it: a daemon started meanwhile would otherwise.
+      expect((await first.run(['sh', '-c', 'ls /proc/self/fd'])).stdout.toString().split('\n')).not.toContain('7');
+      // Killed, not closed: the lock goes with the agent.
+      await first.abort();
+      await second.lock({ holder: 'consfig pid 2 (second)', waitMs: 5000 });
+      expect(readFileSync(`${process.env.CONSFIG_LOCK_DIR}/consfig.lock`, 'utf8')).toBe('consfig pid 2 (second)\n');
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
+  it('lives in /run/lock by default, one file per user, and without flock(1) in a directory', async () => {
+    const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
+    const asNobody = [becomeUser('nobody', 0)];
+    const first = await openConnection(asNobody, { env });
+    await first.lock({ holder: 'nobody one', waitMs: 1000 });
+    expect(readFileSync('/run/lock/consfig-65534.lock', 'utf8')).toBe('nobody one\n');
+    await first.close();
+    // No flock on the PATH: a lock directory with the holder's pid, stale once it is gone.
+    const bin = mkdtempSync(join(tmpdir(), 'consfig-noflock-'));
+    for (const tool of ['sh', 'cat', 'mkdir', 'rm', 'sleep', 'find', 'id', 'stat']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    const lockDir = mkdtempSync(join(tmpdir(), 'consfig-noflock-lock-'));
+    const noFlock = { ...env, PATH: bin, CONSFIG_LOCK_DIR: lockDir };
+    const a = await openConnection([], { env: noFlock });
+    const b = await openConnection([], { env: noFlock });
+    await a.lock({ holder: 'a', waitMs: 1000 });
+    expect(existsSync(join(lockDir, 'consfig.lock.d'))).toBe(true);
+    await expect(b.lock({ holder: 'b', waitMs: 1000 })).rejects.toBeInstanceOf(LockedError);
+    await a.abort();
+    await b.lock({ holder: 'b', waitMs: 3000 });
+    await b.close();
+    expect(existsSync(join(lockDir, 'consfig.lock.d'))).toBe(false);
   });
 });
 

@@ -20,6 +20,7 @@ import {
 } from '@consfig/core';
 import { z } from 'zod';
 import { hasContent } from './file.js';
+import { change, regularContent } from './text-file.js';
 
 const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?$/, 'must be a Debian package name');
 const packages = z.array(packageName).min(1, 'give at least one package') as unknown as z.ZodType<
@@ -155,7 +156,11 @@ export const standardSourcesList = defprop({
     const os = requireOs(h, 'apt.standardSourcesList', { distribution: 'debian' });
     if (!os.suite) h.inapplicable('apt.standardSourcesList needs the host to declare its Debian suite');
   },
-  check: async (ctx) => (await ctx.readFileIfExists(SOURCES))?.toString('utf8') === sourcesFor(ctx),
+  check: async (ctx) => {
+    const old = await regularContent(ctx, SOURCES);
+    const want = Buffer.from(sourcesFor(ctx));
+    return old?.equals(want) ? true : { applied: false, changes: [change(SOURCES, old, want)] };
+  },
   apply: async (ctx) => {
     await ctx.writeFile(SOURCES, sourcesFor(ctx), { mode: '0644' });
     if ((await ctx.stat('/etc/apt/sources.list')).exists) await ctx.writeFile('/etc/apt/sources.list', '');

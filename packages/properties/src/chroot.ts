@@ -1,11 +1,27 @@
 /**
  * chroot: root filesystems built on the target and configured as hosts of their own.
- * `osBootstrappedFor(options, root, host)` builds `root` from the rootfs cache (the
- * suite and arch default to what the host's os property declares), then deploys the
- * host's properties inside it through the chroot hop: a nested deployment in which the
- * host sees this host's hostattrs as its parent's and runs no services.
+ * `osBootstrappedFor(options, root, host)` is two small checked steps: the tree built
+ * from the rootfs cache (the suite and arch default to what the host's os property
+ * declares), then the host's properties deployed inside it through the chroot hop: a
+ * nested deployment in which the host sees this host's hostattrs as its parent's and
+ * runs no services. In a dry run the second step runs the host's own checks inside the
+ * tree, so `consfig check` shows exactly what would change there.
  */
-import { attrs, dataAttr, defineHost, defprop, Host, isHost, type HostattrView } from '@consfig/core';
+import {
+  attrs,
+  dataAttr,
+  defineHost,
+  defprop,
+  desc,
+  eseq,
+  Host,
+  invalidApplication,
+  isHost,
+  type HostattrView,
+  type Hop,
+  type Propapp,
+  type PropertyContext,
+} from '@consfig/core';
 import { chroot as chrootHop } from '@consfig/connections';
 import { ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '@consfig/rootfs';
 import { z } from 'zod';
@@ -29,9 +45,9 @@ const optionsSchema = z
   })
   .strict();
 
-type ChrootOptions = z.output<typeof optionsSchema>;
+export type ChrootOptions = z.input<typeof optionsSchema>;
 
-const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
+export const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
 
 /** The bootstrap options, completed from the host's declared OS. */
 function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView): BootstrapOptionsInput & { suite: string } {
@@ -57,9 +73,12 @@ export function nestedForBuild(host: Host, parent: HostattrView): Host {
   return host.nestedIn(parent, [[attrs.noServices, true]]);
 }
 
-export const osBootstrappedFor = defprop({
-  name: 'chroot.osBootstrappedFor',
-  desc: (_options, root, host) => `${root} bootstrapped for ${host.name}`,
+/** Where a tree built by these properties counts as built: a Debian tree has this. */
+export const BUILT_MARK = 'usr/lib/os-release';
+
+const treeBuilt = defprop({
+  name: 'chroot.treeBuilt',
+  desc: (_options, root) => `${root} built from the rootfs cache`,
   args: z.tuple([optionsSchema, absolutePath, hostSchema]),
   argNames: ['options', 'root', 'host'],
   hostattrs: (h, options, _root, host) => {
@@ -68,16 +87,61 @@ export const osBootstrappedFor = defprop({
     const child = nestedForBuild(host, h).attrs;
     for (const item of child.get(dataAttr)) h.requireData(item.iden1, item.iden2);
   },
-  prefetch: (_options, root) => [{ path: `${root}/usr/lib/os-release` }],
+  prefetch: (_options, root) => [{ path: `${root}/${BUILT_MARK}` }],
+  check: async (ctx, _options, root) => (await ctx.stat(`${root}/${BUILT_MARK}`)).exists,
   apply: async (ctx, options, root, host) => {
     const o = parseBootstrapOptions(bootstrapFor(options, host, ctx.attrs), 'chroot.osBootstrappedFor');
-    const cache = { ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}), ...(options.maxAgeDays ? { maxAgeDays: options.maxAgeDays } : {}) };
-    const built = await ensureRootfs(ctx, o, root, cache);
-    const inside = await ctx.deployNested(nestedForBuild(host, ctx.attrs), chrootHop(root));
-    return built || inside.result === 'changed' ? 'changed' : 'unchanged';
+    const cache = {
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      ...(options.maxAgeDays ? { maxAgeDays: options.maxAgeDays } : {}),
+    };
+    return (await ensureRootfs(ctx, o, root, cache)) ? 'changed' : 'unchanged';
   },
   unapply: async (ctx, _options, root) => ((await removeRootfs(ctx, root)) ? 'changed' : 'unchanged'),
 });
+
+/**
+ * Deploy `host` (as built inside this host) through `hop`, in dry runs too: its own
+ * checks then say what would change inside. Where the tree to enter is not there yet
+ * (`ready` false, a dry run before the build), every one of its properties would apply.
+ */
+export async function deployInside(
+  ctx: PropertyContext,
+  host: Host,
+  hop: Hop,
+  ready: () => Promise<boolean>,
+): Promise<'changed' | 'unchanged'> {
+  const child = nestedForBuild(host, ctx.attrs);
+  if (ctx.dryRun && !(await ready())) {
+    ctx.note(`not built yet: every property of ${host.name} would be applied`);
+    return 'changed';
+  }
+  return (await ctx.deployNested(child, hop)).result;
+}
+
+const deployedInChroot = defprop({
+  name: 'chroot.deployed',
+  desc: (root, host) => `${host.name} deployed in ${root}`,
+  args: z.tuple([absolutePath, hostSchema]),
+  argNames: ['root', 'host'],
+  appliesOthers: true,
+  apply: (ctx, root, host) =>
+    deployInside(ctx, host, chrootHop(root), async () => (await ctx.stat(`${root}/${BUILT_MARK}`)).exists),
+  // Removing the tree removes what was deployed in it.
+  unapply: async () => 'unchanged',
+});
+
+/** `root` built for `host` and `host`'s properties applied inside it. */
+export function osBootstrappedFor(options: ChrootOptions, root: string, host: Host): Propapp {
+  const parsed = z.tuple([optionsSchema, absolutePath, hostSchema]).safeParse([options, root, host]);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const names = ['options', 'root', 'host'];
+    const [index, ...rest] = issue.path;
+    return invalidApplication('chroot.osBootstrappedFor', [names[Number(index)] ?? 'arguments', ...rest].join('.'), issue.message);
+  }
+  return desc(`${root} bootstrapped for ${host.name}`, eseq(treeBuilt(options, root, host), deployedInChroot(root, host)));
+}
 
 /** `osBootstrappedFor` with an inline host: the properties to apply inside. */
 export function osBootstrapped(options: ChrootOptions, root: string, props: readonly unknown[]) {

@@ -1,14 +1,28 @@
 /**
  * file: properties about files, directories and links. Checks read what the engine
- * prefetched in one batch; writes are atomic (temp file, mode, rename). Content
- * changes are reported with the old and new text so `consfig check` can show a diff.
+ * prefetched in one batch; writes are atomic (temp file, mode, rename). Every check that
+ * finds work to do says what would change: the old and new text for content (so
+ * `consfig check` shows a diff), type, mode, owner or link target otherwise, and for a
+ * secret only that it would change. A symlink at a file's path is replaced, never
+ * followed (see text-file.ts).
  */
 import { posix } from 'node:path';
-import { defprop } from '@consfig/core';
+import { defprop, type FileChange, type FileInfo } from '@consfig/core';
 import { z } from 'zod';
 import { setIniSettings } from './ini.js';
-import { change, ensureParent, joinLines, ownershipMatches, rewriteLines, splitLines } from './text-file.js';
-import { absolutePath, fileOwnership, lines } from './schemas.js';
+import {
+  change,
+  checkLines,
+  describeWanted,
+  ensureParent,
+  joinLines,
+  metadataChange,
+  ownershipMatches,
+  replaceWithSymlink,
+  rewriteLines,
+  splitLines,
+} from './text-file.js';
+import { absolutePath, fileOwnership, lines, type FileOwnership } from './schemas.js';
 
 const content = z.union([z.string(), z.array(z.string()), z.instanceof(Uint8Array)], {
   errorMap: () => ({ message: 'must be a string, an array of lines or bytes' }),
@@ -33,12 +47,13 @@ export const hasContent = defprop({
   check: async (ctx, path, value, options = {}) => {
     const info = await ctx.stat(path);
     const want = toBytes(value);
-    if (info.exists && info.type === 'file') {
-      const old = await ctx.readFile(path);
-      if (old.equals(want) && ownershipMatches(info, options)) return true;
-      return { applied: false, changes: old.equals(want) ? [] : [change(path, old, want)] };
-    }
-    return { applied: false, changes: [change(path, null, want)] };
+    const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
+    if (old?.equals(want) && ownershipMatches(info, options)) return true;
+    const changes: FileChange[] = [];
+    if (!old?.equals(want)) changes.push(change(path, old, want));
+    const meta = ownershipChange(info, options);
+    if (meta) changes.push(meta);
+    return { applied: false, changes };
   },
   apply: async (ctx, path, value, options = {}) => {
     const info = await ctx.stat(path);
@@ -71,21 +86,25 @@ export const hasSecretContent = defprop({
   prefetch: (path) => [{ path, content: true }, { path: posix.dirname(path) }],
   check: async (ctx, path, options = {}) => {
     const info = await ctx.stat(path);
-    if (!info.exists || info.type !== 'file') return false;
     const want = await ctx.getData(options.iden1 ?? ctx.hostname, options.iden2 ?? path);
-    const old = await ctx.readFile(path);
-    return old.equals(want) && ownershipMatches(info, { ...options, mode: options.mode ?? 0o600 });
+    const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
+    const ownership = secretOwnership(ctx, options);
+    const same = old !== null && old.equals(want);
+    if (same && ownershipMatches(info, ownership)) return true;
+    // What changes, never what the secret is.
+    const changes: FileChange[] = same ? [] : [{ path, before: null, after: null, kind: 'secret' }];
+    const meta = ownershipChange(info, ownership);
+    if (meta) changes.push(meta);
+    return { applied: false, changes };
   },
   apply: async (ctx, path, options = {}) => {
     const info = await ctx.stat(path);
     if (info.exists && info.type === 'directory') ctx.fail(`${path} is a directory`);
     if (!info.exists) await ensureParent(ctx, path);
     const data = await ctx.getData(options.iden1 ?? ctx.hostname, options.iden2 ?? path);
-    await ctx.writeFile(path, data, {
-      mode: options.mode ?? 0o600,
-      ...(options.owner !== undefined ? { owner: options.owner } : {}),
-      ...(options.group !== undefined ? { group: options.group } : {}),
-    });
+    // Never whoever made the path first: the owner named, else the deploying user.
+    const ownership = secretOwnership(ctx, options);
+    await ctx.writeFile(path, data, { mode: ownership.mode, owner: ownership.owner, group: ownership.group });
   },
   unapply: async (ctx, path) => {
     await ctx.run(['rm', '-f', '--', path], { affects: [path] });
@@ -94,10 +113,12 @@ export const hasSecretContent = defprop({
 
 const linesArgs = z.tuple([absolutePath, lines]);
 
-function hasLines(text: string | null, wanted: readonly string[]): { all: boolean; none: boolean } {
-  const present = new Set(splitLines(text ?? ''));
-  return { all: wanted.every((l) => present.has(l)), none: wanted.every((l) => !present.has(l)) };
-}
+/** The lines missing from a file added at its end, in order, once each. */
+const addLines = (wanted: readonly string[]) => (old: string[]) => [
+  ...old,
+  ...wanted.filter((l, i) => !old.includes(l) && wanted.indexOf(l) === i),
+];
+const dropLines = (unwanted: readonly string[]) => (old: string[]) => old.filter((l) => !unwanted.includes(l));
 
 export const containsLines = defprop({
   name: 'file.containsLines',
@@ -105,11 +126,9 @@ export const containsLines = defprop({
   args: linesArgs,
   argNames: ['path', 'lines'],
   prefetch: (path) => [{ path, content: true }],
-  check: async (ctx, path, wanted) =>
-    hasLines((await ctx.readFileIfExists(path))?.toString('utf8') ?? null, wanted).all,
-  apply: (ctx, path, wanted) =>
-    rewriteLines(ctx, path, (old) => [...old, ...wanted.filter((l, i) => !old.includes(l) && wanted.indexOf(l) === i)]),
-  unapply: (ctx, path, wanted) => rewriteLines(ctx, path, (old) => old.filter((l) => !wanted.includes(l))),
+  check: (ctx, path, wanted) => checkLines(ctx, path, addLines(wanted)),
+  apply: (ctx, path, wanted) => rewriteLines(ctx, path, addLines(wanted)),
+  unapply: (ctx, path, wanted) => rewriteLines(ctx, path, dropLines(wanted)),
 });
 
 export const lacksLines = defprop({
@@ -118,9 +137,8 @@ export const lacksLines = defprop({
   args: linesArgs,
   argNames: ['path', 'lines'],
   prefetch: (path) => [{ path, content: true }],
-  check: async (ctx, path, unwanted) =>
-    hasLines((await ctx.readFileIfExists(path))?.toString('utf8') ?? null, unwanted).none,
-  apply: (ctx, path, unwanted) => rewriteLines(ctx, path, (old) => old.filter((l) => !unwanted.includes(l))),
+  check: (ctx, path, unwanted) => checkLines(ctx, path, dropLines(unwanted)),
+  apply: (ctx, path, unwanted) => rewriteLines(ctx, path, dropLines(unwanted)),
 });
 
 export const directoryExists = defprop({
@@ -131,7 +149,8 @@ export const directoryExists = defprop({
   prefetch: (path) => [{ path }],
   check: async (ctx, path, options = {}) => {
     const info = await ctx.stat(path);
-    return info.exists && info.type === 'directory' && ownershipMatches(info, options);
+    if (info.exists && info.type === 'directory' && ownershipMatches(info, options)) return true;
+    return { applied: false, changes: [metadataChange(info, describeWanted('directory', options, info))] };
   },
   apply: async (ctx, path, options = {}) => {
     const info = await ctx.stat(path);
@@ -156,16 +175,15 @@ export const symlinked = defprop({
   prefetch: (link) => [{ path: link }, { path: posix.dirname(link) }],
   check: async (ctx, link, target) => {
     const info = await ctx.stat(link);
-    return info.exists && info.type === 'symlink' && info.target === target;
+    if (info.exists && info.type === 'symlink' && info.target === target) return true;
+    return { applied: false, changes: [metadataChange(info, `symlink to ${target}`)] };
   },
   apply: async (ctx, link, target) => {
     const info = await ctx.stat(link);
     if (info.exists && info.type === 'directory') ctx.fail(`${link} is a directory`);
     if (!info.exists) await ensureParent(ctx, link);
-    // ln -sf would unlink first; a temp link renamed into place is atomic.
-    const tmp = posix.join(posix.dirname(link), `.${posix.basename(link)}.consfig-link`);
-    await ctx.run(['ln', '-sfn', '--', target, tmp], { affects: [tmp] });
-    await ctx.run(['mv', '-fT', '--', tmp, link], { affects: [tmp, link] });
+    // ln -sf would unlink first; a new link renamed into place is atomic.
+    await replaceWithSymlink(ctx, link, target);
   },
   unapply: async (ctx, link) => {
     await ctx.run(['rm', '-f', '--', link], { affects: [link] });
@@ -210,10 +228,21 @@ export const containsIniSettings = defprop({
   >,
   argNames: ['path', 'setting'],
   prefetch: (path) => [{ path, content: true }],
-  check: async (ctx, path, ...settings) => {
-    const old = (await ctx.readFileIfExists(path))?.toString('utf8') ?? '';
-    return setIniSettings(old, settings) === old;
-  },
-  apply: (ctx, path, ...settings) =>
-    rewriteLines(ctx, path, (old) => splitLines(setIniSettings(joinLines(old), settings))),
+  check: (ctx, path, ...settings) => checkLines(ctx, path, iniEdit(settings)),
+  apply: (ctx, path, ...settings) => rewriteLines(ctx, path, iniEdit(settings)),
 });
+
+function iniEdit(settings: readonly (readonly [string, string, string])[]) {
+  return (old: string[]) => splitLines(setIniSettings(joinLines(old), settings));
+}
+
+/** The mode or owner a file property wants, where the file's are otherwise. */
+function ownershipChange(info: FileInfo, want: FileOwnership): FileChange | undefined {
+  if (!info.exists || info.type !== 'file' || ownershipMatches(info, want)) return undefined;
+  return metadataChange(info, describeWanted('file', want, info));
+}
+
+/** A secret's mode (default 0600) and owner (default the deploying user, root as a rule). */
+function secretOwnership(ctx: { conn: { uid: number; gid: number } }, o: FileOwnership) {
+  return { mode: o.mode ?? 0o600, owner: o.owner ?? String(ctx.conn.uid), group: o.group ?? String(ctx.conn.gid) };
+}

@@ -1,7 +1,7 @@
 /** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
 import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
-import { rewriteLines, splitLines } from './text-file.js';
+import { change, checkLines, regularContent, rewriteLines } from './text-file.js';
 
 function names(ctx: PropertyContext, given: string | undefined): { fqdn: string; short: string } {
   const fqdn = given ?? ctx.attrs.first(attrs.hostname) ?? ctx.hostname;
@@ -25,9 +25,11 @@ export const configured = defprop({
   ],
   check: async (ctx, given) => {
     const { fqdn, short } = names(ctx, given);
-    const hostname = (await ctx.readFileIfExists('/etc/hostname'))?.toString('utf8');
-    const hosts = splitLines((await ctx.readFileIfExists('/etc/hosts'))?.toString('utf8') ?? '');
-    return hostname === `${short}\n` && hostsLines(hosts, fqdn, short).join('\n') === hosts.join('\n');
+    const hostname = await regularContent(ctx, '/etc/hostname');
+    const hosts = await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
+    const changes = typeof hosts === 'boolean' ? [] : (hosts.changes ?? []);
+    if (hostname?.toString('utf8') !== `${short}\n`) changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
+    return changes.length === 0 ? true : { applied: false, changes };
   },
   apply: async (ctx, given) => {
     const { fqdn, short } = names(ctx, given);

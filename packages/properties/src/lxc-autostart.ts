@@ -10,6 +10,7 @@ import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { noServices } from './service.js';
 import { initIsSystemd } from './systemd.js';
+import { replaceWithSymlink } from './text-file.js';
 import { entryOrFail } from './user.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
@@ -143,14 +144,10 @@ export const userContainersAutostart = defprop({
       return;
     }
     // Made by the user, so that every directory on the way belongs to them.
-    const ids = `${l.uid}:${l.gid}`;
     const asUser = ctx.conn.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
     await ctx.run([...asUser, 'mkdir', '-p', `${l.unitDir}/default.target.wants`], { affects: [l.unitDir] });
     await ctx.writeFile(l.unit, unitText(o.lxcpath), { mode: 0o644, owner: String(l.uid), group: String(l.gid) });
-    const tmp = `${l.wants}.consfig-link`;
-    await ctx.run(['ln', '-sfn', '--', `../${UNIT}`, tmp], { affects: [tmp] });
-    await ctx.run(['chown', '-h', ids, tmp], { affects: [tmp] });
-    await ctx.run(['mv', '-fT', '--', tmp, l.wants], { affects: [tmp, l.wants] });
+    await replaceWithSymlink(ctx, l.wants, `../${UNIT}`, { uid: l.uid, gid: l.gid });
     await remove(ctx, cronPath(user), scriptPath(user));
     if ((await ctx.stat(lingerPath(user))).exists) return;
     if ((await ctx.stat('/run/systemd/system')).exists) {

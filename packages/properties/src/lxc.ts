@@ -13,8 +13,9 @@ import {
   desc,
   eseq,
   hostattr,
-  isHost,
+  invalidApplication,
   type Host,
+  type HostattrView,
   type Propapp,
   type PropertyContext,
 } from '@consfig/core';
@@ -31,8 +32,8 @@ import {
 } from '@consfig/rootfs';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
-import { nestedForBuild } from './chroot.js';
-import { rewriteLines, splitLines } from './text-file.js';
+import { BUILT_MARK, deployInside, hostSchema, nestedForBuild } from './chroot.js';
+import { change, checkLines, regularContent, rewriteLines } from './text-file.js';
 import { initIsSystemd } from './systemd.js';
 import { entryOrFail } from './user.js';
 
@@ -40,7 +41,6 @@ export { userContainersAutostart } from './lxc-autostart.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
 const bridgeName = z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be a network interface name');
-const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
 
 /** A container this host runs: pushed by userContainerFor, read by the host's own properties. */
 export interface ContainerEntry {
@@ -68,17 +68,22 @@ export const usernetUsableBy = defprop({
   desc: (user, bridge, count) => `${user} may attach ${count} veths to ${bridge}`,
   args: z.tuple([userName, bridgeName.default('lxcbr0'), z.number().int().positive().default(10)]),
   argNames: ['user', 'bridge', 'count'],
-  check: async (ctx, user, bridge, count) => {
-    const lines = splitLines((await ctx.readFileIfExists(USERNET))?.toString('utf8') ?? '');
-    const mine = lines.filter((l) => isLineFor(l, user, bridge));
-    return mine.length === 1 && mine[0] === `${user} veth ${bridge} ${count}`;
-  },
-  apply: (ctx, user, bridge, count) =>
-    rewriteLines(ctx, USERNET, (old) => [...old.filter((l) => !isLineFor(l, user, bridge)), `${user} veth ${bridge} ${count}`]),
+  check: (ctx, user, bridge, count) => checkLines(ctx, USERNET, usernetEdit(user, bridge, count)),
+  apply: (ctx, user, bridge, count) => rewriteLines(ctx, USERNET, usernetEdit(user, bridge, count)),
   unapply: (ctx, user, bridge) => rewriteLines(ctx, USERNET, (old) => old.filter((l) => !isLineFor(l, user, bridge))),
 });
 /** The name Consfigurator uses now. */
 export const usernetVethUsableBy = usernetUsableBy;
+
+/** The user's line for the bridge set where it is (or appended), any other of theirs for it dropped. */
+function usernetEdit(user: string, bridge: string, count: number) {
+  const wanted = `${user} veth ${bridge} ${count}`;
+  return (old: string[]) => {
+    const at = old.findIndex((l) => isLineFor(l, user, bridge));
+    const rest = old.filter((l, i) => i === at || !isLineFor(l, user, bridge));
+    return at < 0 ? [...old, wanted] : rest.map((l) => (isLineFor(l, user, bridge) ? wanted : l));
+  };
+}
 
 function isLineFor(line: string, user: string, bridge: string): boolean {
   const [u, type, b] = line.trim().split(/\s+/);
@@ -101,7 +106,12 @@ const containerOptions = z
   .strict();
 type ContainerOptions = z.output<typeof containerOptions>;
 
-async function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMaps> {
+/** The container's id maps: explicit, or the owner's first subordinate ranges (read once a deployment). */
+function mapsFor(ctx: PropertyContext, o: ContainerOptions): Promise<IdMaps> {
+  return ctx.memo(`lxc.maps:${o.owner}:${JSON.stringify([o.uidMaps, o.gidMaps])}`, () => readMaps(ctx, o));
+}
+
+async function readMaps(ctx: PropertyContext, o: ContainerOptions): Promise<IdMaps> {
   if (o.uidMaps || o.gidMaps) {
     if (!o.uidMaps || !o.gidMaps) ctx.fail('give both uidMaps and gidMaps, or neither');
     return { uid: o.uidMaps.flatMap(parseRanges), gid: o.gidMaps.flatMap(parseRanges) };
@@ -168,75 +178,56 @@ async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcp
 }
 
 async function where(ctx: PropertyContext, o: { owner: string; lxcpath?: string | undefined }, host: Host) {
-  const pw = await entryOrFail(ctx, o.owner);
+  const pw = await ctx.memo(`lxc.owner:${o.owner}`, () => entryOrFail(ctx, o.owner));
   const lxcpath = o.lxcpath ?? `${pw.home}/.local/share/lxc`;
   const name = containerName(host);
   return { pw, lxcpath, name, dir: `${lxcpath}/${name}`, rootfs: `${lxcpath}/${name}/rootfs` };
 }
 
+const BUILT_FLAG = '.consfig-built';
+
+/** The container's bootstrap options, from its host's os property and `chrootOptions`. */
+function bootstrapOptionsFor(host: Host, parent: HostattrView, o: ContainerOptions) {
+  const os = nestedForBuild(host, parent).attrs.first(attrs.os);
+  return parseBootstrapOptions(
+    { suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput,
+    'lxc.userContainerFor',
+  );
+}
+
+const stepArgs = z.tuple([containerOptions, hostSchema]);
+
 /**
- * An unprivileged container for `host`, owned by `options.owner`: built from the rootfs
- * cache with the host's properties applied while it is still root-owned, shifted into
- * the owner's subordinate ids, configured, and (when started) configured again from
- * inside through the lxc connection.
+ * The tree built from the rootfs cache and the host's properties applied in it while it
+ * is still root-owned; the flag file says both happened, so a build whose configuration
+ * failed is configured again next time, never shifted half-done.
  */
-export const userContainerFor = defprop({
-  name: 'lxc.userContainerFor',
-  desc: (o, host) => `${o.owner}'s container ${containerName(host)} for ${host.name}`,
-  args: z.tuple([containerOptions, hostSchema]),
+const treeConfigured = defprop({
+  name: 'lxc.treeConfigured',
+  desc: (_o, host) => `${containerName(host)}'s tree built and configured`,
+  args: stepArgs,
   argNames: ['options', 'host'],
   hostattrs: (h, o, host) => {
     h.push(containersAttr, { name: containerName(host), owner: o.owner, host });
     const child = nestedForBuild(host, h).attrs;
     for (const item of child.get(dataAttr)) h.requireData(item.iden1, item.iden2);
-    const os = child.first(attrs.os);
-    parseBootstrapOptions({ suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput, 'lxc.userContainerFor');
+    bootstrapOptionsFor(host, h, o);
+  },
+  check: async (ctx, o, host) => {
+    const { dir, rootfs } = await where(ctx, o, host);
+    if ((await ctx.stat(`${dir}/${BUILT_FLAG}`)).exists) return true;
+    // A tree shifted before the flag file existed was built and configured then.
+    const local = ctx.conn.localPath(rootfs);
+    return local !== undefined && (await ctx.stat(`${rootfs}/${BUILT_MARK}`)).exists && shiftState(local).state !== 'none';
   },
   apply: async (ctx, o, host) => {
-    const { pw, lxcpath, name, dir, rootfs } = await where(ctx, o, host);
-    const maps = await mapsFor(ctx, o);
-    let changed = false;
-    const child = nestedForBuild(host, ctx.attrs);
-    if (!(await ctx.stat(`${rootfs}/usr/lib/os-release`)).exists) {
-      const local =
-        ctx.conn.localPath(rootfs) ??
-        ctx.fail(`shifting ${rootfs} needs its files on the deploying machine (local, chroot or user-switching hops only)`);
-      for (const d of [posix.dirname(lxcpath), lxcpath, dir]) {
-        await ctx.run(['sh', '-c', '[ -d "$1" ] || { mkdir -p "$1" && chown "$2" "$1"; }', 'sh', d, `${pw.uid}:${pw.gid}`], { affects: [d] });
-      }
-      const os = child.attrs.first(attrs.os);
-      const bo = parseBootstrapOptions(
-        { suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput,
-        'lxc.userContainerFor',
-      );
-      await ensureRootfs(ctx, bo, rootfs);
-      await ctx.deployNested(child, chrootHop(rootfs));
-      shiftTree(local, maps);
-      changed = true;
-    } else {
-      const local = ctx.conn.localPath(rootfs);
-      if (local && shiftState(local).state !== 'shifted') {
-        shiftTree(local, maps);
-        changed = true;
-      }
+    const { pw, lxcpath, dir, rootfs } = await where(ctx, o, host);
+    for (const d of [posix.dirname(lxcpath), lxcpath, dir]) {
+      await ctx.run(['sh', '-c', '[ -d "$1" ] || { mkdir -p "$1" && chown "$2" "$1"; }', 'sh', d, `${pw.uid}:${pw.gid}`], { affects: [d] });
     }
-    // The owner's home must let the container's root (a subordinate id) reach the rootfs.
-    await ctx.run(['sh', '-c', 'case $(stat -c %A "$1") in *x) ;; *) setfacl -m "u:$2:x" "$1" ;; esac', 'sh', pw.home, String(maps.uid[0]!.outside)]);
-    const config = containerConfig(name, rootfs, maps, o, await initIsSystemd(ctx, rootfs));
-    const old = await ctx.readFileIfExists(`${dir}/config`);
-    if (!old || old.toString('utf8') !== config) {
-      await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
-      changed = true;
-    }
-    if (o.start ?? o.autostart) {
-      if (!(await isRunning(ctx, o.owner, name, lxcpath))) {
-        await start(ctx, o.owner, name, lxcpath);
-        changed = true;
-      }
-      const inside = await ctx.deployNested(child, lxcHop({ name, owner: o.owner, lxcpath }));
-      if (inside.result === 'changed') changed = true;
-    }
-    return changed ? 'changed' : 'unchanged';
+    await ensureRootfs(ctx, bootstrapOptionsFor(host, ctx.attrs, o), rootfs);
+    await ctx.deployNested(nestedForBuild(host, ctx.attrs), chrootHop(rootfs));
+    await ctx.writeFile(`${dir}/${BUILT_FLAG}`, '', { mode: 0o644 });
   },
   unapply: async (ctx, o, host) => {
     const { lxcpath, name, dir } = await where(ctx, o, host);
@@ -248,6 +239,137 @@ export const userContainerFor = defprop({
     return 'changed';
   },
 });
+
+/** The tree's ids shifted into the owner's subordinate range (resumed where a shift was cut short). */
+const treeShifted = defprop({
+  name: 'lxc.treeShifted',
+  desc: (o, host) => `${containerName(host)}'s tree shifted into ${o.owner}'s ids`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  check: async (ctx, o, host) => {
+    const { rootfs } = await where(ctx, o, host);
+    const local = ctx.conn.localPath(rootfs);
+    if (!local || !(await ctx.stat(rootfs)).exists) return false;
+    const state = shiftState(local);
+    return state.state === 'shifted' && JSON.stringify(state.maps) === JSON.stringify(await mapsFor(ctx, o));
+  },
+  apply: async (ctx, o, host) => {
+    const { rootfs } = await where(ctx, o, host);
+    const local =
+      ctx.conn.localPath(rootfs) ??
+      ctx.fail(`shifting ${rootfs} needs its files on the deploying machine (local, chroot or user-switching hops only)`);
+    shiftTree(local, await mapsFor(ctx, o));
+  },
+  // Removing the tree (the first step, unapplied last) removes this with it.
+  unapply: async () => 'unchanged',
+});
+
+/** The owner's home lets the container's root (a subordinate id) through to the rootfs. */
+const homeTraversable = defprop({
+  name: 'lxc.homeTraversable',
+  desc: (o) => `${o.owner}'s home lets the container's root through`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  check: async (ctx, o) => {
+    const pw = await entryOrFail(ctx, o.owner);
+    const root = (await mapsFor(ctx, o)).uid[0]!.outside;
+    return ctx.test(['sh', '-c', HOME_PASSABLE, 'sh', pw.home, String(root)]);
+  },
+  apply: async (ctx, o) => {
+    const pw = await entryOrFail(ctx, o.owner);
+    await ctx.run(['setfacl', '-m', `u:${(await mapsFor(ctx, o)).uid[0]!.outside}:x`, '--', pw.home], { affects: [pw.home] });
+  },
+  // Removing the tree (the first step, unapplied last) removes this with it.
+  unapply: async () => 'unchanged',
+});
+
+const HOME_PASSABLE = String.raw`case $(stat -c %A "$1") in *x) exit 0 ;; esac
+getfacl -cp "$1" 2>/dev/null | grep -q "^user:$2:..x"`;
+
+/** The container's config file, with its diff in check mode. */
+const configWritten = defprop({
+  name: 'lxc.configWritten',
+  desc: (_o, host) => `${containerName(host)}'s LXC config`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  check: async (ctx, o, host) => {
+    const { dir, rootfs, name } = await where(ctx, o, host);
+    const want = Buffer.from(containerConfig(name, rootfs, await mapsFor(ctx, o), o, await initIsSystemd(ctx, rootfs)));
+    const old = await regularContent(ctx, `${dir}/config`);
+    return old?.equals(want) ? true : { applied: false, changes: [change(`${dir}/config`, old, want)] };
+  },
+  apply: async (ctx, o, host) => {
+    const { pw, dir, rootfs, name } = await where(ctx, o, host);
+    const config = containerConfig(name, rootfs, await mapsFor(ctx, o), o, await initIsSystemd(ctx, rootfs));
+    await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
+  },
+  // Removing the tree (the first step, unapplied last) removes this with it.
+  unapply: async () => 'unchanged',
+});
+
+/** Running (started by its owner). */
+const started = defprop({
+  name: 'lxc.started',
+  desc: (_o, host) => `${containerName(host)} running`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  check: async (ctx, o, host) => {
+    const w = await where(ctx, o, host);
+    return isRunning(ctx, o.owner, w.name, w.lxcpath);
+  },
+  apply: async (ctx, o, host) => {
+    const w = await where(ctx, o, host);
+    await start(ctx, o.owner, w.name, w.lxcpath);
+  },
+  unapply: async (ctx, o, host) => {
+    const w = await where(ctx, o, host);
+    await ctx.run(asOwner(o.owner, ['lxc-stop', '-P', w.lxcpath, '-n', w.name, '-k']));
+  },
+});
+
+/** The host's properties applied from inside the running container (its checks, in a dry run). */
+const deployedInContainer = defprop({
+  name: 'lxc.deployed',
+  desc: (_o, host) => `${host.name} deployed in ${containerName(host)}`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  appliesOthers: true,
+  apply: async (ctx, o, host) => {
+    const w = await where(ctx, o, host);
+    const hop = lxcHop({ name: w.name, owner: o.owner, lxcpath: w.lxcpath });
+    return deployInside(ctx, host, hop, () => isRunning(ctx, o.owner, w.name, w.lxcpath));
+  },
+  unapply: async () => 'unchanged',
+});
+
+/**
+ * An unprivileged container for `host`, owned by `options.owner`, as small checked
+ * steps: the tree built from the rootfs cache with the host's properties applied while it
+ * is still root-owned, shifted into the owner's subordinate ids, the owner's home made
+ * passable, the config written, and (when started) started and configured again from
+ * inside through the lxc connection. A step that did not complete is done next time.
+ */
+export function userContainerFor(options: z.input<typeof containerOptions>, host: Host): Propapp {
+  const parsed = stepArgs.safeParse([options, host]);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const [index, ...rest] = issue.path;
+    return invalidApplication('lxc.userContainerFor', [index === 1 ? 'host' : 'options', ...rest].join('.'), issue.message);
+  }
+  const o = parsed.data[0];
+  const run = o.start ?? o.autostart;
+  return desc(
+    `${o.owner}'s container ${containerName(host)} for ${host.name}`,
+    eseq(
+      treeConfigured(options, host),
+      treeShifted(options, host),
+      homeTraversable(options, host),
+      configWritten(options, host),
+      run && started(options, host),
+      run && deployedInContainer(options, host),
+    ),
+  );
+}
 
 const startArgs = z.tuple([hostSchema, userName.optional(), z.string().startsWith('/').optional()]);
 

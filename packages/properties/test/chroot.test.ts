@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defineHost, defprop, deploy, hostattr, InvalidArgumentError, unapply, type DeployEvent } from '@consfig/core';
 import { z } from 'zod';
@@ -39,10 +39,17 @@ describe('chroot.osBootstrappedFor', () => {
       parentRoleFile('/etc/parent-role'),
     ]);
     const parent = defineHost('builder.example', [declareRole('vm-host'), chroot.osBootstrappedFor({}, root, guest)]);
+    // check mode before the build: the tree would be built, every property of the guest applied
     const events: DeployEvent[] = [];
+    const before = await deploy(parent, 'local', { dryRun: true, onEvent: (e) => events.push(e) });
+    expect([before.status, before.changed]).toEqual(['ok', 2]);
+    const notes = events.flatMap((e) => (e.type === 'property:end' ? e.notes : []));
+    expect(notes).toEqual(['not built yet: every property of guest.example would be applied']);
+    expect(existsSync(root)).toBe(false);
+    events.length = 0;
     const first = await deploy(parent, 'local', { onEvent: (e) => events.push(e) });
     expect(first.failures.map((f) => f.error.message)).toEqual([]);
-    expect(first.changed).toBe(1);
+    expect(first.changed).toBe(2);
     expect(inChroot(root, 'dpkg-query', '-W', '-f', '${Status}', 'hello')).toBe('install ok installed');
     expect(readFileSync(`${root}/etc/motd`, 'utf8')).toBe('inside the guest\n');
     expect(readFileSync(`${root}/etc/parent-role`, 'utf8')).toBe('vm-host\n');
@@ -52,10 +59,30 @@ describe('chroot.osBootstrappedFor', () => {
     // no daemon was started and nothing stays mounted
     expect(existsSync(`${root}/usr/sbin/policy-rc.d`)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(root);
+    // check mode looks inside the tree, read-only: nothing pending, then exactly what drifted
+    const clean = await deploy(parent, 'local', { dryRun: true });
+    expect([clean.status, clean.changed, clean.unchanged]).toEqual(['ok', 0, 3]);
+    writeFileSync(`${root}/etc/motd`, 'drifted\n');
+    const dry: DeployEvent[] = [];
+    const drift = await deploy(parent, 'local', { dryRun: true, onEvent: (e) => dry.push(e) });
+    expect([drift.status, drift.changed]).toEqual(['ok', 1]);
+    const inside = dry.flatMap((e) => (e.type === 'property:end' && e.host === 'guest.example' && e.status === 'changed' ? [e] : []));
+    expect(inside.map((e) => e.desc)).toEqual(['/etc/motd has content']);
+    expect(inside[0]!.changes).toEqual([{ path: '/etc/motd', before: 'drifted\n', after: 'inside the guest\n' }]);
+    // shown under the parent's property that deploys it
+    const deployedStep = dry.find((e) => e.type === 'property:start' && e.name === 'chroot.deployed');
+    const nestedIn = dry.find((e) => e.type === 'host:start' && e.host === 'guest.example');
+    expect(nestedIn?.type === 'host:start' && nestedIn.parent).toEqual({
+      host: 'builder.example',
+      property: deployedStep?.type === 'property:start' ? deployedStep.id : -1,
+    });
+    expect(readFileSync(`${root}/etc/motd`, 'utf8')).toBe('drifted\n');
+    expect((await deploy(parent, 'local')).changed).toBe(1);
     const second = await deploy(parent, 'local');
-    expect([second.status, second.changed, second.unchanged]).toEqual(['ok', 0, 2]);
+    expect([second.status, second.changed, second.unchanged]).toEqual(['ok', 0, 3]);
     // unapply removes the tree
     const removed = await deploy(defineHost('builder.example', [unapply(chroot.osBootstrappedFor({}, root, guest))]), 'local');
+    expect(removed.failures.map((f) => f.error.message)).toEqual([]);
     expect(removed.changed).toBe(1);
     expect(existsSync(root)).toBe(false);
   }, 600_000);

@@ -46,7 +46,7 @@ describe('os', () => {
   });
 
   it('rejects a bad suite', async () => {
-    const r = await deploy(defineHost('bad.example', [os.debianStable('Bookworm!')]));
+    const r = await deploy(defineHost('bad.example', [os.debianStable('Bookworm!')]), 'local');
     expect(r.failures[0]!.error.message).toMatch(/argument 'suite'/);
   });
 });

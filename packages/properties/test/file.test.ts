@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, readlinkSync, statSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -36,7 +37,6 @@ describe('file.hasContent', () => {
     await twice(file.hasContent(path, 'x', { mode: '0600', owner: 'root', group: 'root' }));
     expect(statSync(path).mode & 0o777).toBe(0o600);
     writeFileSync(path, 'x\n', { mode: 0o644 });
-    const { execFileSync } = await import('node:child_process');
     execFileSync('chmod', ['644', path]);
     const r = await deployThese('local', file.hasContent(path, 'x', { mode: 0o600 }));
     expect(r.changed).toBe(1);
@@ -132,5 +132,135 @@ describe('directories, links, removal, ini', () => {
     writeFileSync(path, '[one]\ntwo=three\n');
     await twice(file.containsIniSettings(path, ['one', 'two', '2'], ['new', 'k', 'v']));
     expect(readFileSync(path, 'utf8')).toBe('[one]\ntwo=2\n\n[new]\nk=v\n');
+  });
+});
+
+/** What a dry run says would change, property by property. */
+async function pending(...props: Propapp[]) {
+  const events: DeployEvent[] = [];
+  const r = await deployThese({ via: 'local', dryRun: true, onEvent: (e) => events.push(e) }, ...props);
+  expect(r.failures.map((f) => f.error.message)).toEqual([]);
+  return events.flatMap((e) => (e.type === 'property:end' && e.status === 'changed' ? [e.changes] : []));
+}
+
+describe('check mode shows what would change', () => {
+  it('for line edits, ini settings, links, directories and secrets, changing nothing', async () => {
+    const list = join(dir, 'list');
+    const ini = join(dir, 'app.ini');
+    const link = join(dir, 'link');
+    const sub = join(dir, 'sub');
+    const secret = join(dir, 'secret');
+    writeFileSync(list, 'keep\nold\n');
+    writeFileSync(ini, '[s]\nk=1\n');
+    writeFileSync(secret, 'the old secret\n', { mode: 0o640 });
+    execFileSync('chown', ['nobody', secret]);
+    const changes = await deployThese(
+      { via: 'local', dryRun: true, data: [{ name: 'test', get: async () => Buffer.from('the new secret\n') }] },
+      file.containsLines(list, 'new'),
+      file.lacksLines(list, 'old'),
+      file.containsIniSettings(ini, ['s', 'k', '2']),
+      file.symlinked(link, '/etc/hosts'),
+      file.directoryExists(sub, { mode: 0o750 }),
+      file.hasSecretContent(secret),
+    );
+    expect(changes.changed).toBe(6);
+    const shown = await pendingWithData(
+      file.containsLines(list, 'new'),
+      file.lacksLines(list, 'old'),
+      file.containsIniSettings(ini, ['s', 'k', '2']),
+      file.symlinked(link, '/etc/hosts'),
+      file.directoryExists(sub, { mode: 0o750 }),
+      file.hasSecretContent(secret),
+    );
+    expect(shown).toEqual([
+      [{ path: list, before: 'keep\nold\n', after: 'keep\nold\nnew\n' }],
+      [{ path: list, before: 'keep\nold\n', after: 'keep\n' }],
+      [{ path: ini, before: '[s]\nk=1\n', after: '[s]\nk=2\n' }],
+      [{ path: link, before: 'absent', after: 'symlink to /etc/hosts', kind: 'metadata' }],
+      [{ path: sub, before: 'absent', after: 'directory, mode 0750', kind: 'metadata' }],
+      [
+        { path: secret, before: null, after: null, kind: 'secret' },
+        { path: secret, before: 'file, mode 0640, owner nobody:root', after: 'file, mode 0600, owner 0:0', kind: 'metadata' },
+      ],
+    ]);
+    expect(JSON.stringify(shown)).not.toContain('secret\\n');
+    expect(readFileSync(list, 'utf8')).toBe('keep\nold\n');
+    expect(existsSync(link) || existsSync(sub)).toBe(false);
+    expect(readFileSync(secret, 'utf8')).toBe('the old secret\n');
+  });
+
+  it('for a directory whose mode or owner drifted', async () => {
+    const sub = join(dir, 'd');
+    execFileSync('mkdir', ['-m', '0700', sub]);
+    expect(await pending(file.directoryExists(sub, { mode: 0o755, owner: 'nobody' }))).toEqual([
+      [{ path: sub, before: 'directory, mode 0700, owner root:root', after: 'directory, mode 0755, owner nobody:root', kind: 'metadata' }],
+    ]);
+  });
+});
+
+async function pendingWithData(...props: Propapp[]) {
+  const events: DeployEvent[] = [];
+  await deployThese(
+    { via: 'local', dryRun: true, onEvent: (e) => events.push(e), data: [{ name: 'test', get: async () => Buffer.from('the new secret\n') }] },
+    ...props,
+  );
+  return events.flatMap((e) => (e.type === 'property:end' && e.status === 'changed' ? [e.changes] : []));
+}
+
+describe('a symlink at the path', () => {
+  function plantLink() {
+    const target = join(dir, 'target');
+    writeFileSync(target, 'from the target\n', { mode: 0o600 });
+    execFileSync('chown', ['nobody:nogroup', target]);
+    const link = join(dir, 'planted');
+    symlinkSync(target, link);
+    return { target, link };
+  }
+
+  it('is replaced by a new file, never followed, nothing of its target carried over', async () => {
+    for (const prop of [
+      (p: string) => file.containsLines(p, 'mine'),
+      (p: string) => file.containsIniSettings(p, ['s', 'k', 'v']),
+      (p: string) => file.hasContent(p, 'mine'),
+    ]) {
+      const { target, link } = plantLink();
+      const r = await deployThese('local', prop(link));
+      expect(r.failures.map((f) => f.error.message)).toEqual([]);
+      const st = lstatSync(link);
+      expect([st.isFile(), st.uid, st.gid, st.mode & 0o777]).toEqual([true, 0, 0, 0o644]);
+      expect(readFileSync(link, 'utf8')).not.toContain('from the target');
+      expect([readFileSync(target, 'utf8'), statSync(target).uid, statSync(target).mode & 0o777]).toEqual([
+        'from the target\n',
+        65534,
+        0o600,
+      ]);
+      execFileSync('rm', ['-f', link, target]);
+    }
+  });
+
+  it('is left alone by lacksLines (there are no lines of a file there to remove)', async () => {
+    const { link } = plantLink();
+    const r = await deployThese('local', file.lacksLines(link, 'from the target'));
+    expect([r.unchanged, lstatSync(link).isSymbolicLink()]).toEqual([1, true]);
+  });
+
+  it('becomes a secret owned as named, mode 0600, whoever made the path first', async () => {
+    const { target, link } = plantLink();
+    const data = [{ name: 'test', get: async () => Buffer.from('s3cret\n') }];
+    const r = await deployThese({ via: 'local', data }, file.hasSecretContent(link));
+    expect(r.failures.map((f) => f.error.message)).toEqual([]);
+    const st = lstatSync(link);
+    expect([st.isFile(), st.uid, st.gid, st.mode & 0o777, readFileSync(link, 'utf8')]).toEqual([true, 0, 0, 0o600, 's3cret\n']);
+    expect(readFileSync(target, 'utf8')).toBe('from the target\n');
+    // a file someone else made first is taken over too
+    const other = join(dir, 'made-by-nobody');
+    writeFileSync(other, 'x', { mode: 0o644 });
+    execFileSync('chown', ['nobody:nogroup', other]);
+    await deployThese({ via: 'local', data }, file.hasSecretContent(other));
+    expect([statSync(other).uid, statSync(other).gid, statSync(other).mode & 0o777]).toEqual([0, 0, 0o600]);
+    expect((await deployThese({ via: 'local', data }, file.hasSecretContent(other))).unchanged).toBe(1);
+    const owned = join(dir, 'for-nobody');
+    await deployThese({ via: 'local', data }, file.hasSecretContent(owned, { owner: 'nobody', group: 'nogroup', mode: '0640' }));
+    expect([statSync(owned).uid, statSync(owned).gid, statSync(owned).mode & 0o777]).toEqual([65534, 65534, 0o640]);
   });
 });

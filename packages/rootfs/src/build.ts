@@ -129,7 +129,7 @@ export async function cachedRootfs(
 const UNPACK_SCRIPT = String.raw`set -u
 tarball=$1; root=$2; map=$3; partial=$2${PARTIAL_SUFFIX}
 rm -rf --one-file-system "$partial"
-mkdir -p "$partial" || exit 1
+mkdir -p "${'$'}{partial%/*}" && mkdir "$partial" || exit 1
 set -- tar -C "$partial" --numeric-owner --acls --xattrs --xattrs-include='*' -xpf "$tarball"
 if [ -n "$map" ]; then
   IFS=: read -r owner uid ucount gid gcount <<EOF_MAP

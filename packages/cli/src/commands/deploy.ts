@@ -14,7 +14,7 @@ export function exitCodeFor(results: readonly HostResult[], pendingIsError: bool
 }
 
 export async function deployCommand(command: Extract<Command, { name: 'deploy' | 'check' }>, io: CliIo): Promise<number> {
-  const { hosts, config } = await loadHosts(command, io);
+  const { hosts, config } = await loadHosts(command, io, { deployable: true });
   const dryRun = command.name === 'check';
   const name: ReporterName = command.reporter ?? (io.stdout.isTTY ? 'tty' : 'plain');
   const color = command.color ?? (Boolean(io.stdout.isTTY) && !io.env.NO_COLOR);
@@ -24,6 +24,7 @@ export async function deployCommand(command: Extract<Command, { name: 'deploy' |
     parallel: command.parallel,
     dryRun,
     ...(config.data ? { data: config.data } : {}),
+    ...(command.lockWait !== undefined ? { lockWaitMs: command.lockWait * 1000 } : {}),
     onEvent: (event) => reporter.onEvent(event),
     ...(io.signal ? { signal: io.signal } : {}),
   });

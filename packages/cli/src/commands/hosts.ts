@@ -10,14 +10,20 @@ function show(value: unknown): string {
 }
 
 export async function hostsCommand(command: Extract<Command, { name: 'hosts' }>, io: CliIo): Promise<number> {
-  const { hosts } = await loadHosts(command, io);
+  const { hosts, parents } = await loadHosts(command, io);
   let code: number = EXIT.ok;
   for (const host of hosts) {
     let chain: string;
     let attrs: [string, readonly unknown[]][] | undefined;
     let error;
     try {
-      chain = describeChain(resolveVia(host.via));
+      const parent = parents.get(host.name);
+      chain =
+        host.via !== undefined
+          ? describeChain(resolveVia(host.via))
+          : parent !== undefined
+            ? `nested in ${parent}`
+            : 'no via: not deployable';
       attrs = host.attrs.entries();
     } catch (e) {
       chain ??= '?';

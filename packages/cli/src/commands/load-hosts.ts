@@ -1,19 +1,42 @@
 import type { Consfig, Host } from '@consfig/core';
-import type { CommonOptions } from '../args.js';
+import { UsageError, type CommonOptions } from '../args.js';
 import type { CliIo } from '../io.js';
 import { findConfig, loadConfig } from '../load-config.js';
-import { selectHosts } from '../select-hosts.js';
+import { nestedParents, selectHosts } from '../select-hosts.js';
 
-/** Find and load the consfig, then pick the hosts the patterns name. */
+export interface LoadedHosts {
+  file: string;
+  hosts: Host[];
+  config: Consfig;
+  /** Hosts deployed as nested hosts of another: their parent's name. */
+  parents: Map<string, string>;
+}
+
+/**
+ * Find and load the consfig, then pick the hosts the patterns name. With `deployable`,
+ * a host reached only as another's nested host (no via of its own) is passed over by
+ * globs, and refused when named: it is deployed through its parent.
+ */
 export async function loadHosts(
-  command: CommonOptions & { hosts?: string[]; host?: string },
+  command: CommonOptions & { hosts?: string[]; host?: string; via?: string | undefined },
   io: CliIo,
-): Promise<{ file: string; hosts: Host[]; config: Consfig }> {
+  options: { deployable?: boolean } = {},
+): Promise<LoadedHosts> {
   const file = findConfig(io.cwd, command.config);
   // The config makes its ssh hops as it loads: they read this.
   if (command.sshPersist !== undefined) process.env.CONSFIG_SSH_PERSIST = String(command.sshPersist);
   if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
   const config = await loadConfig(file);
   const patterns = command.hosts ?? (command.host ? [command.host] : []);
-  return { file, hosts: selectHosts(config.hosts, patterns), config };
+  const parents = nestedParents(config.hosts);
+  const nestedOnly = (h: Host) => h.via === undefined && command.via === undefined && parents.has(h.name);
+  const hosts = selectHosts(config.hosts, patterns, options.deployable ? { skip: nestedOnly } : {});
+  if (options.deployable) {
+    for (const host of hosts.filter(nestedOnly)) {
+      throw new UsageError(
+        `${host.name} has no via: it is deployed as a nested host of ${parents.get(host.name)} (deploy that), or give it a via`,
+      );
+    }
+  }
+  return { file, hosts, config, parents };
 }

@@ -4,7 +4,7 @@
  */
 import type { DeployEvent, HostResult } from '@consfig/core';
 import { style } from './colors.js';
-import { formatDuration, HostBlock } from './host-block.js';
+import { formatDuration, HostBlocks } from './host-block.js';
 import { recapTable } from './recap.js';
 import type { Reporter, ReporterOptions } from './types.js';
 
@@ -18,7 +18,7 @@ interface Live {
 }
 
 export class TtyReporter implements Reporter {
-  private readonly blocks = new Map<string, HostBlock>();
+  private readonly blocks;
   private readonly live = new Map<string, Live>();
   private readonly s;
   private drawn = 0;
@@ -27,15 +27,11 @@ export class TtyReporter implements Reporter {
 
   constructor(private readonly options: ReporterOptions) {
     this.s = style(options.color);
+    this.blocks = new HostBlocks(options.verbosity, this.s);
   }
 
   onEvent(event: DeployEvent): void {
-    let block = this.blocks.get(event.host);
-    if (!block) {
-      block = new HostBlock(event.host, this.options.verbosity, this.s);
-      this.blocks.set(event.host, block);
-    }
-    block.add(event);
+    const lines = this.blocks.add(event);
     switch (event.type) {
       case 'host:start':
         this.live.set(event.host, { done: 0, total: event.properties, current: 'connecting', started: performance.now() });
@@ -51,14 +47,18 @@ export class TtyReporter implements Reporter {
         if (live && event.leaf) live.done++;
         break;
       }
+      case 'host:waiting': {
+        const live = this.live.get(event.host);
+        if (live) live.current = `waiting for the lock held by ${event.holder}`;
+        break;
+      }
       case 'host:end':
         this.live.delete(event.host);
-        this.blocks.delete(event.host);
-        this.print(block.render(event.result));
         break;
       default:
         break;
     }
+    if (lines) this.print(lines);
   }
 
   end(results: readonly HostResult[]): void {

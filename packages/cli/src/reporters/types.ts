@@ -1,7 +1,9 @@
 import type { DeployEvent, HostResult } from '@consfig/core';
 
 export interface Output {
-  write(text: string): void;
+  /** Text from reporters; bytes from `consfig run`. False asks the writer to wait for 'drain'. */
+  write(chunk: string | Uint8Array): boolean | void;
+  once?(event: 'drain', listener: () => void): unknown;
   readonly isTTY?: boolean;
   readonly columns?: number;
 }

@@ -1,30 +1,45 @@
 /**
  * The Node side of the agent: spawns the connection chain once, writes request lines to
- * its stdin and splits both output streams into per-request answers. Requests may be
- * written while earlier ones run (the agent handles them in order), and both pipes are
- * always read, so neither can fill up and deadlock the chain.
+ * its stdin and splits both output streams into per-request answers as they arrive.
+ * Requests may be written while earlier ones run (the agent handles them in order), and
+ * both pipes are always read, so neither can fill up and deadlock the chain; only a
+ * streaming sink that asks for a pause (a slow terminal) pauses the pipe it is fed from.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ConnectionError, ConnectionLostError } from '../errors.js';
-import { FrameReader } from './frame-reader.js';
 import { logger } from '../log.js';
+import { FrameReader } from './frame-reader.js';
+import { Collector, type OutputSink } from './output.js';
 import { helloRequest, type Request } from './requests.js';
 
 const debug = logger('consfig:agent');
 
 export interface RawAnswer {
   exitCode: number;
+  /** Collected output; empty where it was streamed to a sink. */
   stdout: Buffer;
   stderr: Buffer;
+  /** Bytes a limit left out of stdout and stderr. */
+  stdoutOmitted: number;
+  stderrOmitted: number;
+}
+
+/** Where one request's output goes (default: collected whole). */
+export interface AnswerOptions {
+  stdout?: OutputSink | undefined;
+  stderr?: OutputSink | undefined;
+  /** Bytes of each collected stream kept: its first and last halves. */
+  limit?: number | undefined;
 }
 
 interface Pending {
-  nonce: Buffer;
   describe: string;
-  stdout?: Buffer;
-  stderr?: Buffer;
+  stdout: Collector;
+  stderr: Collector;
   exitCode?: number;
+  outDone: boolean;
+  errDone: boolean;
   resolve(answer: RawAnswer): void;
   reject(error: Error): void;
 }
@@ -60,14 +75,8 @@ export class AgentClient {
     private readonly proc: ChildProcess,
     private readonly chain: string,
   ) {
-    proc.stdout!.on('data', (chunk: Buffer) => {
-      this.out.push(chunk);
-      this.pump();
-    });
-    proc.stderr!.on('data', (chunk: Buffer) => {
-      this.err.push(chunk);
-      this.pump();
-    });
+    proc.stdout!.on('data', (chunk: Buffer) => this.out.push(chunk));
+    proc.stderr!.on('data', (chunk: Buffer) => this.err.push(chunk));
     // EPIPE when the chain died is reported through the exit handler instead.
     proc.stdin!.on('error', () => {});
     this.exitPromise = new Promise((resolve) => {
@@ -76,9 +85,8 @@ export class AgentClient {
         resolve();
       });
       const ended = (code: number | null, signal: NodeJS.Signals | null) => {
-        const stderr = this.err.drainAll().toString('utf8');
         const status = signal ? `signal ${signal}` : `exit code ${code}`;
-        this.fail(new ConnectionLostError(`connection ${chain} ended (${status})`, chain, stderr, code ?? undefined));
+        this.fail(new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined));
         resolve();
       };
       proc.on('close', ended);
@@ -131,13 +139,39 @@ export class AgentClient {
     return !this.exited;
   }
 
-  send(request: Request): Promise<RawAnswer> {
+  send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited) return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
-    const nonce = request.nonce;
-    if (!nonce.startsWith(this.prefix)) throw new TypeError('request was not built with this client nonce');
+    if (!request.nonce.startsWith(this.prefix)) throw new TypeError('request was not built with this client nonce');
+    const nonce = Buffer.from(request.nonce, 'latin1');
     debug('%s → %s', this.chain, request.describe);
     return new Promise<RawAnswer>((resolve, reject) => {
-      this.pending.push({ nonce: Buffer.from(nonce, 'latin1'), describe: request.describe, resolve, reject });
+      const p: Pending = {
+        describe: request.describe,
+        stdout: new Collector(options.limit),
+        stderr: new Collector(options.limit),
+        outDone: false,
+        errDone: false,
+        resolve,
+        reject,
+      };
+      this.pending.push(p);
+      this.out.expect({
+        nonce,
+        data: this.sink(p.stdout, options.stdout, this.proc.stdout!),
+        end: (trailer) => {
+          p.exitCode = Number.parseInt(trailer.trim(), 10);
+          p.outDone = true;
+          this.settle();
+        },
+      });
+      this.err.expect({
+        nonce,
+        data: this.sink(p.stderr, options.stderr, this.proc.stderr!),
+        end: () => {
+          p.errDone = true;
+          this.settle();
+        },
+      });
       const stdin = this.proc.stdin!;
       stdin.write(request.line);
       if (request.payload && request.payload.length > 0) stdin.write(request.payload);
@@ -165,29 +199,41 @@ export class AgentClient {
     }
   }
 
-  private pump(): void {
-    for (const p of this.pending) {
-      if (p.stdout === undefined) {
-        const frame = this.out.take(p.nonce);
-        if (!frame) break;
-        p.stdout = frame.payload;
-        p.exitCode = Number.parseInt(frame.trailer.trim(), 10);
+  /** Collect, or pass on to a sink and pause the pipe while the sink is full. */
+  private sink(collector: Collector, to: OutputSink | undefined, from: NodeJS.ReadableStream): (chunk: Buffer) => void {
+    if (!to) return (chunk) => collector.add(chunk);
+    return (chunk) => {
+      if (!to.write(chunk)) {
+        from.pause();
+        to.once('drain', () => from.resume());
       }
-    }
-    for (const p of this.pending) {
-      if (p.stderr === undefined) {
-        const frame = this.err.take(p.nonce);
-        if (!frame) break;
-        p.stderr = frame.payload;
-      }
-    }
+    };
+  }
+
+  /** Answer, in order, the requests whose both streams have ended. */
+  private settle(): void {
     while (this.pending.length > 0) {
       const head = this.pending[0]!;
-      if (head.stdout === undefined || head.stderr === undefined) break;
+      if (!head.outDone || !head.errDone) break;
       this.pending.shift();
       debug('%s ← %s: exit %d', this.chain, head.describe, head.exitCode);
-      head.resolve({ exitCode: head.exitCode!, stdout: head.stdout, stderr: head.stderr });
+      const stdout = head.stdout.result();
+      const stderr = head.stderr.result();
+      head.resolve({
+        exitCode: head.exitCode!,
+        stdout: stdout.bytes,
+        stderr: stderr.bytes,
+        stdoutOmitted: stdout.omitted,
+        stderrOmitted: stderr.omitted,
+      });
     }
+  }
+
+  /** What the chain last printed on stderr: the unanswered request's, and anything held back. */
+  private lastStderr(): string {
+    const head = this.pending.find((p) => !p.errDone);
+    const collected = head ? head.stderr.result().bytes : Buffer.alloc(0);
+    return Buffer.concat([collected, this.err.held()]).toString('utf8');
   }
 
   private fail(error: Error): void {

@@ -1,98 +1,95 @@
 /**
- * Splits one output stream of the agent into per-request payloads. Each payload ends
- * with the request's nonce (on stdout followed by ` RC\n`). Chunks are kept as they
- * arrive and joined once per payload, and only the bytes that could hold the start of
- * a nonce are searched again, so a 100 MB payload costs linear time.
+ * Splits one output stream of the agent into per-request payloads, as the bytes arrive.
+ * Each payload ends with its request's nonce (on stdout followed by ` RC\n`). Bytes that
+ * cannot be part of the nonce go to the request's handler at once, so a payload never
+ * has to sit in memory whole: a handler may collect it, cap it or stream it on. Only the
+ * few trailing bytes that could begin the nonce are held back between chunks.
  */
-export interface Frame {
-  payload: Buffer;
-  /** Text between the nonce and the newline (stdout: ` RC`); empty on stderr. */
-  trailer: string;
+
+export interface FrameHandler {
+  readonly nonce: Buffer;
+  /** Payload bytes, in order. */
+  data(chunk: Buffer): void;
+  /** The nonce was seen; `trailer` is the text after it up to the newline (stdout: ` RC`). */
+  end(trailer: string): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Length of the longest suffix of `data` that is a proper prefix of `nonce`. */
+function partialNonceAtEnd(data: Buffer, nonce: Buffer): number {
+  for (let k = Math.min(nonce.length - 1, data.length); k > 0; k--) {
+    if (data.subarray(data.length - k).equals(nonce.subarray(0, k))) return k;
+  }
+  return 0;
 }
 
 export class FrameReader {
-  private chunks: Buffer[] = [];
-  private size = 0;
-  /** Absolute offset from which a nonce may still start. */
-  private searchFrom = 0;
-  /** Where the current nonce was found, once it has been. */
-  private foundAt = -1;
+  private readonly queue: FrameHandler[] = [];
+  /** Bytes held back: a possible start of the nonce, or output nobody expects yet. */
+  private carry: Buffer = EMPTY;
+  private inTrailer = false;
+  private trailer: Buffer[] = [];
 
   constructor(private readonly withTrailer: boolean) {}
 
-  get buffered(): number {
-    return this.size;
+  /** The next payload on this stream belongs to `handler` (requests answer in order). */
+  expect(handler: FrameHandler): void {
+    this.queue.push(handler);
+    if (this.queue.length === 1 && this.carry.length > 0) {
+      const held = this.carry;
+      this.carry = EMPTY;
+      this.push(held);
+    }
   }
 
   push(chunk: Buffer): void {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-  }
-
-  /** Try to take the payload ending in `nonce`; undefined while it is incomplete. */
-  take(nonce: Buffer): Frame | undefined {
-    if (this.foundAt < 0) {
-      const region = this.slice(this.searchFrom, this.size);
-      const i = region.indexOf(nonce);
-      if (i < 0) {
-        this.searchFrom = Math.max(this.searchFrom, this.size - nonce.length + 1);
-        return undefined;
+    let data = this.carry.length > 0 ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = EMPTY;
+    while (data.length > 0) {
+      const head = this.queue[0];
+      if (!head) {
+        this.carry = Buffer.from(data);
+        return;
       }
-      this.foundAt = this.searchFrom + i;
-    }
-    const end = this.foundAt + nonce.length;
-    let stop = end;
-    if (this.withTrailer) {
-      const rest = this.slice(end, this.size);
-      const nl = rest.indexOf(0x0a);
-      if (nl < 0) return undefined;
-      stop = end + nl + 1;
-    }
-    const all = this.slice(0, stop);
-    const payload = all.subarray(0, this.foundAt);
-    const trailer = all.subarray(end, this.withTrailer ? stop - 1 : stop).toString('latin1');
-    this.consume(stop);
-    return { payload, trailer };
-  }
-
-  /** Everything still buffered, e.g. to report what a dying chain printed. */
-  drainAll(): Buffer {
-    const all = this.slice(0, this.size);
-    this.consume(this.size);
-    return all;
-  }
-
-  private consume(n: number): void {
-    let left = n;
-    while (left > 0 && this.chunks.length > 0) {
-      const first = this.chunks[0]!;
-      if (first.length <= left) {
-        this.chunks.shift();
-        left -= first.length;
-      } else {
-        this.chunks[0] = first.subarray(left);
-        left = 0;
+      if (this.inTrailer) {
+        const nl = data.indexOf(0x0a);
+        if (nl < 0) {
+          this.trailer.push(Buffer.from(data));
+          return;
+        }
+        this.trailer.push(data.subarray(0, nl));
+        data = data.subarray(nl + 1);
+        this.finish(Buffer.concat(this.trailer).toString('latin1'));
+        continue;
       }
+      const at = data.indexOf(head.nonce);
+      if (at >= 0) {
+        if (at > 0) head.data(data.subarray(0, at));
+        data = data.subarray(at + head.nonce.length);
+        if (this.withTrailer) {
+          this.inTrailer = true;
+          this.trailer = [];
+        } else {
+          this.finish('');
+        }
+        continue;
+      }
+      const keep = partialNonceAtEnd(data, head.nonce);
+      if (data.length > keep) head.data(data.subarray(0, data.length - keep));
+      this.carry = Buffer.from(data.subarray(data.length - keep));
+      return;
     }
-    this.size -= n;
-    this.searchFrom = 0;
-    this.foundAt = -1;
   }
 
-  /** Bytes [from, to) of the buffered data, copying only when they span chunks. */
-  private slice(from: number, to: number): Buffer {
-    if (from >= to) return Buffer.alloc(0);
-    const parts: Buffer[] = [];
-    let offset = 0;
-    for (const chunk of this.chunks) {
-      const start = offset;
-      const end = offset + chunk.length;
-      offset = end;
-      if (end <= from) continue;
-      if (start >= to) break;
-      parts.push(chunk.subarray(Math.max(0, from - start), Math.min(chunk.length, to - start)));
-    }
-    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  /** Bytes held back and not given to any handler (what a dying chain printed last). */
+  held(): Buffer {
+    return this.carry;
+  }
+
+  private finish(trailer: string): void {
+    this.inTrailer = false;
+    this.trailer = [];
+    this.queue.shift()!.end(trailer);
   }
 }

@@ -4,41 +4,63 @@
  * calling `__c_end NONCE`, which writes `NONCE RC\n` to stdout and `NONCE` to stderr, so
  * the client can tell where one request's output ends on both streams without any extra
  * process. The program comes as `sh -c` text rather than on stdin, because a shell that
- * reads its own program from the pipe its requests arrive on races with `read`.
+ * reads its own program from the pipe its requests arrive on races with `read`. A line cut
+ * short by a controller that died is never run: `read` fails on a line without its newline.
  *
  * Helpers use builtins only, so a request costs no fork beyond the commands it runs.
  * Variables all start with `__c_` to stay clear of the commands' environment. A rename
  * is the one thing a shell cannot do itself: after the first two writes (where perl is
  * there, as on every Debian) a perl co-process on fds 5 and 6 does them, so a write costs
- * no process either; commands run with those fds closed.
+ * no process either. fd 7 holds the deployment lock. Commands run with those fds closed.
+ *
+ * GNU tools are used where the target has them (find -printf for probes); elsewhere
+ * (busybox) the same answers come from stat(1) and readlink(1), slower but exact.
  */
 export const AGENT_PROGRAM = String.raw`__c_nl='
 '
 umask 077
 __c_tmp=
-__c_sig='rm -f "$__c_tmp"; exit 129'
+__c_mkl=
+__c_bye() { exec 5>&- 6<&- 7>&-; [ -z "$__c_mkl" ] || rm -rf "$__c_mkl"; }
+__c_sig='rm -f "$__c_tmp"; __c_bye; exit 129'
 trap "$__c_sig" HUP INT TERM PIPE
 __c_end() { __c_rc=$?; printf '%s %d\n' "$1" "$__c_rc"; printf '%s' "$1" >&2; }
 __c_ret() { return "$1"; }
+__c_recs_gnu='find "$@" -maxdepth 0 -printf "%p\0%y %m %U %G %u %g %s\0%l\0" 2>/dev/null </dev/null'
+__c_recs_any='( __c_c=$#
+for __c_p; do if [ -e "$__c_p" ] || [ -L "$__c_p" ]; then set -- "$@" "$__c_p"; fi; done
+shift "$__c_c"
+for __c_p; do
+  __c_s=$(stat -c "%f %u %g %U %G %s" -- "$__c_p" 2>/dev/null) || continue
+  set -f; set -- $__c_s; set +f
+  case $((0x$1 & 61440)) in 32768) __c_y=f;; 16384) __c_y=d;; 40960) __c_y=l;; 4096) __c_y=p;;
+    49152) __c_y=s;; 8192) __c_y=c;; 24576) __c_y=b;; *) __c_y=f;; esac
+  __c_l=; [ "$__c_y" != l ] || __c_l=$(readlink -- "$__c_p")
+  printf "%s\0%s %o %s %s %s %s %s\0%s\0" "$__c_p" "$__c_y" $((0x$1 & 4095)) "$2" "$3" "$4" "$5" "$6" "$__c_l"
+done )'
+__c_recs=$__c_recs_gnu
 __c_hello() {
   read -r _ _ _ _ __c_pg _ < /proc/$$/stat 2>/dev/null || __c_pg=$$
+  [ "$(find / -maxdepth 0 -printf x 2>/dev/null </dev/null)" = x ] || __c_recs=$__c_recs_any
   printf 'pid=%s pgid=%s %s\n' "$$" "$__c_pg" "$(id)"; __c_end "$1"
 }
 __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
   __c_end "$1"
 }
+# An old file to take owner and mode from: a regular file, never a link's target.
+__c_old() { [ -f "$1" ] && [ ! -L "$1" ]; }
 __c_own() {
   case $3$4 in
     -) ;;
-    '') [ ! -e "$1" ] || chown --reference="$1" "$2" 2>/dev/null || : ;;
+    '') if __c_old "$1"; then __c_o=$(stat -c %u:%g -- "$1") && chown "$__c_o" "$2"; fi ;;
     *) chown "$3${"$"}{4:+:$4}" "$2" ;;
   esac
 }
 __c_mode() {
   case $3 in
     -) ;;
-    '') if [ -e "$1" ]; then chmod --reference="$1" "$2"; else chmod 644 "$2"; fi ;;
+    '') if __c_old "$1"; then __c_o=$(stat -c %a -- "$1") && chmod "$__c_o" "$2"; else chmod 644 "$2"; fi ;;
     *) chmod "$3" "$2" ;;
   esac
 }
@@ -56,7 +78,7 @@ __c_rn_start() {
   command -v perl >/dev/null 2>&1 || return 1
   __c_d=$(mktemp -d 2>/dev/null) || return 1
   if mkfifo "$__c_d/i" "$__c_d/o" 2>/dev/null; then
-    perl -e "$__c_renamer" <"$__c_d/i" >"$__c_d/o" 2>/dev/null &
+    perl -e "$__c_renamer" <"$__c_d/i" >"$__c_d/o" 2>/dev/null 7>&- &
     exec 5>"$__c_d/i" 6<"$__c_d/o"
     rm -rf "$__c_d"
     # A perl that cannot run has still opened the FIFOs (its shell did, before exec).
@@ -83,24 +105,38 @@ __c_rename() {
   fi
   mv -fT "$1" "$2"
 }
+# Inline write: the data is the request's last word. printf says only "I/O error" when
+# the disk is full; cat says why, so a failure is written once more through cat.
 __c_wi() {
   __c_tmp=$3; set -C; printf '%s' "$7" > "$3"; __c_rc=$?; set +C
-  if [ "$__c_rc" = 0 ]; then __c_fin "$@"; else __c_ret "$__c_rc"; fi
+  if [ "$__c_rc" = 0 ]; then __c_fin "$@"
+  else
+    if [ -f "$3" ] && [ ! -L "$3" ]; then printf '%s' "$7" 2>/dev/null | cat > "$3"; fi
+    rm -f "$3"; __c_ret "$__c_rc"
+  fi
   __c_end "$1"; __c_tmp=
 }
+# Streamed write of exactly $7 bytes from stdin. Whatever happens, all $7 bytes are
+# consumed (else they would be read as requests), and only a complete file is renamed:
+# input that ends early (the controller went away) leaves nothing behind.
 __c_ws() {
-  __c_tmp=$3; set -C; printf '' > "$3"; __c_rc=$?; set +C
+  __c_tmp=$3; set -C; printf "" > "$3"; __c_rc=$?; set +C
   if [ "$__c_rc" = 0 ]; then
-    head -c "$7" | { cat >> "$3" || { cat > /dev/null; __c_ret 1; }; } && __c_fin "$@"
+    head -c "$7" | { cat >> "$3" || { cat > /dev/null; __c_ret 1; }; }
+    __c_rc=$?
+    if [ "$__c_rc" = 0 ]; then
+      __c_sz=$(wc -c < "$3")
+      if [ "$__c_sz" -eq "$7" ]; then __c_fin "$@"
+      else echo "short write: received $__c_sz of $7 bytes" >&2; rm -f "$3"; __c_ret 1; fi
+    else rm -f "$3"; __c_ret "$__c_rc"; fi
   else
     head -c "$7" > /dev/null; __c_ret "$__c_rc"
   fi
   __c_end "$1"; __c_tmp=
 }
-__c_probe_find='find "$@" -maxdepth 0 -printf "%p\0%y %m %U %G %u %g %s\0%l\0" 2>/dev/null </dev/null'
 __c_probe() {
   __c_n=$1; __c_k=$2; shift 2; __c_c=$#
-  [ "$#" = 0 ] || eval "$__c_probe_find"
+  [ "$#" = 0 ] || eval "$__c_recs"
   printf '\0'
   __c_i=0
   for __c_p; do
@@ -113,17 +149,51 @@ __c_probe() {
   [ "$#" = 0 ] || cat -- "$@" </dev/null 2>/dev/null
   __c_ret 0; __c_end "$__c_n"
 }
-__c_probe_sh='k=$1; shift
-'"$__c_probe_find"'
-printf "\0"
+__c_probe_big() {
+  head -c "$2" | xargs -0rx sh -c "k=\$1; shift$__c_nl$__c_recs$__c_nl$__c_probe_tail" sh "$3"
+  __c_ret 0; __c_end "$1"
+}
+__c_probe_tail='printf "\0"
 files() { shift "$1"; shift; for p; do [ -f "$p" ] && [ ! -L "$p" ] && [ -r "$p" ] && printf "%s\0" "$p"; done; }
 files "$k" "$@"; printf "\0"
 files "$k" "$@" | xargs -0r cat --'
-__c_probe_big() {
-  head -c "$2" | xargs -0rx sh -c "$__c_probe_sh" sh "$3"
-  __c_ret 0; __c_end "$1"
+# The deployment lock: fd 7 on a lock file, held until the agent exits (flock(1); where
+# there is none, a directory whose owner's pid is checked). Try once, then wait. The
+# file is in CONSFIG_LOCK_DIR where the agent's environment names a directory there.
+__c_lock_open() {
+  __c_lf=
+  for __c_d in "${"$"}{CONSFIG_LOCK_DIR:-/run/lock}" /run/lock /var/lock "${"$"}{TMPDIR:-/tmp}"; do
+    if [ -d "$__c_d" ] && [ -w "$__c_d" ]; then __c_lf=$__c_d/$1; break; fi
+  done
+  [ -n "$__c_lf" ] || { echo "no writable directory for the lock file (/run/lock, /var/lock, /tmp)" >&2; return 2; }
+  command exec 7>>"$__c_lf" || return 2
+  command -v flock >/dev/null 2>&1 && __c_fl=1 || __c_fl=
+}
+__c_lock_take() {
+  if [ -n "$__c_fl" ]; then flock -n 7; return; fi
+  mkdir "$__c_lf.d" 2>/dev/null && { echo "$$" > "$__c_lf.d/pid"; __c_mkl=$__c_lf.d; return 0; }
+  read -r __c_hp < "$__c_lf.d/pid" 2>/dev/null
+  if [ -n "$__c_hp" ] && [ ! -d "/proc/$__c_hp" ]; then rm -rf "$__c_lf.d"; __c_lock_take; return; fi
+  return 1
+}
+__c_lock_held() { printf '%s\n' "$1" > "$__c_lf"; }
+__c_lock_try() {
+  if __c_lock_open "$2"; then
+    if __c_lock_take; then __c_lock_held "$3"; else cat -- "$__c_lf" 2>/dev/null; __c_ret 75; fi
+  else __c_ret 2; fi
+  __c_end "$1"
+}
+__c_lock_wait() {
+  if [ -n "$__c_fl" ]; then flock -w "$2" 7
+  else
+    __c_i=0
+    until __c_lock_take; do [ "$__c_i" -ge "$2" ] && break; sleep 1; __c_i=$((__c_i + 1)); done
+    [ -n "$__c_mkl" ]
+  fi
+  if [ "$?" = 0 ]; then __c_lock_held "$3"; else cat -- "$__c_lf" 2>/dev/null; __c_ret 75; fi
+  __c_end "$1"
 }
 while IFS= read -r __c_req; do eval "$__c_req"; done
 # The renamer ends on EOF; waited for here, so no orphan is left to init.
-exec 5>&- 6<&-; wait
+__c_bye; wait
 `;

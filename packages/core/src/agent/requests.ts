@@ -66,8 +66,9 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
     for (const [k, v] of env) setup.push(Buffer.from(`export ${k}=`), quoteWord(v), Buffer.from('; '));
     command = Buffer.concat([Buffer.from('exec '), quoteWords(spec.argv)]);
   }
-  // fds 5 and 6 are the agent's renamer: a daemon holding them would keep it alive.
-  const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' ) 5>&- 6<&-')]);
+  // fds 5 and 6 are the agent's renamer, 7 its lock: a daemon holding them would keep
+  // the renamer alive, or the lock held after the deployment.
+  const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' ) 5>&- 6<&- 7>&-')]);
   const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
   const describe = spec.argv.join(' ');
   if (spec.input === undefined) {
@@ -140,4 +141,18 @@ export const PROBE_BYTES_LIMIT = 64 * 1024;
 
 export function helloRequest(nonce: string): Request {
   return { nonce, line: line('__c_hello ', quoteWord(nonce)), describe: 'hello' };
+}
+
+/** Take the deployment lock at once, or answer 75 with what its holder wrote. */
+export function lockTryRequest(nonce: string, name: string, info: string): Request {
+  return { nonce, line: line('__c_lock_try ', quoteWords([nonce, name, info])), describe: `lock ${name}` };
+}
+
+/** Wait up to `seconds` for the lock; 75 with the holder's text when it stays taken. */
+export function lockWaitRequest(nonce: string, seconds: number, info: string): Request {
+  return {
+    nonce,
+    line: line('__c_lock_wait ', quoteWords([nonce, String(Math.max(0, Math.ceil(seconds))), info])),
+    describe: `wait ${seconds}s for the lock`,
+  };
 }

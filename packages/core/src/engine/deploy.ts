@@ -8,12 +8,13 @@ import { openConnection } from '../agent-connection.js';
 import { seq } from '../combinators.js';
 import { describeChain, type Connection } from '../connection.js';
 import { dataAttr, fetchData, type DataSource } from '../data.js';
-import { ConnectionError, DeployAbortedError, toConsfigError } from '../errors.js';
+import { ConnectionError, DeployAbortedError, NoViaError, toConsfigError } from '../errors.js';
 import type { DeployEvent, EventListener, HostResult } from '../events.js';
 import { defineHost, Host, isHost, type Via } from '../host.js';
 import { resolveVia } from '../hop-registry.js';
 import { isPropapp, type Propapp } from '../property.js';
 import { countLeaves, runHost } from './host-run.js';
+import { DEFAULT_LOCK_WAIT_MS, lockTarget } from './lock.js';
 
 export interface DeployOptions {
   /** Run checks only; change nothing; report what would change. */
@@ -25,6 +26,11 @@ export interface DeployOptions {
   env?: NodeJS.ProcessEnv;
   /** Where prerequisite data comes from, first match wins. */
   data?: readonly DataSource[];
+  /**
+   * How long to wait for another deployment's lock on the target (default 300 s), after
+   * which the host fails. Dry runs take no lock.
+   */
+  lockWaitMs?: number;
 }
 
 export interface DeployManyOptions extends DeployOptions {
@@ -32,7 +38,11 @@ export interface DeployManyOptions extends DeployOptions {
   parallel?: number;
 }
 
-/** Deploy `host` via `via` (default: the host's own via, else this machine). */
+/**
+ * Deploy `host` via `via` (default: the host's own via). There is no default machine:
+ * a host with neither fails, so that a forgotten via never configures the machine
+ * consfig runs on; write `'local'` for that.
+ */
 export async function deploy(host: Host, via?: Via, options: DeployOptions = {}): Promise<HostResult> {
   const emit = (event: DeployEvent) => options.onEvent?.(event);
   const dryRun = options.dryRun ?? false;
@@ -58,7 +68,12 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
 
   let hops;
   try {
-    hops = resolveVia(via ?? host.via);
+    const chosen = via ?? host.via;
+    if (chosen === undefined) {
+      chain = '?';
+      throw new NoViaError(`${host.name} has no via: write via: 'local' to configure this machine`, { host: host.name });
+    }
+    hops = resolveVia(chosen);
     chain = describeChain(hops);
   } catch (error) {
     emit({ type: 'host:start', host: host.name, chain, dryRun, properties: 0 });
@@ -85,9 +100,18 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   const onAbort = () => void conn.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
+  const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   let result: HostResult;
   try {
-    result = await runHost(host, conn, dryRun, emit, data, false);
+    if (!dryRun) {
+      try {
+        await lockTarget(conn, host.name, lockWaitMs, emit);
+      } catch (error) {
+        // (the connection is closed below, in finally)
+        return failBefore(options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error);
+      }
+    }
+    result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await conn.close().catch(() => {});

@@ -3,7 +3,7 @@
  * failure reporting (each failure reported once, where it arose), counting, and the
  * PropertyContext that properties see.
  */
-import type { CommandEvent, Connection } from '../connection.js';
+import type { CommandEvent, Connection, Hop } from '../connection.js';
 import { dataKey, MissingDataError } from '../data.js';
 import {
   CannotUnapplyError,
@@ -12,7 +12,8 @@ import {
   PropertyFailedError,
   toConsfigError,
 } from '../errors.js';
-import type { DeployEvent, HostResult } from '../events.js';
+import type { DeployEvent, HostResult, NestedIn } from '../events.js';
+import { lockTarget } from './lock.js';
 import { collectPrefetch } from './prefetch.js';
 import type { HostattrView } from '../hostattrs.js';
 import {
@@ -51,6 +52,24 @@ function clip(buf: Buffer): string {
     : buf.toString('utf8');
 }
 
+/** How a host's tree is run: what deploy() and nested deployments share. */
+export interface RunHostOptions {
+  dryRun: boolean;
+  emit: (event: DeployEvent) => void;
+  data: ReadonlyMap<string, Buffer>;
+  /** How long a deployment waits for another's lock on its target. */
+  lockWaitMs: number;
+  /** Emit host:start and host:end (deploy() emits its own, around connecting). */
+  events?: boolean;
+  /** For a nested deployment: the parent host's property it runs under. */
+  parent?: NestedIn | undefined;
+}
+
+/** A hop that only switches user reaches the same target, whose lock is already held. */
+function reachesSameTarget(hop: Hop): boolean {
+  return hop.localRoot?.('/') === '/';
+}
+
 export class HostRun {
   private nextId = 1;
   private current: number | undefined;
@@ -60,14 +79,19 @@ export class HostRun {
   readonly counts = { changed: 0, unchanged: 0, failed: 0 };
   readonly failures: HostResult['failures'] = [];
 
+  readonly dryRun: boolean;
+  private readonly emit: (event: DeployEvent) => void;
+  private readonly data: ReadonlyMap<string, Buffer>;
+
   constructor(
     readonly hostname: string,
     readonly attrs: HostattrView,
     private readonly conn: Connection,
-    readonly dryRun: boolean,
-    private readonly emit: (event: DeployEvent) => void,
-    private readonly data: ReadonlyMap<string, Buffer> = new Map(),
+    private readonly options: RunHostOptions,
   ) {
+    this.dryRun = options.dryRun;
+    this.emit = options.emit;
+    this.data = options.data;
     conn.onCommand((event) => this.onCommand(event));
   }
 
@@ -245,8 +269,17 @@ export class HostRun {
         notes.push(message);
       },
       deployNested: async (child, hop) => {
-        const nestedConn = await ctx.extendConnection(`nested:${child.name}:${hop.describe()}`, (c) => c.extend(hop));
-        const result = await runHost(child, nestedConn, this.dryRun, this.emit, this.data);
+        const nestedConn = await ctx.extendConnection(`nested:${child.name}:${hop.describe()}`, async (c) => {
+          const opened = await c.extend(hop);
+          // Another target (a container, a tree): deployed directly too, so it has a lock of its own.
+          if (!this.dryRun && !reachesSameTarget(hop)) await lockTarget(opened, child.name, this.options.lockWaitMs, this.emit);
+          return opened;
+        });
+        const result = await runHost(child, nestedConn, {
+          ...this.options,
+          events: true,
+          parent: id === undefined ? undefined : { host: this.hostname, property: id },
+        });
         if (result.status !== 'ok') {
           throw new PropertyFailedError(`nested deployment of ${child.name} failed (${result.failed} failed)`, where);
         }
@@ -287,18 +320,20 @@ export class HostRun {
  * host:end events: the part of a deployment after connecting, shared by top-level and
  * nested deployments.
  */
-export async function runHost(
-  host: NestedHost,
-  conn: Connection,
-  dryRun: boolean,
-  emit: (event: DeployEvent) => void,
-  data: ReadonlyMap<string, Buffer>,
-  /** Emit host:start and host:end (deploy() emits its own, around connecting). */
-  events = true,
-): Promise<HostResult> {
+export async function runHost(host: NestedHost, conn: Connection, options: RunHostOptions): Promise<HostResult> {
+  const { dryRun, emit, events = true, parent } = options;
   const started = performance.now();
-  if (events) emit({ type: 'host:start', host: host.name, chain: conn.chainText, dryRun, properties: countLeaves(host.root) });
-  const run = new HostRun(host.name, host.attrs, conn, dryRun, emit, data);
+  if (events) {
+    emit({
+      type: 'host:start',
+      host: host.name,
+      chain: conn.chainText,
+      dryRun,
+      properties: countLeaves(host.root),
+      ...(parent ? { parent } : {}),
+    });
+  }
+  const run = new HostRun(host.name, host.attrs, conn, options);
   const extra: HostResult['failures'] = [];
   try {
     const queries = collectPrefetch(host.root);
@@ -321,6 +356,6 @@ export async function runHost(
     durationMs: performance.now() - started,
     failures,
   };
-  if (events) emit({ type: 'host:end', host: host.name, result });
+  if (events) emit({ type: 'host:end', host: host.name, result, ...(parent ? { parent } : {}) });
   return result;
 }

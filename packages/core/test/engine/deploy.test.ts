@@ -21,8 +21,12 @@ import {
   unapply,
   withFlagfile,
   type DeployEvent,
+  type HostOptions,
 } from '../../src/index.js';
 import { recorder, type Log } from '../support/recorder.js';
+
+/** A host deployed to this machine. */
+const localHost = (name: string, props: unknown[], options: HostOptions = {}) => defineHost(name, props, { via: 'local', ...options });
 
 function setup() {
   const log: Log = { entries: [] };
@@ -32,7 +36,7 @@ function setup() {
 describe('ordering and failure semantics', () => {
   it('applies in order and goes on after a failure at the top level', async () => {
     const { log, step } = setup();
-    const host = defineHost('a.example', [step('1'), step('2', { fail: true }), step('3')]);
+    const host = localHost('a.example', [step('1'), step('2', { fail: true }), step('3')]);
     const result = await deploy(host);
     expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 3', 'apply 3']);
     expect(result).toMatchObject({ status: 'failed', changed: 2, failed: 1, unchanged: 0 });
@@ -45,7 +49,7 @@ describe('ordering and failure semantics', () => {
   it('eseq stops at the first failure; the failure is reported once', async () => {
     const { log, step } = setup();
     const events: DeployEvent[] = [];
-    const host = defineHost('b.example', [desc('group', eseq(step('1'), step('2', { fail: true }), step('3'))), step('4')]);
+    const host = localHost('b.example', [desc('group', eseq(step('1'), step('2', { fail: true }), step('3'))), step('4')]);
     const result = await deploy(host, undefined, { onEvent: (e) => events.push(e) });
     expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 4', 'apply 4']);
     expect(result.failed).toBe(1);
@@ -60,20 +64,20 @@ describe('ordering and failure semantics', () => {
 
   it('skips apply when the check says it is applied', async () => {
     const { log, step } = setup();
-    const result = await deploy(defineHost('c.example', [step('1', { applied: true })]));
+    const result = await deploy(localHost('c.example', [step('1', { applied: true })]));
     expect(log.entries).toEqual(['check 1']);
     expect(result).toMatchObject({ status: 'ok', changed: 0, unchanged: 1 });
   });
 
   it('unapplies a sequence in reverse order', async () => {
     const { log, step } = setup();
-    await deploy(defineHost('d.example', [unapply(eseq(step('1', { applied: true }), step('2', { applied: true })))]));
+    await deploy(localHost('d.example', [unapply(eseq(step('1', { applied: true }), step('2', { applied: true })))]));
     expect(log.entries).toEqual(['check 2', 'unapply 2', 'check 1', 'unapply 1']);
   });
 
   it('unapply does nothing to a property that is not applied', async () => {
     const { log, step } = setup();
-    const result = await deploy(defineHost('d2.example', [unapply(step('1', { applied: false }))]));
+    const result = await deploy(localHost('d2.example', [unapply(step('1', { applied: false }))]));
     expect(log.entries).toEqual(['check 1']);
     expect(result.unchanged).toBe(1);
   });
@@ -81,7 +85,7 @@ describe('ordering and failure semantics', () => {
   it('onChange applies its body only after a change', async () => {
     const { log, step } = setup();
     await deploy(
-      defineHost('e.example', [
+      localHost('e.example', [
         onChange(step('1', { result: 'unchanged' }), step('not run')),
         onChange(step('2'), step('then a'), step('then b')),
       ]),
@@ -100,7 +104,7 @@ describe('ordering and failure semantics', () => {
 
   it('a property without unapply fails to unapply with a clear error', async () => {
     const once = defprop({ name: 'test.once', desc: 'once', apply: async () => 'changed' });
-    const result = await deploy(defineHost('f.example', [unapply(once())]));
+    const result = await deploy(localHost('f.example', [unapply(once())]));
     expect(result.failures[0]!.error.code).toBe('CONSFIG_CANNOT_UNAPPLY');
   });
 
@@ -112,7 +116,7 @@ describe('ordering and failure semantics', () => {
         throw new Error('kaput');
       },
     });
-    const result = await deploy(defineHost('g.example', [boom()]));
+    const result = await deploy(localHost('g.example', [boom()]));
     expect(result.failures[0]!.error).toMatchObject({ code: 'CONSFIG_PROPERTY_FAILED', host: 'g.example', property: 'boom' });
     expect(result.failures[0]!.error.message).toBe('kaput');
   });
@@ -121,7 +125,7 @@ describe('ordering and failure semantics', () => {
 describe('dry runs', () => {
   it('runs checks only and reports what would change', async () => {
     const { log, step } = setup();
-    const result = await deploy(defineHost('h.example', [step('1'), step('2', { applied: true }), onChange(step('3'), step('4'))]), undefined, {
+    const result = await deploy(localHost('h.example', [step('1'), step('2', { applied: true }), onChange(step('3'), step('4'))]), undefined, {
       dryRun: true,
     });
     expect(log.entries).toEqual(['check 1', 'check 2', 'check 3', 'check 4']);
@@ -143,7 +147,7 @@ describe('hostattrs', () => {
         h.push(role, r);
       },
     });
-    const host = defineHost('i.example', [tag('web'), tag('db')]);
+    const host = localHost('i.example', [tag('web'), tag('db')]);
     expect(runs).toBe(0);
     expect(host.attrs.get(role)).toEqual(['db', 'web']);
     expect(host.attrs.first(attrs.hostname)).toBe('i.example');
@@ -159,7 +163,7 @@ describe('hostattrs', () => {
       args: z.tuple([z.string(), z.string()]),
       hostattrs: (h, user, ip) => h.push(ips, { user, ip }),
     });
-    const container = defineHost('c1.example', [declareIp('alice', 'fe80::2')]);
+    const container = localHost('c1.example', [declareIp('alice', 'fe80::2')]);
     const collected: unknown[] = [];
     const routes = defprop({
       name: 'test.routes',
@@ -168,8 +172,8 @@ describe('hostattrs', () => {
         collected.push(...h.of(container).get(ips));
       },
     });
-    const vmhost = defineHost('vm.example', [routes(), declareIp('bob', 'fe80::3')]);
-    const child = defineHost('inner.example', [], { parent: vmhost });
+    const vmhost = localHost('vm.example', [routes(), declareIp('bob', 'fe80::3')]);
+    const child = localHost('inner.example', [], { parent: vmhost });
     void vmhost.attrs;
     expect(collected).toEqual([{ user: 'alice', ip: 'fe80::2' }]);
     expect(child.attrs.parent?.get(ips)).toEqual([{ user: 'bob', ip: 'fe80::3' }]);
@@ -183,7 +187,7 @@ describe('hostattrs', () => {
       hostattrs: (h) => void requireOs(h, 'test.debianOnly', { distribution: 'debian' }),
       apply: async () => 'changed',
     });
-    const result = await deploy(defineHost('j.example', [step('1'), debianOnly()]));
+    const result = await deploy(localHost('j.example', [step('1'), debianOnly()]));
     expect(log.entries).toEqual([]);
     expect(result.status).toBe('failed');
     expect(result.failures[0]!.error).toBeInstanceOf(InapplicablePropertyError);
@@ -194,7 +198,7 @@ describe('hostattrs', () => {
   it('detects hosts whose hostattrs depend on each other', () => {
     const holder: { other?: ReturnType<typeof defineHost> } = {};
     const reads = defprop({ name: 'test.reads', desc: 'reads', hostattrs: (h) => void h.of(holder.other!) });
-    const a = defineHost('x.example', [reads()]);
+    const a = localHost('x.example', [reads()]);
     holder.other = a;
     expect(() => a.attrs).toThrow(InvalidHostError);
   });
@@ -217,7 +221,7 @@ describe('bad definitions', () => {
       argNames: ['path'],
       apply: async () => 'changed',
     });
-    const host = defineHost('l.example', [p('relative' as string)]);
+    const host = localHost('l.example', [p('relative' as string)]);
     const error = (() => {
       try {
         void host.attrs;
@@ -244,7 +248,7 @@ describe('deployThese, deployMany, events', () => {
   it('deployMany runs hosts in parallel and emits typed events per host', async () => {
     const { step } = setup();
     const events: DeployEvent[] = [];
-    const hosts = ['m1', 'm2', 'm3'].map((n) => defineHost(`${n}.example`, [step(n), seq(step(`${n}b`))]));
+    const hosts = ['m1', 'm2', 'm3'].map((n) => localHost(`${n}.example`, [step(n), seq(step(`${n}b`))]));
     const results = await deployMany(hosts, { parallel: 3, onEvent: (e) => events.push(e) });
     expect(results.map((r) => [r.host, r.status, r.changed])).toEqual([
       ['m1.example', 'ok', 2],
@@ -264,8 +268,8 @@ describe('deployThese, deployMany, events', () => {
     const { step } = setup();
     const down = { kind: 'down', describe: () => 'down:hop', wrap: () => ['sh', '-c', 'echo refused >&2; exit 255'] };
     const results = await deployMany([
-      defineHost('up.example', [step('1')]),
-      defineHost('down.example', [step('2')], { via: [down] }),
+      localHost('up.example', [step('1')]),
+      localHost('down.example', [step('2')], { via: [down] }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['ok', 'unreachable']);
     expect(results[1]!.failures[0]!.error.message).toMatch(/down:hop: refused/);
@@ -276,11 +280,11 @@ describe('combinators on the real target', () => {
   it('withFlagfile applies once, then counts as applied', async () => {
     const { log, step } = setup();
     const flag = `/tmp/consfig-flag-${process.pid}-${Date.now()}`;
-    const host = defineHost('n.example', [withFlagfile(flag, step('1'))]);
+    const host = localHost('n.example', [withFlagfile(flag, step('1'))]);
     await deploy(host);
     await deploy(host);
     expect(log.entries).toEqual(['check 1', 'apply 1']);
-    await deploy(defineHost('n.example', [unapply(withFlagfile(flag, step('1', { applied: true })))]));
+    await deploy(localHost('n.example', [unapply(withFlagfile(flag, step('1', { applied: true })))]));
     expect(log.entries.at(-1)).toBe('unapply 1');
   });
 
@@ -295,7 +299,7 @@ describe('combinators on the real target', () => {
       },
     });
     const events: DeployEvent[] = [];
-    await deploy(defineHost('o.example', [whoami(), asUser('nobody', whoami(), whoami())]), undefined, {
+    await deploy(localHost('o.example', [whoami(), asUser('nobody', whoami(), whoami())]), undefined, {
       onEvent: (e) => events.push(e),
     });
     const notes = events.flatMap((e) => (e.type === 'property:end' ? e.notes : []));
