@@ -6,10 +6,13 @@ export DEBIAN_FRONTEND=noninteractive
 need=()
 for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux \
   mmdebstrap:mmdebstrap debootstrap:debootstrap zstd:zstd newuidmap:uidmap pkill:procps \
-  setfacl:acl setcap:libcap2-bin lxc-start:lxc /usr/lib/x86_64-linux-gnu/security/pam_cgfs.so:libpam-cgfs; do
+  setfacl:acl setcap:libcap2-bin lxc-start:lxc /usr/lib/x86_64-linux-gnu/security/pam_cgfs.so:libpam-cgfs \
+  curl:curl; do
   cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
   if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || need+=("$pkg"); else command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg"); fi
 done
+# The busybox-only target of the portability tests needs the static build.
+dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 if [ "${#need[@]}" -gt 0 ]; then
   apt-get update -qq
   apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need[@]}" >/dev/null

@@ -256,6 +256,10 @@ describe('failures mid-deploy', () => {
       defineHost('nochroot.example', [cmd.single(['true'])], { via: [chroot('/nonexistent')] }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['ok', 'unreachable', 'unreachable']);
+    // no ssh master outlives its chain, not even the one whose sudo was refused
+    const masters = () => processTable().filter((l) => l.startsWith('ssh ') && l.includes(` -p ${sshd.port} `));
+    for (let i = 0; i < 50 && masters().length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(masters()).toEqual([]);
   }, 60_000);
 
   it('an interrupt kills the remote commands too', async () => {

@@ -158,9 +158,9 @@ export const directoryExists = defprop({
     if (!info.exists) await ctx.run(['mkdir', '-p', '--', path], { affects: [path] });
     if (options.owner !== undefined || options.group !== undefined) {
       const owner = `${options.owner ?? ''}${options.group !== undefined ? `:${options.group}` : ''}`;
-      await ctx.run(['chown', owner, '--', path], { affects: [path] });
+      await ctx.run(['chown', '--', owner, path], { affects: [path] });
     }
-    if (options.mode !== undefined) await ctx.run(['chmod', options.mode.toString(8), '--', path], { affects: [path] });
+    if (options.mode !== undefined) await ctx.run(['chmod', '--', options.mode.toString(8), path], { affects: [path] });
   },
   unapply: async (ctx, path) => {
     await ctx.run(['rm', '-rf', '--', path], { affects: [path] });

@@ -122,7 +122,7 @@ export async function replaceWithSymlink(
   const tmp = tempPathFor(link);
   await ctx.run(['ln', '-sT', '--', target, tmp], { affects: [tmp] });
   try {
-    if (owner) await ctx.run(['chown', '-h', `${owner.uid}:${owner.gid}`, '--', tmp], { affects: [tmp] });
+    if (owner) await ctx.run(['chown', '-h', '--', `${owner.uid}:${owner.gid}`, tmp], { affects: [tmp] });
     await ctx.run(['mv', '-fT', '--', tmp, link], { affects: [tmp, link] });
   } catch (error) {
     await ctx.run(['rm', '-f', '--', tmp], { affects: [tmp], allowFailure: true });

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deployThese, InvalidArgumentError, type DeployEvent, type Propapp } from '@consfig/core';
+import { chroot } from '@consfig/connections';
 import { file } from '../src/index.js';
+import { busyboxTree } from '../../connections/test/support/machine.js';
 
 let dir: string;
 beforeEach(() => {
@@ -263,4 +265,37 @@ describe('a symlink at the path', () => {
     await deployThese({ via: 'local', data }, file.hasSecretContent(owned, { owner: 'nobody', group: 'nogroup', mode: '0640' }));
     expect([statSync(owned).uid, statSync(owned).gid, statSync(owned).mode & 0o777]).toEqual([65534, 65534, 0o640]);
   });
+});
+
+describe('on a target with busybox alone (no GNU find, flock or perl)', () => {
+  it('applies every file property once, then finds nothing to change, and check mode agrees', async () => {
+    const root = busyboxTree('/var/lib/consfig-test/busybox');
+    const via = [chroot(root)];
+    const props = [
+      file.hasContent('/etc/motd', 'hello from busybox', { mode: '0640' }),
+      file.containsLines('/etc/list', ['a', 'b']),
+      file.lacksLines('/etc/passwd', 'nobody:x:65534:65534:nobody:/:/bin/false'),
+      file.containsIniSettings('/etc/app.ini', ['s', 'k', 'v']),
+      // (a static busybox resolves no user names: numbers)
+      file.directoryExists('/srv/data', { mode: 0o750, owner: '65534' }),
+      file.symlinked('/etc/motd.link', '/etc/motd'),
+      file.removed('/etc/gone'),
+      file.hasContent('/etc/big', Buffer.alloc(200_000, 0x62)),
+      ...Array.from({ length: 100 }, (_, i) => file.hasContent(`/srv/many/file-with-a-longer-name-${i}`, `${i}`)),
+    ];
+    writeFileSync(join(root, 'etc/gone'), 'x');
+    const first = await deployThese({ via }, ...props);
+    expect(first.failures.map((f) => f.error.message)).toEqual([]);
+    expect(first.changed).toBe(props.length);
+    const again = await deployThese({ via }, ...props);
+    expect([again.changed, again.unchanged]).toEqual([0, props.length]);
+    expect((await deployThese({ via, dryRun: true }, ...props)).changed).toBe(0);
+    expect(statSync(join(root, 'etc/motd')).mode & 0o777).toBe(0o640);
+    expect(statSync(join(root, 'srv/data')).uid).toBe(65534);
+    expect(readlinkSync(join(root, 'etc/motd.link'))).toBe('/etc/motd');
+    expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toBe('root:x:0:0:root:/root:/bin/sh\n');
+    // a change made behind its back is seen
+    writeFileSync(join(root, 'srv/many/file-with-a-longer-name-7'), 'changed');
+    expect((await deployThese({ via, dryRun: true }, ...props)).changed).toBe(1);
+  }, 120_000);
 });

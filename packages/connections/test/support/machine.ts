@@ -4,7 +4,8 @@
  * Debian rootfs built once by mmdebstrap and cached as a tarball.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { ssh, type SshOptions } from '../../src/index.js';
 // @ts-expect-error: plain JavaScript shared with the benchmarks
 import { startSshd as startBareSshd } from '../../../../scripts/lib/sshd.mjs';
@@ -112,4 +113,21 @@ export function mountNamespacesInUse(): Set<string> {
 function subidStart(user: string): string {
   const base = 1_000_000 + [TEST_USER, PASSWORD_USER, DENIED_USER].indexOf(user) * 65_536;
   return `${base}-${base + 65_535}`;
+}
+
+/**
+ * A root filesystem of busybox alone (Debian's busybox-static): a target without GNU
+ * tools, whose find has no -printf and which has no flock(1) or perl.
+ */
+export function busyboxTree(dir: string): string {
+  rmSync(dir, { recursive: true, force: true });
+  for (const d of ['bin', 'etc', 'tmp', 'root']) mkdirSync(join(dir, d), { recursive: true });
+  execFileSync('cp', ['/bin/busybox', join(dir, 'bin/busybox')]);
+  for (const applet of execFileSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).split('\n').filter(Boolean)) {
+    if (applet !== 'busybox') symlinkSync('busybox', join(dir, 'bin', applet));
+  }
+  writeFileSync(join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
+  writeFileSync(join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n');
+  chmodSync(join(dir, 'tmp'), 0o1777);
+  return dir;
 }

@@ -26,7 +26,7 @@ export class Collector {
   constructor(private readonly limit = Number.POSITIVE_INFINITY) {}
 
   add(chunk: Buffer): void {
-    const half = this.limit / 2;
+    const half = Math.floor(this.limit / 2);
     if (this.headBytes < half) {
       const take = Math.min(chunk.length, half - this.headBytes);
       // Copies: the chunk may be a view into a larger read buffer.

@@ -39,10 +39,16 @@ for __c_p; do
   printf "%s\0%s %o %s %s %s %s %s\0%s\0" "$__c_p" "$__c_y" $((0x$1 & 4095)) "$2" "$3" "$4" "$5" "$6" "$__c_l"
 done )'
 __c_recs=$__c_recs_gnu
+# Who the agent is, from /proc by builtins where it can; and whether find is GNU's.
 __c_hello() {
-  read -r _ _ _ _ __c_pg _ < /proc/$$/stat 2>/dev/null || __c_pg=$$
+  read -r _ _ _ _ __c_pg _ 2>/dev/null < /proc/$$/stat || __c_pg=$$
+  __c_u=; __c_g=
+  while read -r __c_k __c_v _; do
+    case $__c_k in Uid:) __c_u=$__c_v ;; Gid:) __c_g=$__c_v; break ;; esac
+  done 2>/dev/null < /proc/$$/status
+  [ -n "$__c_g" ] || { __c_u=$(id -u); __c_g=$(id -g); }
   [ "$(find / -maxdepth 0 -printf x 2>/dev/null </dev/null)" = x ] || __c_recs=$__c_recs_any
-  printf 'pid=%s pgid=%s %s\n' "$$" "$__c_pg" "$(id)"; __c_end "$1"
+  printf 'pid=%s pgid=%s uid=%s gid=%s\n' "$$" "$__c_pg" "$__c_u" "$__c_g"; __c_end "$1"
 }
 __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi

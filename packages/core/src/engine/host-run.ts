@@ -27,6 +27,18 @@ import {
 } from '../property.js';
 
 const OUTPUT_EVENT_LIMIT = 64 * 1024;
+/**
+ * Output a property's command may leave in memory, per stream: its first and last
+ * halves are kept (for the property and the report), the rest only counted.
+ */
+export const CAPTURE_LIMIT = 16 << 20;
+
+/** Output as text, with a line where a limit left bytes out of its middle. */
+function captured(buf: Buffer, omitted: number | undefined, limit: number): string {
+  if (!omitted) return buf.toString('utf8');
+  const half = Math.floor(limit / 2);
+  return `${buf.subarray(0, half).toString('utf8')}\n… (${omitted} bytes left out) …\n${buf.subarray(half).toString('utf8')}`;
+}
 
 const announcedBelow = new WeakMap<Propapp, boolean>();
 
@@ -229,15 +241,17 @@ export class HostRun {
       dryRun: this.dryRun,
       run: async (argv, options = {}) => {
         const { allowFailure, ...runOptions } = options;
-        const raw = await conn.run(argv, runOptions);
-        const stdout = raw.stdout.toString('utf8');
-        const stderr = raw.stderr.toString('utf8');
+        const limit = runOptions.outputLimit ?? CAPTURE_LIMIT;
+        const raw = await conn.run(argv, { ...runOptions, outputLimit: limit });
+        const stdout = captured(raw.stdout, raw.stdoutOmitted, limit);
+        const stderr = captured(raw.stderr, raw.stderrOmitted, limit);
         if (raw.exitCode !== 0 && !allowFailure) {
           throw new CommandFailedError(argv, raw.exitCode, stdout, stderr, where);
         }
         return { exitCode: raw.exitCode, stdout, stderr, raw };
       },
-      test: async (argv, options = {}) => (await conn.run(argv, { readOnly: true, ...options })).exitCode === 0,
+      test: async (argv, options = {}) =>
+        (await conn.run(argv, { readOnly: true, outputLimit: 64 << 10, ...options })).exitCode === 0,
       readFile: (path) => conn.readFile(path),
       readFileIfExists: async (path) => {
         try {

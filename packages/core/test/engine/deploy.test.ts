@@ -16,6 +16,7 @@ import {
   InvalidArgumentError,
   InvalidHostError,
   onChange,
+  openConnection,
   requireOs,
   seq,
   unapply,
@@ -304,5 +305,95 @@ describe('combinators on the real target', () => {
     });
     const notes = events.flatMap((e) => (e.type === 'property:end' ? e.notes : []));
     expect(notes).toEqual(['root', 'nobody', 'nobody']);
+  });
+});
+
+describe('no implicit local machine', () => {
+  it('fails a host without a via before connecting, saying how to name this machine', async () => {
+    const { log, step } = setup();
+    const result = await deploy(defineHost('web1.example', [step('1')]));
+    expect(result.status).toBe('failed');
+    expect(result.failures[0]!.error).toMatchObject({
+      code: 'CONSFIG_NO_VIA',
+      host: 'web1.example',
+      message: "web1.example has no via: write via: 'local' to configure this machine",
+    });
+    expect(log.entries).toEqual([]);
+    expect((await deployThese({ host: 'web1.example' }, step('2'))).failures[0]!.error.code).toBe('CONSFIG_NO_VIA');
+    expect((await deploy(defineHost('web1.example', [step('3')]), 'local')).status).toBe('ok');
+  });
+
+  it('refuses a via that is not a chain, naming via', () => {
+    expect(() => defineHost('w.example', [], { via: 42 as never })).toThrow(
+      /w\.example: via must be a chain such as 'local' or 'ssh:root@web1 sudo', a hop such as ssh\('web1'\), or a list of them, not 42/,
+    );
+    expect(() => defineHost('w.example', [], { via: [{ wrap: 1 }] as never })).toThrow(/not \{"wrap":1\}/);
+    expect(() => defineHost('w.example', [], { via: (() => ({})) as never })).toThrow(/a function .*call it to make the hop/);
+    expect(() => defineHost('w.example', [], { via: '' })).toThrow(/via is empty \(write 'local'/);
+  });
+});
+
+describe('the deployment lock', () => {
+  it('makes a second deployment of the same target wait, with an event naming the holder', async () => {
+    const slow = defprop({
+      name: 'test.slow',
+      desc: 'slow',
+      apply: async (ctx) => {
+        await ctx.run(['sleep', '0.5']);
+      },
+    });
+    const events: DeployEvent[] = [];
+    const started = Date.now();
+    const [a, b] = await Promise.all([
+      deploy(localHost('first.example', [slow()]), undefined, { onEvent: (e) => events.push(e) }),
+      new Promise((r) => setTimeout(r, 100)).then(() => deploy(localHost('second.example', [slow()]), undefined, { onEvent: (e) => events.push(e) })),
+    ]);
+    expect([a.status, b.status]).toEqual(['ok', 'ok']);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    const waiting = events.filter((e) => e.type === 'host:waiting');
+    expect(waiting).toHaveLength(1);
+    // the same run: waited for without a bound, as it will finish
+    expect(waiting[0]).toMatchObject({ host: 'second.example', chain: 'local', waitMs: 24 * 3600_000 });
+    expect(waiting[0]!.type === 'host:waiting' && waiting[0].holder).toMatch(
+      new RegExp(`^consfig pid ${process.pid} \\(.*, run [0-9a-f]+\\) deploying first\\.example since \\d{4}-`),
+    );
+  });
+
+  it('is not needed by a dry run; a deployment that cannot get it fails clearly', async () => {
+    const { step } = setup();
+    const holder = await openConnection([]);
+    try {
+      await holder.lock({ holder: 'another consfig', waitMs: 0 });
+      const dry = await deploy(localHost('dry.example', [step('1')]), undefined, { dryRun: true, lockWaitMs: 0 });
+      expect([dry.status, dry.changed]).toEqual(['ok', 1]);
+      const real = await deploy(localHost('real.example', [step('2')]), undefined, { lockWaitMs: 0 });
+      expect(real.status).toBe('failed');
+      expect(real.failures[0]!.error).toMatchObject({
+        code: 'CONSFIG_LOCKED',
+        host: 'real.example',
+        message: 'local is being deployed by another consfig; gave up after waiting 0 s',
+      });
+    } finally {
+      await holder.close();
+    }
+  });
+});
+
+describe('command output', () => {
+  it('is bounded in memory for properties: head and tail kept, the rest counted', async () => {
+    const noisy = defprop({
+      name: 'test.noisy',
+      desc: 'noisy',
+      apply: async (ctx) => {
+        await ctx.run(['sh', '-c', 'echo START; head -c 40000000 /dev/zero | tr "\\0" a; echo; echo END; exit 3']);
+      },
+    });
+    const result = await deploy(localHost('noisy.example', [noisy()]));
+    const error = result.failures[0]!.error as CommandFailedError;
+    expect(error.exitCode).toBe(3);
+    expect(error.stdout.length).toBeLessThan(17 << 20);
+    expect(error.stdout.startsWith('START\n')).toBe(true);
+    expect(error.stdout.endsWith('\nEND\n')).toBe(true);
+    expect(error.stdout).toMatch(/\n… \(\d+ bytes left out\) …\n/);
   });
 });

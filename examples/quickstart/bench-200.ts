@@ -1,0 +1,4 @@
+import { defineConsfig, defineHost } from '@consfig/core';
+import { file } from '@consfig/properties';
+const props = Array.from({ length: 200 }, (_, i) => file.hasContent(`/tmp/cmp/files-new-200/f${i}`, `file ${i}\n`));
+export default defineConsfig({ hosts: [defineHost('bench.local', props, { via: 'local' })] });
