@@ -69,6 +69,18 @@ export function benchFiles(label, sizes, via, env = {}) {
   return rows;
 }
 
+/** Median wall time of a whole process: node's own start-up is the yardstick of this machine's speed now. */
+function startup(args) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const started = process.hrtime.bigint();
+    spawnSync(process.execPath, args);
+    times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return median(times).toFixed(0);
+}
+const yardstick = `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms`;
+
 const rows = [...benchFiles('local', [20, 200, 2000])];
 const sshd = await startSshd(['root']);
 try {
@@ -85,6 +97,7 @@ try {
   await sshd.stop();
 }
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
+console.log(`start-up on this machine now (figures scale with it): ${yardstick}`);
 console.table(rows);
 console.log('root filesystems (library calls on the local connection)');
 console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));

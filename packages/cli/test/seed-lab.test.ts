@@ -55,5 +55,9 @@ it('deploys the container host on this machine: lxc1 runs, with apache inside, o
   const again = await consfig(['deploy', '-c', SEED_LAB, 'lxctest.example']);
   expect(again.code).toBe(0);
   expect(again.stdout).toMatch(/lxctest\.example[\s\S]*0 changed/);
+  // and check mode agrees, having looked inside the running container too
+  const check = await consfig(['check', '--exit-code', '-c', SEED_LAB]);
+  expect(check.code, check.stdout).toBe(0);
+  expect(check.stdout).not.toMatch(/would fix/);
   expect(lxcProps.containerName({ name: 'lxc1.example' })).toBe('lxc1');
 }, 600_000);

@@ -42,6 +42,7 @@ interface Entry {
 /** How a change reads: a diff of file text, or for metadata and secrets a summary. */
 export function renderChange(change: FileChange, pad: string, s: Style): string[] {
   if (change.kind === 'secret') return [`${pad}${s.yellow(`${change.path}: secret content would change (not shown)`)}`];
+  if (change.kind === 'metadata') return [`${pad}${change.path}: ${s.red(change.before ?? 'absent')} → ${s.green(change.after ?? 'absent')}`];
   return renderDiff(change, pad, s);
 }
 

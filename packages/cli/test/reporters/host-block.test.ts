@@ -92,4 +92,15 @@ describe('host blocks', () => {
     r.onEvent({ type: 'host:end', host: 's.example', result: result('s.example') });
     expect(chunks.join('')).toContain('  would fix /etc/key has secret content\n      /etc/key: secret content would change (not shown)\n');
   });
+
+  it('says in one line how type, mode, owner or a link would change', () => {
+    const { chunks, out } = output();
+    const r = new PlainReporter({ verbosity: 0, dryRun: true, color: false, out });
+    r.onEvent({ type: 'host:start', host: 'm.example', chain: 'local', dryRun: true, properties: 1 });
+    r.onEvent({ type: 'property:start', host: 'm.example', id: 1, parent: undefined, depth: 0, desc: '/srv is a directory', name: 'a', direction: 'apply' });
+    const change = { path: '/srv', before: 'directory, mode 0700, owner root:root', after: 'directory, mode 0755', kind: 'metadata' as const };
+    r.onEvent(end('m.example', 1, 0, '/srv is a directory', { changes: [change] }));
+    r.onEvent({ type: 'host:end', host: 'm.example', result: result('m.example') });
+    expect(chunks.join('')).toContain('  would fix /srv is a directory\n      /srv: directory, mode 0700, owner root:root → directory, mode 0755\n');
+  });
 });
