@@ -151,6 +151,24 @@ describe('ssh → sudo', () => {
   });
 });
 
+describe('the deployment lock over a chain', () => {
+  it('ssh: a second deployment of the target waits for the first, and says whose it is', async () => {
+    // As a user of its own, whose lock no other test file takes (root's over ssh, they may).
+    const events: DeployEvent[] = [];
+    const host = (n: string) => defineHost(`${n}.example`, [cmd.single(['sleep', '0.8'])], { via: [sshd.hop(TEST_USER)] });
+    const first = deploy(host('first'));
+    await new Promise((r) => setTimeout(r, 400));
+    const second = await deploy(host('second'), undefined, { onEvent: (e) => events.push(e) });
+    expect([(await first).status, second.status]).toEqual(['ok', 'ok']);
+    const waiting = events.find((e) => e.type === 'host:waiting');
+    expect(waiting?.type === 'host:waiting' && waiting.holder).toMatch(/deploying first\.example since/);
+    // the holder's file on the target, the user's own
+    const uid = Number(execFileSync('id', ['-u', TEST_USER], { encoding: 'utf8' }));
+    const lockFile = statSync(`/run/lock/consfig-${uid}.lock`);
+    expect([lockFile.uid, lockFile.mode & 0o777]).toEqual([uid, 0o600]);
+  }, 60_000);
+});
+
 describe('chroot', () => {
   it('local → chroot: mounts live only in the connection, services are denied', async () => {
     const conn = await openConnection([chroot(rootfs)]);

@@ -1,7 +1,7 @@
 /** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
 import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
-import { change, checkLines, regularContent, rewriteLines } from './text-file.js';
+import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
 
 function names(ctx: PropertyContext, given: string | undefined): { fqdn: string; short: string } {
   const fqdn = given ?? ctx.attrs.first(attrs.hostname) ?? ctx.hostname;
@@ -26,10 +26,9 @@ export const configured = defprop({
   check: async (ctx, given) => {
     const { fqdn, short } = names(ctx, given);
     const hostname = await regularContent(ctx, '/etc/hostname');
-    const hosts = await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
-    const changes = typeof hosts === 'boolean' ? [] : (hosts.changes ?? []);
+    const changes = changesOf(await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short)));
     if (hostname?.toString('utf8') !== `${short}\n`) changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
-    return changes.length === 0 ? true : { applied: false, changes };
+    return checkResult(changes);
   },
   apply: async (ctx, given) => {
     const { fqdn, short } = names(ctx, given);

@@ -10,7 +10,7 @@ import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { noServices } from './service.js';
 import { initIsSystemd } from './systemd.js';
-import { replaceWithSymlink } from './text-file.js';
+import { checkResult, contentChanges, metadataChange, replaceWithSymlink } from './text-file.js';
 import { entryOrFail } from './user.js';
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, 'must be a user name');
@@ -92,14 +92,6 @@ async function layout(ctx: PropertyContext, user: string): Promise<Layout> {
   };
 }
 
-async function hasText(ctx: PropertyContext, path: string, text: string): Promise<boolean> {
-  return (await ctx.readFileIfExists(path))?.toString('utf8') === text;
-}
-
-async function absent(ctx: PropertyContext, path: string): Promise<boolean> {
-  return !(await ctx.stat(path)).exists;
-}
-
 async function remove(ctx: PropertyContext, ...paths: string[]): Promise<void> {
   await ctx.run(['rm', '-f', '--', ...paths], { affects: paths });
 }
@@ -120,18 +112,22 @@ export const userContainersAutostart = defprop({
   ],
   check: async (ctx, user, o) => {
     const l = await layout(ctx, user);
-    if (!(await hasText(ctx, HELPER, HELPER_TEXT)) || (await ctx.stat(HELPER)).mode !== 0o755) return false;
+    const changes = await contentChanges(ctx, HELPER, HELPER_TEXT, 0o755);
     if (!l.systemd) {
-      return (await hasText(ctx, scriptPath(user), scriptText(user, o.lxcpath)))
-        && (await ctx.stat(scriptPath(user))).mode === 0o755
-        && (await hasText(ctx, cronPath(user), `@reboot root ${scriptPath(user)}\n`))
-        && (await absent(ctx, l.wants));
+      changes.push(
+        ...(await contentChanges(ctx, scriptPath(user), scriptText(user, o.lxcpath), 0o755)),
+        ...(await contentChanges(ctx, cronPath(user), `@reboot root ${scriptPath(user)}\n`)),
+        ...(await contentChanges(ctx, l.wants, null)),
+      );
+      return checkResult(changes);
     }
+    changes.push(...(await contentChanges(ctx, l.unit, unitText(o.lxcpath))));
     const wants = await ctx.stat(l.wants);
-    return (await hasText(ctx, l.unit, unitText(o.lxcpath)))
-      && wants.type === 'symlink' && wants.target === `../${UNIT}`
-      && (await ctx.stat(lingerPath(user))).exists
-      && (await absent(ctx, cronPath(user)));
+    if (wants.type !== 'symlink' || wants.target !== `../${UNIT}`) changes.push(metadataChange(wants, `symlink to ../${UNIT}`));
+    const linger = await ctx.stat(lingerPath(user));
+    if (!linger.exists) changes.push(metadataChange(linger, 'file (lingering)'));
+    changes.push(...(await contentChanges(ctx, cronPath(user), null)));
+    return checkResult(changes);
   },
   apply: async (ctx, user, o) => {
     const l = await layout(ctx, user);

@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import { defprop, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
+import { metadataChange } from './text-file.js';
 import { passwdEntry } from './user.js';
 
 /** The tree at `root` boots systemd: its /sbin/init is systemd's (installed, maybe not running). */
@@ -20,7 +21,10 @@ export const lingeringEnabled = defprop({
   args: z.tuple([userName]),
   argNames: ['user'],
   prefetch: (user) => [{ path: `/var/lib/systemd/linger/${user}` }],
-  check: async (ctx, user) => (await ctx.stat(`/var/lib/systemd/linger/${user}`)).exists,
+  check: async (ctx, user) => {
+    const flag = await ctx.stat(`/var/lib/systemd/linger/${user}`);
+    return flag.exists || { applied: false, changes: [metadataChange(flag, 'file (lingering)')] };
+  },
   apply: async (ctx, user) => {
     if (!(await passwdEntry(ctx, user))) ctx.fail(`no user ${user} on ${ctx.hostname}`);
     // What `loginctl enable-linger` does, without needing logind to run (chroots).
@@ -66,7 +70,8 @@ export const masked = defprop({
   prefetch: (unit) => [{ path: `/etc/systemd/system/${unit}` }, { path: '/run/systemd/system' }],
   check: async (ctx, unit) => {
     const link = await ctx.stat(`/etc/systemd/system/${unit}`);
-    return link.type === 'symlink' && link.target === '/dev/null';
+    if (link.type === 'symlink' && link.target === '/dev/null') return true;
+    return { applied: false, changes: [metadataChange(link, 'symlink to /dev/null')] };
   },
   apply: async (ctx, unit) => {
     const path = `/etc/systemd/system/${unit}`;

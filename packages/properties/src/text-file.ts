@@ -78,6 +78,38 @@ export async function regularContent(ctx: PropertyContext, path: string): Promis
   return info.exists && info.type === 'file' ? ctx.readFile(path) : null;
 }
 
+/**
+ * What would change for `path` to hold `want` (null: to be absent), with `mode` if given:
+ * nothing when it does already. For checks that look after several files.
+ */
+export async function contentChanges(
+  ctx: PropertyContext,
+  path: string,
+  want: string | Buffer | null,
+  mode?: number,
+): Promise<FileChange[]> {
+  const info = await ctx.stat(path);
+  if (want === null) {
+    if (!info.exists) return [];
+    return info.type === 'file' ? [change(path, await ctx.readFile(path), null)] : [metadataChange(info, 'absent')];
+  }
+  const bytes = typeof want === 'string' ? Buffer.from(want) : want;
+  const old = await regularContent(ctx, path);
+  const changes = old?.equals(bytes) ? [] : [change(path, old, bytes)];
+  if (mode !== undefined && old !== null && info.mode !== mode) changes.push(metadataChange(info, describeWanted('file', { mode }, info)));
+  return changes;
+}
+
+/** The changes a check found (none when it says applied). */
+export function changesOf(check: CheckResult): FileChange[] {
+  return typeof check === 'boolean' ? [] : [...(check.changes ?? [])];
+}
+
+/** A check's answer from the changes it found. */
+export function checkResult(changes: FileChange[]): CheckResult {
+  return changes.length === 0 ? true : { applied: false, changes };
+}
+
 export type LineEdit = (old: string[]) => string[];
 
 interface Planned {

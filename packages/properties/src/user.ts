@@ -2,7 +2,9 @@
 import { defprop, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
-import { rewriteLines, splitLines } from './text-file.js';
+import { changesOf, checkLines, checkResult, rewriteLines } from './text-file.js';
+
+const listShell = (shell: string) => (old: string[]) => (old.includes(shell) ? old : [...old, shell]);
 
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name (lower case, digits, _ and -)');
 
@@ -47,12 +49,14 @@ export const hasLoginShell = defprop({
   args: z.tuple([userName, absolutePath]),
   argNames: ['user', 'shell'],
   check: async (ctx, user, shell) => {
-    const listed = splitLines((await ctx.readFileIfExists('/etc/shells'))?.toString('utf8') ?? '').includes(shell);
-    return listed && (await entryOrFail(ctx, user)).shell === shell;
+    const changes = changesOf(await checkLines(ctx, '/etc/shells', listShell(shell)));
+    const current = (await entryOrFail(ctx, user)).shell;
+    if (current !== shell) changes.push({ path: '/etc/passwd', before: `${user}: ${current}`, after: `${user}: ${shell}`, kind: 'metadata' });
+    return checkResult(changes);
   },
   apply: async (ctx, user, shell) => {
     if (!(await ctx.stat(shell)).exists) ctx.fail(`${shell} does not exist on ${ctx.hostname}`);
-    await rewriteLines(ctx, '/etc/shells', (old) => (old.includes(shell) ? old : [...old, shell]));
+    await rewriteLines(ctx, '/etc/shells', listShell(shell));
     await ctx.run(['usermod', '-s', shell, user]);
   },
 });
