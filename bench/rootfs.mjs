@@ -2,7 +2,7 @@
 // mmdebstrap, and id-shift throughput on a minbase tree.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { defprop, deployThese } from '@consfig/core';
+import { defprop, deployThese, openConnection } from '@consfig/core';
 import { cachedRootfs, ensureRootfs, parseBootstrapOptions, shiftTree, unshiftTree } from '@consfig/rootfs';
 
 const WORK = '/var/lib/consfig-bench/rootfs';
@@ -43,8 +43,11 @@ export async function benchRootfs({ firstBuild = true } = {}) {
   }
 
   const maps = { uid: [{ inside: 0, outside: 100000, count: 65536 }], gid: [{ inside: 0, outside: 100000, count: 65536 }] };
-  const shiftIn = shiftTree(root, maps);
-  const shiftOut = unshiftTree(root, maps);
+  // The shifter runs at the far end of a connection (here this machine's): one perl process.
+  const conn = await openConnection([]);
+  const shiftIn = await shiftTree(conn, root, maps);
+  const shiftOut = await unshiftTree(conn, root, maps);
+  await conn.close();
   const rate = (r) => Math.round(r.inodes / (r.durationMs / 1000));
   rows.push({ bench: `id shift in (${shiftIn.inodes} inodes)`, value: `${rate(shiftIn)} inodes/s`, target: '>= 50000/s' });
   rows.push({ bench: `id shift out (${shiftOut.inodes} inodes)`, value: `${rate(shiftOut)} inodes/s`, target: '>= 50000/s' });

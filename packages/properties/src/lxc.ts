@@ -217,8 +217,7 @@ const treeConfigured = defprop({
     const { dir, rootfs } = await where(ctx, o, host);
     if ((await ctx.stat(`${dir}/${BUILT_FLAG}`)).exists) return true;
     // A tree shifted before the flag file existed was built and configured then.
-    const local = ctx.conn.localPath(rootfs);
-    return local !== undefined && (await ctx.stat(`${rootfs}/${BUILT_MARK}`)).exists && shiftState(local).state !== 'none';
+    return (await ctx.stat(`${rootfs}/${BUILT_MARK}`)).exists && (await shiftState(ctx.conn, rootfs)).state !== 'none';
   },
   apply: async (ctx, o, host) => {
     const { pw, lxcpath, dir, rootfs } = await where(ctx, o, host);
@@ -248,17 +247,14 @@ const treeShifted = defprop({
   argNames: ['options', 'host'],
   check: async (ctx, o, host) => {
     const { rootfs } = await where(ctx, o, host);
-    const local = ctx.conn.localPath(rootfs);
-    if (!local || !(await ctx.stat(rootfs)).exists) return false;
-    const state = shiftState(local);
+    if (!(await ctx.stat(rootfs)).exists) return false;
+    const state = await shiftState(ctx.conn, rootfs);
     return state.state === 'shifted' && JSON.stringify(state.maps) === JSON.stringify(await mapsFor(ctx, o));
   },
+  // At the far end, with the chain's privileges there: the tree need not be on this machine.
   apply: async (ctx, o, host) => {
     const { rootfs } = await where(ctx, o, host);
-    const local =
-      ctx.conn.localPath(rootfs) ??
-      ctx.fail(`shifting ${rootfs} needs its files on the deploying machine (local, chroot or user-switching hops only)`);
-    shiftTree(local, await mapsFor(ctx, o));
+    await shiftTree(ctx.conn, rootfs, await mapsFor(ctx, o));
   },
   // Removing the tree (the first step, unapplied last) removes this with it.
   unapply: async () => 'unchanged',

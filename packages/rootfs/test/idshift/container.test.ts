@@ -38,7 +38,8 @@ it('a shifted minbase rootfs runs setuid and file-capability binaries in an unpr
   copyFileSync(`${rootfs}/usr/bin/id`, `${rootfs}/usr/local/bin/suid-id`);
   chmodSync(`${rootfs}/usr/local/bin/suid-id`, 0o4755);
 
-  const report = shiftTree(rootfs, maps);
+  const local = await openConnection([]);
+  const report = await shiftTree(local, rootfs, maps).finally(() => local.close());
   expect(report.inodes).toBeGreaterThan(5000);
   const [range] = maps.uid;
   writeFileSync(

@@ -1,12 +1,22 @@
 import { execFileSync } from 'node:child_process';
 import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { IdShiftError, MARKER, setXattr, shiftState, shiftTree, unshiftTree, type IdMaps } from '../../src/index.js';
+import { runuser, sudo } from '@consfig/connections';
+import { ensureUsers, TEST_USER } from '../../../connections/test/support/machine.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { openConnection, type Connection } from '@consfig/core';
+import { IdShiftError, MARKER, markerText, shiftState, shiftTree, unshiftTree, type IdMaps } from '../../src/index.js';
 
 const MAPS: IdMaps = { uid: [{ inside: 0, outside: 100000, count: 65536 }], gid: [{ inside: 0, outside: 100000, count: 65536 }] };
 
 let root: string;
+let conn: Connection;
+beforeAll(async () => {
+  conn = await openConnection([]);
+});
+afterAll(async () => {
+  await conn.close();
+});
 
 function sh(script: string): string {
   return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
@@ -55,8 +65,8 @@ afterEach(() => {
 });
 
 describe('shiftTree', () => {
-  it('shifts owners, keeps setuid/setgid, shifts ACLs and rewrites caps as v3', () => {
-    const report = shiftTree(root, MAPS);
+  it('shifts owners, keeps setuid/setgid, shifts ACLs and rewrites caps as v3', async () => {
+    const report = await shiftTree(conn, root, MAPS);
     expect(report.state).toBe('done');
     expect(report.inodes).toBe(11); // the hard link is one inode
     const st = (p: string) => lstatSync(join(root, p));
@@ -69,49 +79,64 @@ describe('shiftTree', () => {
     expect(sh(`getfacl -n ${join(root, 'shared/acl')}`)).toMatch(/user:101000:rw-[\s\S]*group:100100:r--/);
     expect(sh(`getfacl -n ${join(root, 'shared')}`)).toMatch(/default:user:101001:rwx[\s\S]*default:group:100101:r-x/);
     expect(sh(`getcap -n ${join(root, 'bin/ping')}`)).toMatch(/cap_net_raw=ep \[rootid=100000\]/);
-    expect(shiftState(root).state).toBe('shifted');
+    expect(await shiftState(conn, root)).toEqual({ state: 'shifted', maps: MAPS });
   });
 
-  it('does nothing the second time, and gives back the identical tree when shifted out', () => {
+  it('does nothing the second time, and gives back the identical tree when shifted out', async () => {
     const before = listing(root);
-    shiftTree(root, MAPS);
+    await shiftTree(conn, root, MAPS);
     const shifted = listing(root);
     expect(shifted).not.toBe(before);
-    expect(shiftTree(root, MAPS).state).toBe('already');
+    expect((await shiftTree(conn, root, MAPS)).state).toBe('already');
     expect(listing(root)).toBe(shifted);
-    unshiftTree(root, MAPS);
+    await unshiftTree(conn, root, MAPS);
     expect(listing(root)).toBe(before);
-    expect(shiftState(root).state).toBe('none');
+    expect((await shiftState(conn, root)).state).toBe('none');
   });
 
-  it('resumes an interrupted shift without shifting anything twice', () => {
-    shiftTree(root, MAPS);
+  it('resumes an interrupted shift without shifting anything twice', async () => {
+    await shiftTree(conn, root, MAPS);
     // As if interrupted before these two inodes: still at host ids, marker says shifting.
     sh(`chown -h 0:0 ${join(root, 'bin/suid')} && chmod 4755 ${join(root, 'bin/suid')} && chown 1000:1000 ${join(root, 'home-file')}`);
-    setXattr(root, MARKER, Buffer.from(JSON.stringify({ state: 'shifting', maps: MAPS })));
-    expect(shiftTree(root, MAPS).state).toBe('resumed');
+    execFileSync('setfattr', ['-n', MARKER, '-v', markerText('shifting', MAPS), root]);
+    expect((await shiftTree(conn, root, MAPS)).state).toBe('resumed');
     expect(lstatSync(join(root, 'bin/suid')).uid).toBe(100000);
     expect(lstatSync(join(root, 'home-file')).uid).toBe(101000);
     expect(lstatSync(join(root, 'shared')).gid).toBe(100050);
     expect(sh(`getfacl -n ${join(root, 'shared/acl')}`)).toMatch(/user:101000:rw-/);
   });
 
-  it('refuses ids outside the map and other maps on a shifted tree', () => {
+  it('refuses ids outside the map and other maps on a shifted tree', async () => {
     writeFileSync(join(root, 'far'), '');
     chownSync(join(root, 'far'), 70000, 0);
-    expect(() => shiftTree(root, MAPS)).toThrow(IdShiftError);
-    expect(() => shiftTree(root, MAPS)).toThrow(/far: owner 70000:0 is outside the id map/);
+    await expect(shiftTree(conn, root, MAPS)).rejects.toThrow(IdShiftError);
+    await expect(shiftTree(conn, root, MAPS)).rejects.toThrow(/far: owner 70000:0 is outside the id map/);
     rmSync(join(root, 'far'));
-    shiftTree(root, MAPS);
+    await shiftTree(conn, root, MAPS);
     const other = { uid: [{ inside: 0, outside: 200000, count: 65536 }], gid: MAPS.gid };
-    expect(() => shiftTree(root, other)).toThrow(/already shifted with other maps/);
-    expect(() => shiftTree(root, { uid: [{ inside: 0, outside: 1000, count: 65536 }], gid: MAPS.gid })).toThrow(/overlap/);
+    await expect(shiftTree(conn, root, other)).rejects.toThrow(/already shifted with other maps/);
+    await expect(shiftTree(conn, root, { uid: [{ inside: 0, outside: 1000, count: 65536 }], gid: MAPS.gid })).rejects.toThrow(/overlap/);
   });
 
-  it('never crosses into another filesystem', () => {
+  it('never crosses into another filesystem', async () => {
     mkdirSync(join(root, 'mnt'));
     sh(`mount -t tmpfs tmpfs ${join(root, 'mnt')} && touch ${join(root, 'mnt/inside')}`);
-    shiftTree(root, MAPS);
+    await shiftTree(conn, root, MAPS);
     expect(lstatSync(join(root, 'mnt/inside')).uid).toBe(0);
+  });
+
+  it('shifts with the privileges of the far end: as an ordinary user through sudo, and says so without them', async () => {
+    ensureUsers();
+    const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
+    const throughSudo = await openConnection([runuser(TEST_USER), sudo()], { env });
+    const unprivileged = await openConnection([runuser(TEST_USER)], { env });
+    try {
+      await expect(shiftTree(unprivileged, root, MAPS)).rejects.toThrow(/lsetxattr trusted\.consfig\.idshift .*: Operation not permitted/);
+      expect((await shiftTree(throughSudo, root, MAPS)).state).toBe('done');
+      expect(lstatSync(join(root, 'bin/suid')).uid).toBe(100000);
+    } finally {
+      await throughSudo.close();
+      await unprivileged.close();
+    }
   });
 });
