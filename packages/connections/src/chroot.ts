@@ -1,7 +1,8 @@
 /**
  * chroot: run the agent inside a root filesystem, in a private mount namespace that
- * holds /proc, /sys, /dev, /dev/pts, /dev/shm and /run (with /run/lock; and the host's resolv.conf)
- * for the life of the connection. The namespace dies with the chain, so nothing stays
+ * holds the tree bound onto itself, /proc, /sys, /dev, /dev/pts, /dev/shm and /run
+ * (with /run/lock; and the host's resolv.conf) for the life of the connection, so a
+ * chroot hop works inside another at any depth. The namespace dies with the chain, so nothing stays
  * mounted after it ends, even when the deploy fails or is killed. A policy-rc.d that
  * denies every start is bind-mounted too, so packages installed inside start no
  * daemons; where the chroot has none, an empty placeholder (which invoke-rc.d ignores)
@@ -13,6 +14,9 @@ const SETUP = String.raw`set -e
 r=$1; shift
 [ -d "$r" ] || { echo "chroot: $r is not a directory" >&2; exit 111; }
 for d in proc sys dev run usr/sbin etc; do [ -d "$r/$d" ] || mkdir -p "$r/$d"; done
+# The tree bound onto itself is a mount point, so that inside it "/" is one too and a
+# chroot hop in this chroot can make its own mounts private (else: EINVAL from unshare).
+mount --bind "$r" "$r"
 mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount --rbind /dev "$r/dev"

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +19,7 @@ import { HOSTILE_BYTES, HOSTILE_STRINGS } from '../../core/test/support/hostile.
 import {
   DENIED_USER,
   mountNamespacesInUse,
+  mountsBelow,
   PASSWORD,
   PASSWORD_USER,
   processTable,
@@ -192,6 +193,21 @@ describe('chroot', () => {
     const ns = mntNamespaceOf(conn.pid);
     await conn.close();
     expect(namespaceInUse(ns)).toBe(false);
+  }, 120_000);
+
+  it('chroot → chroot → chroot: at any depth, its mounts gone with it', async () => {
+    const outer = unpackRootfs('/var/lib/consfig-test/chroot-nest');
+    unpackRootfs(join(outer, 'srv/middle'));
+    unpackRootfs(join(outer, 'srv/middle/srv/inner'));
+    writeFileSync(join(outer, 'srv/middle/srv/inner/etc/where'), 'innermost\n');
+    const conn = await openConnection([chroot(outer), chroot('/srv/middle'), chroot('/srv/inner')]);
+    expect((await conn.readFile('/etc/where')).toString()).toBe('innermost\n');
+    expect((await conn.run(['sh', '-c', 'apt-get --version >/dev/null && echo ok'])).stdout.toString()).toBe('ok\n');
+    await exercise(conn, '/root');
+    const ns = mntNamespaceOf(conn.pid);
+    await conn.close();
+    expect(namespaceInUse(ns)).toBe(false);
+    expect(mountsBelow(outer)).toEqual([]);
   }, 120_000);
 
   it('a missing chroot fails the host with the hop named', async () => {

@@ -8,7 +8,14 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from '@consfig/core';
 import { bootstrappers, type Bootstrapper } from './bootstrappers/index.js';
-import { DEBIAN_SUITES, HOST_SOURCES, bootstrapOptions, type BootstrapOptions, type BootstrapOptionsInput } from './bootstrappers/options.js';
+import {
+  DEBIAN_CODENAMES,
+  DEBIAN_SUITES,
+  HOST_SOURCES,
+  bootstrapOptions,
+  type BootstrapOptions,
+  type BootstrapOptionsInput,
+} from './bootstrappers/options.js';
 import { HOST_MIRROR_PLACEHOLDER } from './bootstrappers/debootstrap.js';
 import type { IdMaps } from './idshift/maps.js';
 
@@ -25,6 +32,8 @@ export const PARTIAL_SUFFIX = '.consfig-partial';
 /** What identifies a cached rootfs. */
 export function cacheKey(b: Bootstrapper, o: BootstrapOptions): string {
   const identity = {
+    // 2: trees checked before they are cached (older caches may hold a broken one)
+    format: 2,
     bootstrapper: b.name,
     suite: o.suite,
     arch: o.arch,
@@ -61,6 +70,12 @@ export function parseBootstrapOptions(input: BootstrapOptionsInput, property: st
   return o;
 }
 
+/** The last lines of a tool's stderr: where it says what went wrong. */
+function tail(stderr: string, lines = 15): string {
+  const all = stderr.trim().split('\n');
+  return (all.length > lines ? ['…', ...all.slice(-lines)] : all).join('\n') || 'no message';
+}
+
 async function has(ctx: PropertyContext, program: string): Promise<boolean> {
   return ctx.test(['sh', '-c', 'command -v "$1" >/dev/null', 'sh', program]);
 }
@@ -71,6 +86,8 @@ export async function chooseBootstrapper(ctx: PropertyContext, o: BootstrapOptio
   if (!(await has(ctx, b.program))) {
     ctx.fail(`${b.program} is not installed on ${ctx.hostname} (apt.installed('${b.program}') before this property)`);
   }
+  // The cache is zstd-compressed: tar needs the zstd program.
+  if (!(await has(ctx, 'zstd'))) ctx.fail(`zstd is not installed on ${ctx.hostname} (apt.installed('zstd') before this property)`);
   return b;
 }
 
@@ -82,8 +99,12 @@ async function hostMirror(ctx: PropertyContext): Promise<string> {
   return /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/m.exec(list)?.[1] ?? 'http://deb.debian.org/debian';
 }
 
+// Builds into a temp name under a lock, checks a Debian tree has what one has (a shell,
+// dpkg's status, os-release naming the suite asked for), and only then renames it into
+// the cache: a bootstrap that "succeeded" with a broken tree is a failed build.
 const CACHE_SCRIPT = String.raw`set -u
-cache=$1; maxmin=$2; mode=$3; shift 3
+cache=$1; maxmin=$2; mode=$3; verify=$4; codename=$5; shift 5
+fail() { echo "$1" >&2; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit 1; }
 mkdir -p "${'$'}{cache%/*}" || exit 1
 exec 9>"$cache.lock"
 flock 9 || exit 1
@@ -92,8 +113,24 @@ rm -rf "$cache.building.tar.zst" "$cache.building.d"
 [ "$mode" = dir ] && mkdir -p "$cache.building.d"
 "$@" || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
 if [ "$mode" = dir ]; then
-  tar -C "$cache.building.d" --numeric-owner --acls --xattrs --xattrs-include='*' --zstd -cpf "$cache.building.tar.zst" . || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
+  tar -C "$cache.building.d" --numeric-owner --acls --xattrs --xattrs-include='*' --zstd -cpf "$cache.building.tar.zst" . || fail "cannot pack the tree"
   rm -rf "$cache.building.d"
+fi
+if [ "$verify" = debian ]; then
+  list=$(tar --zstd -tf "$cache.building.tar.zst") || fail "the bootstrapper wrote no readable tarball"
+  has() { case "
+$list
+" in *"
+./$1
+"*) return 0 ;; esac; return 1; }
+  has usr/bin/sh || has bin/sh || fail "the bootstrap gave a tree without /bin/sh (not cached)"
+  has var/lib/dpkg/status || fail "the bootstrap gave a tree without dpkg's status (not cached)"
+  has usr/lib/os-release || has etc/os-release || fail "the bootstrap gave a tree without os-release (not cached)"
+  if [ -n "$codename" ]; then
+    release=$(tar --zstd -xOf "$cache.building.tar.zst" ./usr/lib/os-release 2>/dev/null || tar --zstd -xOf "$cache.building.tar.zst" ./etc/os-release)
+    case "$release" in *"VERSION_CODENAME=$codename"*) ;;
+      *) fail "the bootstrap gave a tree of another suite than $codename ($(printf '%s\n' "$release" | grep '^VERSION_CODENAME=' || echo 'no VERSION_CODENAME'); not cached)" ;; esac
+  fi
 fi
 mv -f "$cache.building.tar.zst" "$cache" && echo built`;
 
@@ -116,10 +153,14 @@ export async function cachedRootfs(
   }
   const env = b.env?.(o) ?? {};
   const minutes = String(Math.round((cache.maxAgeDays ?? 7) * 24 * 60));
-  const result = await ctx.run(['sh', '-c', CACHE_SCRIPT, 'consfig-rootfs-cache', path, minutes, mode, ...argv], {
+  const verify = b.distributions.includes('debian') ? 'debian' : '';
+  const codename = (DEBIAN_CODENAMES as readonly string[]).includes(o.suite) ? o.suite : '';
+  const result = await ctx.run(['sh', '-c', CACHE_SCRIPT, 'consfig-rootfs-cache', path, minutes, mode, verify, codename, ...argv], {
     env,
     affects: [path],
+    allowFailure: true,
   });
+  if (result.exitCode !== 0) ctx.fail(`building a ${o.suite} tree with ${b.name} failed: ${tail(result.stderr)}`);
   return { path, built: result.stdout.includes('built'), bootstrapper: b };
 }
 
@@ -196,9 +237,11 @@ export async function ensureRootfs(
     await ctx.run(['rmdir', root], { affects: [root] });
   }
   const { path } = await cachedRootfs(ctx, o, cache);
-  await ctx.run(['sh', '-c', UNPACK_SCRIPT, 'consfig-rootfs-unpack', path, root, map], {
+  const unpacked = await ctx.run(['sh', '-c', UNPACK_SCRIPT, 'consfig-rootfs-unpack', path, root, map], {
     affects: [root, `${root}${PARTIAL_SUFFIX}`],
+    allowFailure: true,
   });
+  if (unpacked.exitCode !== 0) ctx.fail(`unpacking ${path} into ${root} failed: ${tail(unpacked.stderr)}`);
   return true;
 }
 

@@ -2,7 +2,15 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defprop, deployThese, type PropertyContext } from '@consfig/core';
-import { cachedRootfs, defaultMapsFor, ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '../src/index.js';
+import {
+  cachedRootfs,
+  defaultMapsFor,
+  ensureRootfs,
+  parseBootstrapOptions,
+  registerBootstrapper,
+  removeRootfs,
+  type BootstrapOptionsInput,
+} from '../src/index.js';
 import { ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
 
 const WORK = '/var/lib/consfig-test/rootfs-build';
@@ -85,7 +93,9 @@ describe('the rootfs cache', () => {
     const broken = `${WORK}/broken.tar.gz`;
     writeFileSync(broken, 'not a tarball');
     const bad = opts({ suite: 'bookworm', bootstrapper: 'tarball', tarball: broken });
-    await expect(withCtx((ctx) => cachedRootfs(ctx, bad, { cacheDir: CACHE }))).rejects.toThrow(/exited with code 2/);
+    await expect(withCtx((ctx) => cachedRootfs(ctx, bad, { cacheDir: CACHE }))).rejects.toThrow(
+      /building a bookworm tree with tarball failed: tar: /,
+    );
     expect(readdirSync(CACHE).filter((n) => n.includes('.building'))).toEqual([]);
 
     // a full disk: a 2 MiB tmpfs cannot hold a Debian tree
@@ -94,9 +104,55 @@ describe('the rootfs cache', () => {
     execFileSync('sh', ['-c', `mountpoint -q ${small} || mount -t tmpfs -o size=2m tmpfs ${small}`]);
     const o = opts({ suite: 'bookworm', bootstrapper: 'mmdebstrap' });
     const error = await withCtx((ctx) => ensureRootfs(ctx, o, `${small}/root`)).catch((e: unknown) => e);
-    expect(String((error as { stderr?: string }).stderr)).toMatch(/No space left on device/);
+    expect((error as Error).message).toMatch(/^unpacking \S+ into \S+\/root failed: [\s\S]*No space left on device/);
     expect(existsSync(`${small}/root`)).toBe(false);
     expect(existsSync(`${small}/root.consfig-partial`)).toBe(false);
+  }, 600_000);
+});
+
+describe('what a build gives', () => {
+  /** A "Debian" bootstrapper that packs a directory made by the test. */
+  function fakeDebian(tree: Record<string, string>): string {
+    const src = `${WORK}/fake-src`;
+    rmSync(src, { recursive: true, force: true });
+    for (const [path, text] of Object.entries(tree)) {
+      mkdirSync(`${src}/${path.replace(/\/[^/]*$/, '')}`, { recursive: true });
+      writeFileSync(`${src}/${path}`, text);
+    }
+    registerBootstrapper({
+      name: 'fake-debian',
+      program: 'tar',
+      distributions: ['debian'],
+      writesTarball: true,
+      argv: (_o, target) => ['tar', '--zstd', '-C', src, '-cf', target, '.'],
+    });
+    return src;
+  }
+
+  it('is never cached when it lacks what a Debian tree has, or is of another suite', async () => {
+    rmSync(CACHE, { recursive: true, force: true });
+    fakeDebian({ 'usr/lib/os-release': 'VERSION_CODENAME=bullseye\n' });
+    const o = opts({ suite: 'bullseye', bootstrapper: 'fake-debian' });
+    await expect(withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).rejects.toThrow(
+      /building a bullseye tree with fake-debian failed: the bootstrap gave a tree without \/bin\/sh \(not cached\)/,
+    );
+    fakeDebian({ 'usr/bin/sh': '', 'var/lib/dpkg/status': '', 'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bookworm\n' });
+    await expect(withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).rejects.toThrow(
+      /the bootstrap gave a tree of another suite than bullseye \(VERSION_CODENAME=bookworm; not cached\)/,
+    );
+    expect(readdirSync(CACHE).filter((n) => n.endsWith('.tar.zst'))).toEqual([]);
+    fakeDebian({ 'usr/bin/sh': '', 'var/lib/dpkg/status': '', 'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bullseye\n' });
+    expect((await withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).built).toBe(true);
+  });
+
+  it("is of the suite asked for, built on this bookworm machine from its mirror", async () => {
+    const o = opts({ suite: 'bullseye', bootstrapper: 'mmdebstrap' });
+    const root = `${WORK}/bullseye-root`;
+    await withCtx((ctx) => removeRootfs(ctx, root));
+    expect(await withCtx((ctx) => ensureRootfs(ctx, o, root))).toBe(true);
+    expect(execFileSync('chroot', [root, 'sh', '-c', '. /etc/os-release; echo $VERSION_CODENAME'], { encoding: 'utf8' })).toBe('bullseye\n');
+    expect(execFileSync('chroot', [root, 'cat', '/etc/debian_version'], { encoding: 'utf8' })).toMatch(/^11\./);
+    await withCtx((ctx) => removeRootfs(ctx, root));
   }, 600_000);
 });
 

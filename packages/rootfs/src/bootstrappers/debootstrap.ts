@@ -2,7 +2,7 @@
 import { debianSelection, type BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 
-/** The default mirror when none is given: the first URIs line of the host's sources, read there. */
+/** The default mirror when none is given: the building machine's archive URL (its sources' first URIs), read there. */
 export const HOST_MIRROR_PLACEHOLDER = '@host-mirror@';
 
 export const debootstrap: Bootstrapper = {

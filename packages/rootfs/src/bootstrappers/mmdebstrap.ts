@@ -1,5 +1,6 @@
 /** mmdebstrap: about twice as fast as debootstrap here, and writes tarballs itself. */
-import { debianSelection, HOST_SOURCES, type BootstrapOptions } from './options.js';
+import { HOST_MIRROR_PLACEHOLDER } from './debootstrap.js';
+import { debianSelection, type BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 
 export const mmdebstrap: Bootstrapper = {
@@ -17,9 +18,10 @@ export const mmdebstrap: Bootstrapper = {
       ...(o.proxy ? [`--aptopt=Acquire::http::Proxy "${o.proxy}"`] : []),
       o.suite,
       target,
-      // Without a mirror, the building machine's sources: mmdebstrap's own guess may name
-      // hosts this machine cannot reach.
-      o.mirror ?? HOST_SOURCES,
+      // Without a mirror, the building machine's (its URL, with the suite asked for):
+      // mmdebstrap's own guess may name hosts this machine cannot reach, and the machine's
+      // sources file would name its own suite whatever suite is asked for.
+      o.mirror ?? HOST_MIRROR_PLACEHOLDER,
     ];
   },
 };

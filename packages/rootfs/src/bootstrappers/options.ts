@@ -16,7 +16,7 @@ export const bootstrapOptions = z
     variant: z.string().regex(/^[a-z-]+$/).default('minbase'),
     includes: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be package names')).default([]),
     components: z.array(z.string().regex(/^[a-z-]+$/)).default(['main']),
-    /** Archive URL; default: the building machine's own apt sources. */
+    /** Archive URL; default: the building machine's own archive, with the suite asked for. */
     mirror: z.string().url().optional(),
     /** An HTTP proxy for the archive. */
     proxy: z.string().url().optional(),
@@ -29,8 +29,11 @@ export const bootstrapOptions = z
 export type BootstrapOptions = z.output<typeof bootstrapOptions>;
 export type BootstrapOptionsInput = z.input<typeof bootstrapOptions>;
 
-/** The building machine's apt sources, passed to mmdebstrap when no mirror is given. */
+/** The building machine's apt sources, whose archive URL is the default mirror. */
 export const HOST_SOURCES = '/etc/apt/sources.list.d/debian.sources';
+
+/** Debian's codenames: what /etc/os-release of a tree built for that suite names. */
+export const DEBIAN_CODENAMES = ['buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke'] as const;
 
 /** What debootstrap and mmdebstrap both take the same way: components, extra packages, keyring. */
 export function debianSelection(o: BootstrapOptions): string[] {

@@ -4,11 +4,11 @@ import { bootstrapOptions, debootstrap, dnf, mmdebstrap, pacstrap, tarball, cach
 const o = bootstrapOptions.parse({ suite: 'bookworm', includes: ['vim', 'curl'], components: ['main', 'contrib'], proxy: 'http://proxy:3142' });
 
 describe('bootstrapper argv', () => {
-  it('mmdebstrap uses the host sources without a mirror and sets the proxy as an apt option', () => {
+  it("mmdebstrap uses the building machine's archive without a mirror and sets the proxy as an apt option", () => {
     expect(mmdebstrap.argv(o, '/out.tar.zst')).toEqual([
       'mmdebstrap', '--quiet', '--variant=minbase', '--architectures=amd64', '--components=main,contrib',
       '--include=vim,curl', '--aptopt=Acquire::http::Proxy "http://proxy:3142"', 'bookworm', '/out.tar.zst',
-      '/etc/apt/sources.list.d/debian.sources',
+      '@host-mirror@',
     ]);
     expect(mmdebstrap.argv({ ...o, mirror: 'http://m/debian', proxy: undefined }, '/d').at(-1)).toBe('http://m/debian');
   });
