@@ -14,6 +14,8 @@ export interface CommonOptions {
   color: boolean | undefined;
   /** Seconds ssh masters outlive the run (CONSFIG_SSH_PERSIST for the config's ssh hops). */
   sshPersist: number | undefined;
+  /** Ask at the terminal for the password of every sudo hop that has none. */
+  askSudoPass: boolean;
 }
 
 export type Command =
@@ -51,6 +53,8 @@ Options:
       --lock-wait S     wait S seconds (default 300) for another deployment of a
                         target to end before failing that host
       --ssh-persist S   keep ssh masters S seconds for the next run (CONSFIG_SSH_PERSIST)
+  -K, --ask-sudo-pass   ask on the terminal (once) for the password of sudo hops
+                        that have none (not echoed)
   -h, --help            this text
       --version         the version
 
@@ -69,6 +73,7 @@ const OPTIONS = {
   'exit-code': { type: 'boolean' },
   'ssh-persist': { type: 'string' },
   'lock-wait': { type: 'string' },
+  'ask-sudo-pass': { type: 'boolean', short: 'K' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const;
@@ -103,6 +108,7 @@ export function parseCommand(argv: readonly string[]): Command {
     verbosity: values.verbose?.length ?? 0,
     reporter,
     color: values['no-color'] ? false : values.color ? true : undefined,
+    askSudoPass: values['ask-sudo-pass'] ?? false,
   };
   switch (name) {
     case 'deploy':

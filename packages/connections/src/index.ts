@@ -7,7 +7,7 @@ import './register.js';
 export { ssh, parseSshTarget } from './ssh.js';
 export type { SshOptions } from './ssh.js';
 export { sudo } from './sudo.js';
-export type { SudoOptions } from './sudo.js';
+export type { SudoOptions, SudoPassword } from './sudo.js';
 export { runuser, su } from './su.js';
 export { chroot } from './chroot.js';
 export { nsenter } from './nsenter.js';

@@ -20,19 +20,25 @@ import {
 } from './agent/requests.js';
 import {
   describeChain,
+  type Ask,
   type CommandEvent,
   type CommandResult,
   type Connection,
   type Hop,
+  type HopContext,
   type LockOptions,
   type ProbeQuery,
   type RunOptions,
   type WriteOptions,
 } from './connection.js';
-import { ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from './errors.js';
+import { ConnectionError, ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from './errors.js';
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
+  /** Asks the person at the terminal (a sudo password); see HopContext. */
+  ask?: Ask | undefined;
+  askPasswords?: boolean | undefined;
+  data?: ((iden1: string, iden2: string) => Promise<Buffer>) | undefined;
 }
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
@@ -45,9 +51,18 @@ async function openAgentConnection(
   options: OpenOptions,
   ownFrom: number,
 ): Promise<AgentConnection> {
+  const contexts: HopContext[] = hops.map((_, i) => ({
+    position: i,
+    chain: describeChain(hops.slice(0, i + 1)),
+    ask: options.ask,
+    askPasswords: options.askPasswords,
+    data: options.data,
+  }));
   let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
-  for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, { position: i });
-  const preambles = await Promise.all(hops.map(async (h) => (await h.preamble?.()) ?? Buffer.alloc(0)));
+  for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);
+  // One after the other: two hops that ask never ask at once.
+  const preambles: Buffer[] = [];
+  for (const [i, hop] of hops.entries()) preambles.push((await hop.preamble?.(contexts[i]!)) ?? Buffer.alloc(0));
   const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
   let client: AgentClient;
@@ -60,6 +75,10 @@ async function openAgentConnection(
   } catch (error) {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
     for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});
+    if (error instanceof ConnectionError) {
+      const hint = hops.map((h) => h.explain?.(error.stderr)).find(Boolean);
+      if (hint) throw new ConnectionError(`${error.message} (${hint})`, error.chain, error.stderr, error.exitCode);
+    }
     throw error;
   }
   return new AgentConnection(client, hops, options, ownFrom);

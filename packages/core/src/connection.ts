@@ -10,9 +10,22 @@ import type { FileInfo } from './agent/probe-parse.js';
 export type { OutputSink } from './agent/output.js';
 export type { FileInfo, FileType } from './agent/probe-parse.js';
 
+/**
+ * Asks the person at the controlling terminal, the answer not echoed (a password). The
+ * CLI provides one; an embedding program may give its own; without one nobody is asked.
+ */
+export type Ask = (question: string) => Promise<string>;
+
 export interface HopContext {
   /** Index of this hop in its chain: 0 runs on the deploying machine. */
   readonly position: number;
+  /** The chain up to and including this hop, as text (for questions and messages). */
+  readonly chain: string;
+  readonly ask?: Ask | undefined;
+  /** Ask for the passwords of hops that have none configured (`consfig -K`). */
+  readonly askPasswords?: boolean | undefined;
+  /** Prerequisite data of the deployment, by its two identifiers. */
+  readonly data?: ((iden1: string, iden2: string) => Promise<Buffer>) | undefined;
 }
 
 export interface Hop {
@@ -23,7 +36,7 @@ export interface Hop {
   /** argv that runs `inner` through this hop. */
   wrap(inner: readonly string[], context: HopContext): readonly string[];
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
-  preamble?(): Buffer | undefined | Promise<Buffer | undefined>;
+  preamble?(context: HopContext): Buffer | undefined | Promise<Buffer | undefined>;
   /**
    * The hop reaches another machine (ssh): killing the local chain does not stop what
    * runs there, so an interrupt also kills the agent's process group on the target.
@@ -37,6 +50,8 @@ export interface Hop {
   localRoot?(outer: string): string;
   /** Called once after the chain has ended (e.g. close an ssh ControlMaster). */
   cleanup?(): Promise<void>;
+  /** A hint for a chain that failed with this stderr, where the hop knows what helps. */
+  explain?(stderr: string): string | undefined;
 }
 
 export interface RunOptions {

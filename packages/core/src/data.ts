@@ -123,6 +123,12 @@ export async function fetchData(
   return found;
 }
 
+/** One item, first source that has it wins (a hop's password, say). */
+export async function fetchItem(host: string, iden1: string, iden2: string, sources: readonly DataSource[]): Promise<Buffer> {
+  const item = { iden1, iden2 };
+  return (await fetchData(host, [item], sources)).get(dataKey(item))!;
+}
+
 export function dataKey(item: DataItem): string {
   return `${item.iden1}\u0000${item.iden2}`;
 }

@@ -26,6 +26,7 @@ export type { DeployManyOptions, DeployOptions, DeployTheseOptions } from './eng
 export type { DeployEvent, EventListener, HostResult, NestedIn, PropertyStatus } from './events.js';
 export { describeChain } from './connection.js';
 export type {
+  Ask,
   CommandEvent,
   CommandResult,
   Connection,
@@ -40,6 +41,7 @@ export type {
   WriteOptions,
 } from './connection.js';
 export { openConnection, tempPathFor } from './agent-connection.js';
+export type { OpenOptions } from './agent-connection.js';
 export { checkVia, knownHopKinds, parseHop, registerHopKind, resolveVia, UnknownHopError } from './hop-registry.js';
 export type { HopParser } from './hop-registry.js';
 export { becomeUser } from './hops/become-user.js';
@@ -67,5 +69,5 @@ export {
 export type { ErrorContext } from './errors.js';
 export { defineConsfig, isConsfig } from './consfig.js';
 export type { Consfig } from './consfig.js';
-export { commandSource, dataAttr, envSource, fetchData, fileSource, MissingDataError } from './data.js';
+export { commandSource, dataAttr, envSource, fetchData, fetchItem, fileSource, MissingDataError } from './data.js';
 export type { DataItem, DataSource } from './data.js';

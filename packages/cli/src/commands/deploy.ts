@@ -2,6 +2,7 @@
 import { deployMany, type HostResult } from '@consfig/core';
 import type { Command } from '../args.js';
 import { EXIT, type CliIo } from '../io.js';
+import { terminalAsk } from '../prompt.js';
 import { loadHosts } from './load-hosts.js';
 import { reporters, type ReporterName } from '../reporters/index.js';
 
@@ -25,6 +26,8 @@ export async function deployCommand(command: Extract<Command, { name: 'deploy' |
     dryRun,
     ...(config.data ? { data: config.data } : {}),
     ...(command.lockWait !== undefined ? { lockWaitMs: command.lockWait * 1000 } : {}),
+    ask: terminalAsk({ before: () => reporter.pause?.(), after: () => reporter.resume?.() }),
+    askPasswords: command.askSudoPass,
     onEvent: (event) => reporter.onEvent(event),
     ...(io.signal ? { signal: io.signal } : {}),
   });

@@ -61,6 +61,15 @@ export class TtyReporter implements Reporter {
     if (lines) this.print(lines);
   }
 
+  pause(): void {
+    this.stopTimer();
+    this.clear();
+  }
+
+  resume(): void {
+    if (this.live.size > 0) this.ensureTimer();
+  }
+
   end(results: readonly HostResult[]): void {
     this.stopTimer();
     this.clear();

@@ -21,4 +21,7 @@ export interface Reporter {
   onEvent(event: DeployEvent): void;
   /** After every host has ended. */
   end(results: readonly HostResult[]): void;
+  /** Step aside while the person at the terminal is asked something, and come back. */
+  pause?(): void;
+  resume?(): void;
 }

@@ -3,14 +3,24 @@
  * file and no process behind, a failed write says why, two deployments of one machine
  * take turns, and a host without a via is never deployed to this machine by default.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { processTable, startSshd, type TestSshd } from '../../../connections/test/support/machine.js';
-import { consfig, startConsfig, until } from '../support/cli.js';
+import { PASSWORD, PASSWORD_USER, processTable, startSshd, type TestSshd } from '../../../connections/test/support/machine.js';
+import { BIN, consfig, startConsfig, until, type Ran } from '../support/cli.js';
+
+/** consfig as another (ordinary) user, without a terminal. */
+function consfigAs(user: string, args: string[], env: Record<string, string>): Promise<Ran> {
+  const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  return new Promise((resolve) => {
+    execFile('su', [user, '-s', '/bin/sh', '-c', 'cd /tmp && exec env "$@"', '--', 'sh', ...vars, 'NO_COLOR=1', process.execPath, BIN, ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 const SAFETY = fileURLToPath(new URL('../fixtures/safety.ts', import.meta.url));
 const BAD_VIA = fileURLToPath(new URL('../fixtures/bad-via.ts', import.meta.url));
@@ -144,4 +154,52 @@ describe('no implicit local machine', () => {
     const glob = await consfig(['check', '-c', SEED_LAB, 'lxc1*']);
     expect(glob).toMatchObject({ code: 1, stderr: expect.stringMatching(/no host matches "lxc1\*"/) });
   });
+});
+
+describe('an ordinary user deploying through sudo', () => {
+  const SUDO = fileURLToPath(new URL('../fixtures/sudo.ts', import.meta.url));
+
+  /** consfig as the test user whose sudo wants a password, on a pseudo-terminal of script(1). */
+  function onTerminal(args: string, env: Record<string, string>) {
+    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+    const command = `cd /tmp && env ${vars} NO_COLOR=1 ${process.execPath} ${BIN} ${args}`;
+    const child = spawn('su', [PASSWORD_USER, '-s', '/bin/sh', '-c', `script -qfec ${JSON.stringify(command)} /dev/null`]);
+    const out = { text: '' };
+    child.stdout.on('data', (d: Buffer) => (out.text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out.text += d.toString()));
+    const done = new Promise<number | null>((r) => child.on('exit', r));
+    return { child, out, done };
+  }
+
+  beforeEach(() => {
+    execFileSync('chmod', ['1777', dir]);
+  });
+
+  it('types the password once at the terminal, unechoed, never in a process table or the output', async () => {
+    const run = onTerminal(`deploy -K -c ${SUDO}`, { CONSFIG_TEST_DIR: dir });
+    const seen: string[] = [];
+    const watcher = setInterval(() => seen.push(...processTable()), 5);
+    expect(await until(() => run.out.text.includes('[sudo] password for consfig-tpass: '))).toBe(true);
+    run.child.stdin.write(`${PASSWORD}\r`);
+    const code = await run.done;
+    clearInterval(watcher);
+    expect(code, run.out.text).toBe(0);
+    expect(run.out.text.split('[sudo] password for').length - 1).toBe(1);
+    expect(run.out.text).not.toContain(PASSWORD);
+    expect(seen.filter((l) => l.includes(PASSWORD))).toEqual([]);
+    for (const n of ['a', 'b']) expect([statSync(join(dir, n)).uid, readFileSync(join(dir, n), 'utf8')]).toEqual([0, 'written as root\n']);
+  }, 60_000);
+
+  it('without -K is told how to give the password; with it as data, asks nobody', async () => {
+    const asked = await consfigAs(PASSWORD_USER, ['deploy', '-c', SUDO], { CONSFIG_TEST_DIR: dir });
+    expect(asked.code).toBe(4);
+    expect(asked.stdout).toMatch(/sudo: a password is required \(consfig -K asks for the password on the terminal; or give it: sudo\(\{ password \}\)\)/);
+    const data = await consfigAs(PASSWORD_USER, ['deploy', '-c', SUDO], {
+      CONSFIG_TEST_DIR: dir,
+      CONSFIG_TEST_SUDO_DATA: '1',
+      'CONSFIG_TEST_DATA___user_passwd__this_sudo': PASSWORD,
+    });
+    expect(data.code, data.stdout).toBe(0);
+    expect(statSync(join(dir, 'a')).uid).toBe(0);
+  }, 60_000);
 });

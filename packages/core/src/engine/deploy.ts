@@ -6,8 +6,8 @@
 import pLimit from 'p-limit';
 import { openConnection } from '../agent-connection.js';
 import { seq } from '../combinators.js';
-import { describeChain, type Connection } from '../connection.js';
-import { dataAttr, fetchData, type DataSource } from '../data.js';
+import { describeChain, type Ask, type Connection } from '../connection.js';
+import { dataAttr, fetchData, fetchItem, type DataSource } from '../data.js';
 import { ConnectionError, DeployAbortedError, NoViaError, toConsfigError } from '../errors.js';
 import type { DeployEvent, EventListener, HostResult } from '../events.js';
 import { defineHost, Host, isHost, type Via } from '../host.js';
@@ -31,6 +31,10 @@ export interface DeployOptions {
    * which the host fails. Dry runs take no lock.
    */
   lockWaitMs?: number;
+  /** Asks the person at the terminal, for hops that need a password (see HopContext). */
+  ask?: Ask;
+  /** Ask for the passwords of sudo hops that have none configured (`consfig -K`). */
+  askPasswords?: boolean;
 }
 
 export interface DeployManyOptions extends DeployOptions {
@@ -93,7 +97,13 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
 
   let conn: Connection;
   try {
-    conn = await openConnection(hops, options.env ? { env: options.env } : {});
+    conn = await openConnection(hops, {
+      ...(options.env ? { env: options.env } : {}),
+      ask: options.ask,
+      askPasswords: options.askPasswords,
+      // Hops' own prerequisite data (a sudo password), from the deployment's sources.
+      data: (iden1, iden2) => fetchItem(host.name, iden1, iden2, options.data ?? []),
+    });
   } catch (error) {
     return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
   }
