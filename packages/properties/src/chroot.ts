@@ -49,8 +49,12 @@ export type ChrootOptions = z.input<typeof optionsSchema>;
 
 export const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a host made with defineHost' });
 
-/** The bootstrap options, completed from the host's declared OS. */
-function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView): BootstrapOptionsInput & { suite: string } {
+/**
+ * The bootstrap options for `host`'s tree, built on the host whose hostattrs are `parent`:
+ * suite and arch from the host's os property, the apt proxy and mirror from its apt
+ * properties (else the parent's), unless the options say.
+ */
+export function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView): BootstrapOptionsInput & { suite: string } {
   const child = host.nestedIn(parent).attrs;
   const os = child.first(attrs.os);
   // The host's apt proxy and mirror (else its parent's) serve the bootstrap too.

@@ -7,13 +7,14 @@
  */
 import { posix } from 'node:path';
 import {
-  attrs,
   dataAttr,
   defprop,
   desc,
   eseq,
   hostattr,
   invalidApplication,
+  isPropapp,
+  seq,
   type Host,
   type HostattrView,
   type Propapp,
@@ -27,13 +28,13 @@ import {
   shiftState,
   shiftTree,
   subordinateRanges,
-  type BootstrapOptionsInput,
   type IdMaps,
 } from '@consfig/rootfs';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
-import { BUILT_MARK, deployInside, hostSchema, nestedForBuild } from './chroot.js';
-import { change, checkLines, regularContent, rewriteLines } from './text-file.js';
+import { bootstrapFor, BUILT_MARK, deployInside, hostSchema, nestedForBuild, type ChrootOptions } from './chroot.js';
+import { noServices } from './service.js';
+import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
 import { initIsSystemd } from './systemd.js';
 import { entryOrFail } from './user.js';
 
@@ -102,6 +103,8 @@ const containerOptions = z
     gidMaps: z.array(z.string()).optional(),
     lxcpath: z.string().startsWith('/').optional(),
     chrootOptions: z.record(z.string(), z.unknown()).default({}),
+    /** Properties this container host adds to the container's (its network, say). */
+    additionalProperties: z.array(z.custom<Propapp>(isPropapp, { message: 'must be property applications' })).default([]),
   })
   .strict();
 type ContainerOptions = z.output<typeof containerOptions>;
@@ -188,11 +191,7 @@ const BUILT_FLAG = '.consfig-built';
 
 /** The container's bootstrap options, from its host's os property and `chrootOptions`. */
 function bootstrapOptionsFor(host: Host, parent: HostattrView, o: ContainerOptions) {
-  const os = nestedForBuild(host, parent).attrs.first(attrs.os);
-  return parseBootstrapOptions(
-    { suite: os?.suite ?? 'bookworm', arch: os?.arch ?? 'amd64', ...o.chrootOptions } as BootstrapOptionsInput,
-    'lxc.userContainerFor',
-  );
+  return parseBootstrapOptions(bootstrapFor(o.chrootOptions as ChrootOptions, host, parent), 'lxc.userContainerFor');
 }
 
 const stepArgs = z.tuple([containerOptions, hostSchema]);
@@ -282,6 +281,58 @@ const homeTraversable = defprop({
 const HOME_PASSABLE = String.raw`case $(stat -c %A "$1") in *x) exit 0 ;; esac
 getfacl -cp "$1" 2>/dev/null | grep -q "^user:$2:..x"`;
 
+/**
+ * With explicit maps, the owner must be allowed them: newuidmap checks /etc/subuid and
+ * /etc/subgid, so each range the owner does not hold yet gets its line there (the owner's
+ * own id, which newuidmap always allows, needs none).
+ */
+const subordinateIdsGranted = defprop({
+  name: 'lxc.subordinateIdsGranted',
+  desc: (o) => `${o.owner} may map the container's ids`,
+  args: stepArgs,
+  argNames: ['options', 'host'],
+  prefetch: () => ['/etc/subuid', '/etc/subgid'].map((path) => ({ path, content: true })),
+  check: async (ctx, o) => {
+    const pw = await entryOrFail(ctx, o.owner);
+    const maps = await mapsFor(ctx, o);
+    return checkResult([
+      ...changesOf(await checkLines(ctx, '/etc/subuid', grant(o.owner, pw.uid, maps.uid))),
+      ...changesOf(await checkLines(ctx, '/etc/subgid', grant(o.owner, pw.gid, maps.gid))),
+    ]);
+  },
+  apply: async (ctx, o) => {
+    const pw = await entryOrFail(ctx, o.owner);
+    const maps = await mapsFor(ctx, o);
+    await rewriteLines(ctx, '/etc/subuid', grant(o.owner, pw.uid, maps.uid));
+    await rewriteLines(ctx, '/etc/subgid', grant(o.owner, pw.gid, maps.gid));
+  },
+  // Other containers of the owner may use the same ranges.
+  unapply: async () => 'unchanged',
+});
+
+/** An edit of /etc/subuid (or subgid) adding the ranges `owner` does not hold yet. */
+function grant(owner: string, ownId: number, ranges: readonly { outside: number; count: number }[]) {
+  return (old: string[]) => {
+    const held = (start: number, count: number) =>
+      old.some((line) => {
+        const [who, s, c] = line.split(':');
+        return (who === owner || who === String(ownId)) && Number(s) <= start && start + count <= Number(s) + Number(c);
+      });
+    const missing = ranges.filter((r) => !(r.count === 1 && r.outside === ownId) && !held(r.outside, r.count));
+    return [...old, ...missing.map((r) => `${owner}:${r.outside}:${r.count}`)];
+  };
+}
+
+/** A container needs an init to run: its tree's /sbin/init, or one its lines name. */
+async function refuseWithoutInit(ctx: PropertyContext, o: ContainerOptions, host: Host, rootfs: string): Promise<void> {
+  const named = [...o.preludeLines, ...o.additionalLines].some((l) => /^\s*lxc\.init\.cmd\s*=/.test(l));
+  if (named || !(await ctx.stat(rootfs)).exists || (await ctx.stat(`${rootfs}/sbin/init`)).exists) return;
+  ctx.fail(
+    `${containerName(host)}'s tree has no /sbin/init, so the container cannot start: give ${host.name} an init ` +
+      `(apt.installed('systemd-sysv'), or 'sysvinit-core'), or name one in additionalLines ('lxc.init.cmd = …')`,
+  );
+}
+
 /** The container's config file, with its diff in check mode. */
 const configWritten = defprop({
   name: 'lxc.configWritten',
@@ -290,12 +341,14 @@ const configWritten = defprop({
   argNames: ['options', 'host'],
   check: async (ctx, o, host) => {
     const { dir, rootfs, name } = await where(ctx, o, host);
+    await refuseWithoutInit(ctx, o, host, rootfs);
     const want = Buffer.from(containerConfig(name, rootfs, await mapsFor(ctx, o), o, await initIsSystemd(ctx, rootfs)));
     const old = await regularContent(ctx, `${dir}/config`);
     return old?.equals(want) ? true : { applied: false, changes: [change(`${dir}/config`, old, want)] };
   },
   apply: async (ctx, o, host) => {
     const { pw, dir, rootfs, name } = await where(ctx, o, host);
+    await refuseWithoutInit(ctx, o, host, rootfs);
     const config = containerConfig(name, rootfs, await mapsFor(ctx, o), o, await initIsSystemd(ctx, rootfs));
     await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
   },
@@ -309,7 +362,9 @@ const started = defprop({
   desc: (_o, host) => `${containerName(host)} running`,
   args: stepArgs,
   argNames: ['options', 'host'],
+  // In a tree being built (no services) nothing starts: that counts as done.
   check: async (ctx, o, host) => {
+    if (noServices(ctx)) return true;
     const w = await where(ctx, o, host);
     return isRunning(ctx, o.owner, w.name, w.lxcpath);
   },
@@ -330,10 +385,15 @@ const deployedInContainer = defprop({
   args: stepArgs,
   argNames: ['options', 'host'],
   appliesOthers: true,
+  // Whenever it runs, whoever started it; a container that is not running is left alone.
   apply: async (ctx, o, host) => {
+    if (noServices(ctx)) return 'unchanged';
     const w = await where(ctx, o, host);
-    const hop = lxcHop({ name: w.name, owner: o.owner, lxcpath: w.lxcpath });
-    return deployInside(ctx, host, hop, () => isRunning(ctx, o.owner, w.name, w.lxcpath));
+    if (!(await isRunning(ctx, o.owner, w.name, w.lxcpath))) {
+      ctx.note(`${w.name} is not running: it is configured from inside when it runs`);
+      return 'unchanged';
+    }
+    return deployInside(ctx, host, lxcHop({ name: w.name, owner: o.owner, lxcpath: w.lxcpath }), async () => true);
   },
   unapply: async () => 'unchanged',
 });
@@ -353,16 +413,18 @@ export function userContainerFor(options: z.input<typeof containerOptions>, host
     return invalidApplication('lxc.userContainerFor', [index === 1 ? 'host' : 'options', ...rest].join('.'), issue.message);
   }
   const o = parsed.data[0];
-  const run = o.start ?? o.autostart;
+  // The container host's additions become part of the contained host, everywhere.
+  const contained = o.additionalProperties.length > 0 ? host.withProps(seq(host.root, ...o.additionalProperties)) : host;
   return desc(
     `${o.owner}'s container ${containerName(host)} for ${host.name}`,
     eseq(
-      treeConfigured(options, host),
-      treeShifted(options, host),
-      homeTraversable(options, host),
-      configWritten(options, host),
-      run && started(options, host),
-      run && deployedInContainer(options, host),
+      (o.uidMaps || o.gidMaps) && subordinateIdsGranted(options, contained),
+      treeConfigured(options, contained),
+      treeShifted(options, contained),
+      homeTraversable(options, contained),
+      configWritten(options, contained),
+      (o.start ?? o.autostart) && started(options, contained),
+      deployedInContainer(options, contained),
     ),
   );
 }
@@ -377,6 +439,7 @@ function containerRunning(want: boolean) {
     args: startArgs,
     argNames: ['host', 'owner', 'lxcpath'],
     check: async (ctx, host, owner, lxcpath) => {
+      if (noServices(ctx)) return true;
       const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
       return (await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath)) === want;
     },

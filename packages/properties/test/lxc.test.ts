@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineHost, deploy, deployMany, openConnection, unapply, type DeployEvent, type Host } from '@consfig/core';
+import { defineHost, defprop, deploy, deployMany, openConnection, unapply, type DeployEvent, type Host } from '@consfig/core';
 import { lxc as lxcHop, su, sudo } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
@@ -222,4 +222,86 @@ describe('lxc properties', () => {
     });
     expect(payloads).toEqual([]);
   }, 600_000);
+});
+
+describe('userContainerFor, step by step', () => {
+  const PATH2 = `/var/lib/consfig-test/lxc-steps-${TEST_USER}`;
+  const opts = (extra: Record<string, unknown> = {}) => ({ owner: TEST_USER, lxcpath: PATH2, additionalLines: [SLEEP_INIT, 'lxc.net.0.type = empty'], ...extra });
+  afterAll(() => removeAllContainers(TEST_USER, PATH2));
+
+  it('redoes a build whose configuration failed, and shifts only a configured tree', async () => {
+    let fail = true;
+    let runs = 0;
+    const flaky = defprop({
+      name: 'test.flaky',
+      desc: 'flaky',
+      apply: async (ctx) => {
+        runs++;
+        if (fail) ctx.fail('injected failure');
+        await ctx.writeFile('/etc/configured', 'yes\n');
+      },
+    });
+    const f1 = containerHost('f1', [flaky()]);
+    const parent = defineHost('lxchost.example', [lxc.userContainerFor(opts(), f1)], { via: 'local' });
+    const first = await deploy(parent);
+    expect(first.status).toBe('failed');
+    expect(first.failures.map((f) => f.error.message)).toEqual([
+      'nested deployment of f1.lxc.example failed: flaky: injected failure',
+    ]);
+    expect(sh(`stat -c %u ${PATH2}/f1/rootfs/etc/motd`).trim()).toBe('0'); // not shifted
+    fail = false;
+    const second = await deploy(parent);
+    expect(second.failures.map((f) => f.error.message)).toEqual([]);
+    expect(runs).toBe(2);
+    expect(sh(`cat ${PATH2}/f1/rootfs/etc/configured`)).toBe('yes\n');
+    expect(sh(`stat -c %u ${PATH2}/f1/rootfs/etc/configured`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
+    expect((await deploy(parent)).changed).toBe(0);
+  }, 300_000);
+
+  it('configures a container from inside whenever it runs, whoever started it', async () => {
+    const w1 = containerHost('w1');
+    const parent = defineHost('lxchost.example', [lxc.userContainerFor(opts({ start: false }), w1)], { via: 'local' });
+    const events: DeployEvent[] = [];
+    expect((await deploy(parent, undefined, { onEvent: (e) => events.push(e) })).failures).toEqual([]);
+    expect(isRunning(TEST_USER, PATH2, 'w1')).toBe(false);
+    expect(events.flatMap((e) => (e.type === 'property:end' ? e.notes : []))).toContain('w1 is not running: it is configured from inside when it runs');
+    asUser(`lxc-start -P ${PATH2} -n w1`);
+    try {
+      sh(`printf drifted > ${PATH2}/w1/rootfs/etc/motd`);
+      const again = await deploy(parent);
+      expect(again.changed).toBe(1);
+      expect(sh(`cat ${PATH2}/w1/rootfs/etc/motd`)).toBe('this is w1\n');
+    } finally {
+      asUser(`lxc-stop -P ${PATH2} -n w1 -k`);
+    }
+  }, 300_000);
+
+  it('adds what the container host adds, grants explicit maps, and refuses a tree without an init', async () => {
+    const extra = file.hasContent('/etc/added-by-the-host', 'yes');
+    const a1 = containerHost('a1');
+    const maps = ['0:400000:65536'];
+    const parent = defineHost(
+      'lxchost.example',
+      [lxc.userContainerFor(opts({ start: true, additionalProperties: [extra], uidMaps: maps, gidMaps: maps }), a1)],
+      { via: 'local' },
+    );
+    try {
+      const r = await deploy(parent);
+      expect(r.failures.map((f) => f.error.message)).toEqual([]);
+      expect(sh(`cat ${PATH2}/a1/rootfs/etc/added-by-the-host`)).toBe('yes\n');
+      expect(sh('cat /etc/subuid /etc/subgid')).toMatch(new RegExp(`^${TEST_USER}:400000:65536$[\\s\\S]*^${TEST_USER}:400000:65536$`, 'm'));
+      expect(isRunning(TEST_USER, PATH2, 'a1')).toBe(true);
+      expect(sh(`stat -c %u ${PATH2}/a1/rootfs/etc/motd`).trim()).toBe('400000');
+      expect((await deploy(parent)).changed).toBe(0);
+    } finally {
+      asUser(`lxc-stop -P ${PATH2} -n a1 -k 2>/dev/null || true`);
+      sh(`sed -i '/^${TEST_USER}:400000:65536$/d' /etc/subuid /etc/subgid`);
+    }
+    const noInit = await deploy(
+      defineHost('lxchost.example', [lxc.userContainerFor({ owner: TEST_USER, lxcpath: PATH2, start: true }, containerHost('n1'))], { via: 'local' }),
+    );
+    expect(noInit.failures.map((f) => f.error.message)).toEqual([
+      "n1's tree has no /sbin/init, so the container cannot start: give n1.lxc.example an init (apt.installed('systemd-sysv'), or 'sysvinit-core'), or name one in additionalLines ('lxc.init.cmd = …')",
+    ]);
+  }, 300_000);
 });

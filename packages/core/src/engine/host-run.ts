@@ -295,7 +295,13 @@ export class HostRun {
           parent: id === undefined ? undefined : { host: this.hostname, property: id },
         });
         if (result.status !== 'ok') {
-          throw new PropertyFailedError(`nested deployment of ${child.name} failed (${result.failed} failed)`, where);
+          // The first failure says what went wrong; the nested host's block has them all.
+          const [first, ...more] = result.failures;
+          const what = first ? `${first.property ? `${first.property}: ` : ''}${first.error.message}` : `${result.failed} failed`;
+          throw new PropertyFailedError(
+            `nested deployment of ${child.name} failed: ${what}${more.length > 0 ? ` (and ${more.length} more)` : ''}`,
+            where,
+          );
         }
         return { result: result.changed > 0 ? 'changed' : 'unchanged' };
       },
