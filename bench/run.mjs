@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
 import { benchLxc } from './lxc.mjs';
 import { benchRootfs } from './rootfs.mjs';
+import { benchSeed } from './seed.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
@@ -103,3 +104,5 @@ console.log('root filesystems (library calls on the local connection)');
 console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
 console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
 console.table(await benchLxc());
+console.log("the seed's chain: laptop (sudo) → lxctest's tree → lxc1's tree, shifted");
+console.table(benchSeed(runs));

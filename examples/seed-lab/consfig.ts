@@ -1,53 +1,26 @@
 /**
- * The seed's lab: a container host `lxctest` that runs an unprivileged LXC container
- * `lxc1` for a user, and `lxc1` itself. (The `laptop` that boots lxctest as a KVM
- * guest comes with the libvirt work.)
+ * The seed's lab (see lab.ts): an unprivileged LXC container `lxc1` of a user of the
+ * container host `lxctest`, whose tree the `laptop` builds.
  *
  *   consfig hosts  -c examples/seed-lab
- *   consfig deploy -c examples/seed-lab lxctest.example     # on this machine, as root
+ *   consfig deploy -K -c examples/seed-lab laptop.example      # as an ordinary user, through sudo
+ *   consfig deploy --via local -c examples/seed-lab lxctest.example   # this machine as lxctest, as root
  *
- * SEED_LAB_OWNER names the container's owner (default consfig-tuser, the test user:
- * it needs /etc/subuid and /etc/subgid ranges); SEED_LAB_LXCPATH where its containers
- * live (default: the owner's ~/.local/share/lxc).
+ * SEED_LAB_OWNER names the container's owner (default lxcowner), SEED_LAB_IMAGES where
+ * the laptop keeps lxctest's tree (default /var/lib/libvirt/images), SEED_LAB_SUITE the
+ * suite of lxctest and lxc1 (default bullseye, as in the seed), SEED_LAB_LXCPATH the
+ * owner's lxcpath (default LXC's, in the owner's home).
  */
-import { defineConsfig, defineHost, hasAttr, hostattr } from '@consfig/core';
-import { apt, file, lxc, os } from '@consfig/properties';
-import { z } from 'zod';
+import { defineConsfig } from '@consfig/core';
+import { seedLab } from './lab.js';
 
-const owner = process.env.SEED_LAB_OWNER ?? 'consfig-tuser';
-const lxcpath = process.env.SEED_LAB_LXCPATH;
+export { vethIp } from './lab.js';
 
-/** What a container declares about its veth, for the container host's routing hook. */
-export const vethIp = hostattr('seed-lab.veth-ip', z.object({ user: z.string(), ip: z.string() }));
+const { laptop, lxctest, lxc1 } = seedLab({
+  owner: process.env.SEED_LAB_OWNER ?? 'lxcowner',
+  images: process.env.SEED_LAB_IMAGES ?? '/var/lib/libvirt/images',
+  suite: process.env.SEED_LAB_SUITE ?? 'bullseye',
+  ...(process.env.SEED_LAB_LXCPATH ? { lxcpath: process.env.SEED_LAB_LXCPATH } : {}),
+});
 
-const lxc1 = defineHost('lxc1.example', [
-  os.debianStable('bookworm', 'amd64'),
-  hasAttr(vethIp, { user: owner, ip: '10.0.3.10' }),
-  apt.installed('apache2'),
-  file.hasContent('/var/www/html/index.html', '<h1>lxc1, configured by consfig</h1>'),
-]);
-
-const lxctest = defineHost('lxctest.example', [
-  os.debianStable('bookworm', 'amd64'),
-  lxc.installed(),
-  lxc.usernetUsableBy(owner, 'lxcbr0'),
-  lxc.userContainersAutostart(owner, lxcpath ? { lxcpath } : {}),
-  lxc.userContainerFor(
-    {
-      owner,
-      autostart: true,
-      ...(lxcpath ? { lxcpath } : {}),
-      additionalLines: [
-        // minbase has no init; a host that installs systemd-sysv can drop this line
-        'lxc.init.cmd = /usr/bin/sleep infinity',
-        'lxc.net.0.type = veth',
-        'lxc.net.0.flags = up',
-        'lxc.net.0.link = lxcbr0',
-        'lxc.net.0.ipv4.address = 10.0.3.10/24',
-      ],
-    },
-    lxc1,
-  ),
-], { via: 'local' }); // this machine plays lxctest (the libvirt work boots it as a VM instead)
-
-export default defineConsfig({ hosts: [lxctest, lxc1] });
+export default defineConsfig({ hosts: [laptop, lxctest, lxc1] });

@@ -370,6 +370,10 @@ const started = defprop({
   },
   apply: async (ctx, o, host) => {
     const w = await where(ctx, o, host);
+    // An unprivileged container's ids are mapped by newuidmap: without it lxc-start fails obscurely.
+    if (!(await ctx.test(['sh', '-c', 'command -v newuidmap >/dev/null']))) {
+      ctx.fail(`uidmap is not installed on ${ctx.hostname}: lxc.installed() installs it`);
+    }
     await start(ctx, o.owner, w.name, w.lxcpath);
   },
   unapply: async (ctx, o, host) => {

@@ -276,6 +276,30 @@ describe('userContainerFor, step by step', () => {
     }
   }, 300_000);
 
+  it("builds the tree through the container's apt mirror (else its host's)", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'consfig-mirror-cache-'));
+    const m1 = defineHost('m1.lxc.example', [os.debianStable('bookworm', 'amd64'), apt.mirrors('http://127.0.0.1:9/debian')]);
+    const r = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m1)], { via: 'local' }));
+    expect(r.failures[0]?.error.message).toMatch(/^building a bookworm tree with mmdebstrap from http:\/\/127\.0\.0\.1:9\/debian failed: /);
+    const m2 = containerHost('m2');
+    const viaParent = await deploy(
+      defineHost('lxchost.example', [apt.mirrors('http://127.0.0.1:9/debian'), lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m2)], { via: 'local' }),
+    );
+    expect(viaParent.failures[0]?.error.message).toMatch(/127\.0\.0\.1:9/);
+  }, 120_000);
+
+  it('builds, shifts and starts a container on a container host reached over ssh', async () => {
+    const s1 = containerHost('s1');
+    const parent = defineHost('lxchost.example', [lxc.userContainerFor(opts({ start: true }), s1)], { via: [sshd.hop('root')] });
+    const r = await deploy(parent);
+    expect(r.failures.map((f) => f.error.message)).toEqual([]);
+    expect(sh(`stat -c %u ${PATH2}/s1/rootfs/etc/motd`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
+    expect(isRunning(TEST_USER, PATH2, 's1')).toBe(true);
+    expect((await deploy(parent)).changed).toBe(0);
+    expect((await deploy(parent, undefined, { dryRun: true })).changed).toBe(0);
+    asUser(`lxc-stop -P ${PATH2} -n s1 -k`);
+  }, 300_000);
+
   it('adds what the container host adds, grants explicit maps, and refuses a tree without an init', async () => {
     const extra = file.hasContent('/etc/added-by-the-host', 'yes');
     const a1 = containerHost('a1');

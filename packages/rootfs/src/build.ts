@@ -147,9 +147,11 @@ export async function cachedRootfs(
   const path = posix.join(cache.cacheDir ?? DEFAULT_CACHE_DIR, `${cacheKey(b, o)}.tar.zst`);
   const mode = b.writesTarball ? 'tar' : 'dir';
   let argv = b.argv(o, b.writesTarball ? `${path}.building.tar.zst` : `${path}.building.d`);
+  let from = o.mirror ?? o.tarball;
   if (argv.includes(HOST_MIRROR_PLACEHOLDER)) {
     const mirror = await hostMirror(ctx);
     argv = argv.map((a) => (a === HOST_MIRROR_PLACEHOLDER ? mirror : a));
+    from = mirror;
   }
   const env = b.env?.(o) ?? {};
   const minutes = String(Math.round((cache.maxAgeDays ?? 7) * 24 * 60));
@@ -160,7 +162,7 @@ export async function cachedRootfs(
     affects: [path],
     allowFailure: true,
   });
-  if (result.exitCode !== 0) ctx.fail(`building a ${o.suite} tree with ${b.name} failed: ${tail(result.stderr)}`);
+  if (result.exitCode !== 0) ctx.fail(`building a ${o.suite} tree with ${b.name}${from ? ` from ${from}` : ''} failed: ${tail(result.stderr)}`);
   return { path, built: result.stdout.includes('built'), bootstrapper: b };
 }
 
