@@ -146,7 +146,8 @@ describe('no implicit local machine', () => {
   it('lists hosts built by another as nested in it, and deploys them only through it', async () => {
     const hosts = await consfig(['hosts', '-c', SEED_LAB]);
     expect(hosts.stdout).toMatch(/^lxc1\.example {2}\(nested in lxctest\.example\)$/m);
-    expect(hosts.stdout).toMatch(/^lxctest\.example {2}\(local\)$/m);
+    expect(hosts.stdout).toMatch(/^lxctest\.example {2}\(nested in laptop\.example\)$/m);
+    expect(hosts.stdout).toMatch(/^laptop\.example {2}\(sudo\)$/m);
     const named = await consfig(['deploy', '-c', SEED_LAB, 'lxc1.example']);
     expect(named.code).toBe(1);
     expect(named.stderr).toMatch(/lxc1\.example has no via: it is deployed as a nested host of lxctest\.example \(deploy that\)/);
