@@ -9,6 +9,7 @@ import { startSshd } from '../scripts/lib/sshd.mjs';
 import { benchLxc } from './lxc.mjs';
 import { benchRootfs } from './rootfs.mjs';
 import { benchSeed } from './seed.mjs';
+import { benchVeth } from './veth.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
@@ -106,3 +107,5 @@ console.log('unprivileged LXC containers (library calls; containers of a non-roo
 console.table(await benchLxc());
 console.log("the seed's chain: laptop (sudo) → lxctest's tree → lxc1's tree, shifted");
 console.table(benchSeed(runs));
+console.log(`the veth routing image (its node starts in ${yardstick.split(';')[0]})`);
+console.table(await benchVeth(runs));
