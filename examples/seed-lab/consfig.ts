@@ -14,8 +14,6 @@
 import { defineConsfig } from '@consfig/core';
 import { seedLab } from './lab.js';
 
-export { vethIp } from './lab.js';
-
 const { laptop, lxctest, lxc1 } = seedLab({
   owner: process.env.SEED_LAB_OWNER ?? 'lxcowner',
   images: process.env.SEED_LAB_IMAGES ?? '/var/lib/libvirt/images',

@@ -4,16 +4,13 @@
  *
  * - `lxc1`: an unprivileged container with systemd and apache, routing one address;
  * - `lxctest`: its container host, which builds lxc1's tree (shifted for the owner's
- *   ids) and starts it at boot through the owner's autostart;
+ *   ids), starts it at boot through the owner's autostart, and routes its address
+ *   through the seed's hook (an image run as root through userv, see docs/images.md);
  * - `laptop`: this machine, deployed by an ordinary user through sudo, which builds
  *   lxctest's tree (the libvirt work boots it as a VM).
  */
-import { defineHost, hasAttr, hostattr, type Host, type Propapp } from '@consfig/core';
-import { apt, chroot, file, lxc, os, user } from '@consfig/properties';
-import { z } from 'zod';
-
-/** What a container declares about its veth, for the container host's routing hook. */
-export const vethIp = hostattr('seed-lab.veth-ip', z.object({ user: z.string(), ip: z.string() }));
+import { defineHost, type Host, type Propapp } from '@consfig/core';
+import { apt, chroot, file, lxc, os, user, veth } from '@consfig/properties';
 
 export interface LabOptions {
   /** The user of lxctest whose container lxc1 is. */
@@ -34,7 +31,7 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
   const bridge = o.bridge ?? 'lxcbr0';
   const lxc1 = defineHost('lxc1.example', [
     os.debianStable(o.suite, 'amd64'),
-    hasAttr(vethIp, { user: o.owner, ip: '10.0.3.10' }),
+    veth.routes(o.owner, '10.0.3.10'),
     apt.installed('systemd-sysv', 'apache2'),
     file.hasContent('/var/www/html/index.html', '<h1>lxc1, configured by consfig</h1>'),
     ...(o.lxc1Extra ?? []),
@@ -48,6 +45,7 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
     lxc.installed(),
     lxc.usernetUsableBy(o.owner, bridge),
     lxc.userContainersAutostart(o.owner, o.lxcpath ? { lxcpath: o.lxcpath } : {}),
+    veth.routingHook({ via: 'userv' }),
     lxc.userContainerFor(
       {
         owner: o.owner,
@@ -58,6 +56,7 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
           'lxc.net.0.flags = up',
           `lxc.net.0.link = ${bridge}`,
           'lxc.net.0.ipv4.address = 10.0.3.10/24',
+          ...veth.hookLines(lxc1, o.owner),
         ],
       },
       lxc1,

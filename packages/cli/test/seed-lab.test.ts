@@ -54,6 +54,8 @@ async function asUserOnTerminal(args: string, env: Record<string, string>): Prom
 beforeAll(() => {
   ensureUsers();
   ensureBridge();
+  // lxc1's veth hook asks the routing image through userv, whose daemon nothing else starts here
+  execFileSync('sh', ['-c', 'pgrep -x uservd >/dev/null || { mkdir -p -m 700 /var/run/userv; /usr/sbin/uservd -daemon; }']);
 });
 afterAll(() => {
   removeAllContainers(TEST_USER, LXCPATH);
@@ -67,7 +69,7 @@ describe('this machine as lxctest', () => {
     const lxctest = hosts.find((h) => h.host === 'lxctest.example')!;
     expect(lxctest.chain).toBe('nested in laptop.example');
     expect(lxctest.hostattrs['lxc.containers']).toEqual([{ name: 'lxc1', owner: TEST_USER, host: { host: 'lxc1.example' } }]);
-    expect(hosts.find((h) => h.host === 'lxc1.example')!.hostattrs['seed-lab.veth-ip']).toEqual([{ user: TEST_USER, ip: '10.0.3.10' }]);
+    expect(hosts.find((h) => h.host === 'lxc1.example')!.hostattrs['veth.routes']).toEqual([{ user: TEST_USER, address: '10.0.3.10' }]);
   });
 
   it('deploys it: lxc1 boots systemd, with apache inside, on the bridge; then nothing is pending', async () => {
@@ -82,6 +84,8 @@ describe('this machine as lxctest', () => {
     expect((await conn.readFile('/var/www/html/index.html')).toString()).toMatch(/configured by consfig/);
     expect((await conn.readFile('/proc/net/fib_trie')).toString()).toContain('10.0.3.10');
     await conn.close();
+    // the seed's hook routed lxc1's address to its veth, through userv, as root
+    expect(execFileSync('ip', ['route', 'show', '10.0.3.10'], { encoding: 'utf8' })).toMatch(/^10\.0\.3\.10 dev veth\d+_\w+ scope link/);
     const again = await consfig(['deploy', '--via', 'local', '-c', SEED_LAB, 'lxctest.example']);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/lxctest\.example[\s\S]*0 changed/);

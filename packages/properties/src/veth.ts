@@ -33,20 +33,32 @@ export const routes = defprop({
   hostattrs: (h, user, a) => h.push(routesAttr, { user, address: a }),
 });
 
-export const IMAGE = '/usr/local/lib/consfig/veth-route';
-export const HOOK = '/usr/local/lib/consfig/veth-hook';
-const USERV_SERVICE = '/etc/userv/services.d/consfig-veth-route';
-const SUDOERS = '/etc/sudoers.d/consfig-veth-route';
+/** The default name of a routing setup: of its image, hook, userv service and sudoers file. */
+export const DEFAULT_NAME = 'consfig-veth-route';
 
-function hookText(via: 'userv' | 'sudo'): string {
+/** Where a routing setup's pieces are. */
+export function routingPaths(name = DEFAULT_NAME) {
+  return {
+    image: `/usr/local/lib/consfig/${name}`,
+    hook: `/usr/local/lib/consfig/${name}-hook`,
+    service: name,
+    uservFile: `/etc/userv/services.d/${name}`,
+    sudoersFile: `/etc/sudoers.d/${name}`,
+  };
+}
+
+const nameSchema = z.string().regex(/^[a-z][a-z0-9-]{0,40}$/, 'must be a name of lower-case letters, digits and -');
+
+function hookText(via: 'userv' | 'sudo', name: string): string {
+  const p = routingPaths(name);
   const call =
     via === 'userv'
-      ? 'exec userv -DHOOK_TYPE="$LXC_HOOK_TYPE" -DPEER="$LXC_NET_PEER" -DNAME="$LXC_NAME" root consfig-veth-route "$@"'
-      : `exec sudo -n ${IMAGE} "$@"`;
+      ? `exec userv -DHOOK_TYPE="$LXC_HOOK_TYPE" -DPEER="$LXC_NET_PEER" -DNAME="$LXC_NAME" root ${p.service} "$@"`
+      : `exec sudo -n ${p.image} "$@"`;
   return `#!/bin/sh
 # Written by consfig. LXC runs this as the container's owner (lxc.net.N.script.up and
 # .down) with the addresses of its line, then TYPE LINK PEER of its own: it asks
-# ${IMAGE}, as root through ${via}, to route the addresses to the peer.
+# ${p.image}, as root through ${via}, to route the addresses to the peer.
 [ "$#" -gt 3 ] || { echo "veth-hook: no address to route" >&2; exit 1; }
 n=$(($# - 3)); i=0
 for a; do i=$((i + 1)); [ "$i" -le "$n" ] && set -- "$@" "$a"; done
@@ -64,7 +76,7 @@ function routingOwners(ctx: PropertyContext): string[] {
   return [...new Set(owners)].sort();
 }
 
-function uservText(owners: readonly string[]): string {
+function uservText(owners: readonly string[], image: string): string {
   return `# Written by consfig: the LXC veth hooks of these users may route their containers' addresses.
 if ( glob service-user root
    & glob calling-user ${owners.join(' ')}
@@ -72,15 +84,15 @@ if ( glob service-user root
 	reset
 	no-suppress-args
 	no-set-environment
-	execute ${IMAGE}
+	execute ${image}
 fi
 `;
 }
 
-function sudoersText(owners: readonly string[]): string {
+function sudoersText(owners: readonly string[], image: string): string {
   return `# Written by consfig: the LXC veth hooks of these users may route their containers' addresses.
-Defaults!${IMAGE} env_keep += "LXC_*"
-${owners.join(', ')} ALL=(root) NOPASSWD: ${IMAGE}
+Defaults!${image} env_keep += "LXC_*"
+${owners.join(', ')} ALL=(root) NOPASSWD: ${image}
 `;
 }
 
@@ -88,32 +100,34 @@ ${owners.join(', ')} ALL=(root) NOPASSWD: ${IMAGE}
 const callersAllowed = defprop({
   name: 'veth.callersAllowed',
   desc: (via) => `who may route through ${via}`,
-  args: z.tuple([z.enum(['userv', 'sudo'])]),
-  argNames: ['via'],
-  check: async (ctx, via) => {
+  args: z.tuple([z.enum(['userv', 'sudo']), nameSchema]),
+  argNames: ['via', 'name'],
+  check: async (ctx, via, name) => {
     const owners = routingOwners(ctx);
-    const path = via === 'userv' ? USERV_SERVICE : SUDOERS;
-    const want = Buffer.from(owners.length === 0 ? '' : via === 'userv' ? uservText(owners) : sudoersText(owners));
+    const p = routingPaths(name);
+    const path = via === 'userv' ? p.uservFile : p.sudoersFile;
     const old = await regularContent(ctx, path);
     if (owners.length === 0) return old === null || { applied: false, changes: [change(path, old, null)] };
+    const want = Buffer.from(via === 'userv' ? uservText(owners, p.image) : sudoersText(owners, p.image));
     return old?.equals(want) ? true : { applied: false, changes: [change(path, old, want)] };
   },
-  apply: async (ctx, via) => {
+  apply: async (ctx, via, name) => {
     const owners = routingOwners(ctx);
-    const path = via === 'userv' ? USERV_SERVICE : SUDOERS;
+    const p = routingPaths(name);
+    const path = via === 'userv' ? p.uservFile : p.sudoersFile;
     if (owners.length === 0) {
       await ctx.run(['rm', '-f', '--', path], { affects: [path] });
       return;
     }
     if (via === 'userv') {
       await ctx.run(['mkdir', '-p', '/etc/userv/services.d'], { affects: ['/etc/userv/services.d'] });
-      await ctx.writeFile(path, uservText(owners), { mode: 0o644, owner: '0', group: '0' });
+      await ctx.writeFile(path, uservText(owners, p.image), { mode: 0o644, owner: '0', group: '0' });
       return;
     }
     // A broken sudoers file breaks sudo for everyone: visudo checks it before it goes in
     // (a name with a dot, which sudo's includedir skips, until then).
     const tmp = tempPathFor(path);
-    await ctx.writeFile(tmp, sudoersText(owners), { mode: 0o440, owner: '0', group: '0' });
+    await ctx.writeFile(tmp, sudoersText(owners, p.image), { mode: 0o440, owner: '0', group: '0' });
     const checked = await ctx.run(['visudo', '-cqf', tmp], { allowFailure: true, affects: [tmp] });
     if (checked.exitCode !== 0) {
       await ctx.run(['rm', '-f', '--', tmp], { affects: [tmp] });
@@ -121,13 +135,14 @@ const callersAllowed = defprop({
     }
     await ctx.run(['mv', '-fT', '--', tmp, path], { affects: [tmp, path] });
   },
-  unapply: async (ctx, via) => {
-    const path = via === 'userv' ? USERV_SERVICE : SUDOERS;
+  unapply: async (ctx, via, name) => {
+    const p = routingPaths(name);
+    const path = via === 'userv' ? p.uservFile : p.sudoersFile;
     await ctx.run(['rm', '-f', '--', path], { affects: [path] });
   },
 });
 
-const hookOptions = z.object({ via: z.enum(['userv', 'sudo']) }).strict();
+const hookOptions = z.object({ via: z.enum(['userv', 'sudo']), name: nameSchema.default(DEFAULT_NAME) }).strict();
 
 /**
  * On a container host: what lets its containers' veth hooks route the addresses the
@@ -135,28 +150,32 @@ const hookOptions = z.object({ via: z.enum(['userv', 'sudo']) }).strict();
  * sudoers drop-in keeping LXC's hook variables) for the containers' owners.
  */
 export function routingHook(options: z.input<typeof hookOptions>): Propapp {
-  const { via } = hookOptions.parse(options);
+  const { via, name } = hookOptions.parse(options);
+  const p = routingPaths(name);
   return desc(
     `containers' veth routes, through ${via}`,
     eseq(
       aptInstalled(via, 'iproute2'),
-      dumped({ path: IMAGE, entry: ownModule('veth-route'), keepEnv: via === 'userv' ? ['USERV_*'] : ['LXC_*', 'SUDO_USER', 'SUDO_UID'] }),
-      hasContent(HOOK, hookText(via), { mode: 0o755, owner: 'root', group: 'root' }),
-      callersAllowed(via),
+      dumped({ path: p.image, entry: ownModule('veth-route'), keepEnv: via === 'userv' ? ['USERV_*'] : ['LXC_*', 'SUDO_USER', 'SUDO_UID'] }),
+      hasContent(p.hook, hookText(via, name), { mode: 0o755, owner: 'root', group: 'root' }),
+      callersAllowed(via, name),
     ),
   );
 }
 
 /**
- * The lines of a container's LXC config that call the hook when its veth `index` comes
- * up and goes down, with the addresses the container routes for `owner`.
+ * The lines of a container's LXC config that call the hook (of the routing setup `name`)
+ * when its veth `index` comes up and goes down, with the addresses the container routes
+ * for `owner`.
  */
-export function hookLines(container: Host, owner: string, index = 0): string[] {
+export function hookLines(container: Host, owner: string, options: { index?: number; name?: string } = {}): string[] {
   const addresses = container.attrs.get(routesAttr).filter((r) => r.user === owner).map((r) => r.address);
   if (addresses.length === 0) return [];
+  const { hook } = routingPaths(options.name);
+  const index = options.index ?? 0;
   return [
     'lxc.hook.version = 1',
-    `lxc.net.${index}.script.up = ${HOOK} ${addresses.join(' ')}`,
-    `lxc.net.${index}.script.down = ${HOOK} ${addresses.join(' ')}`,
+    `lxc.net.${index}.script.up = ${hook} ${addresses.join(' ')}`,
+    `lxc.net.${index}.script.down = ${hook} ${addresses.join(' ')}`,
   ];
 }

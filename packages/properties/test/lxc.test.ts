@@ -207,7 +207,10 @@ describe('lxc properties', () => {
     const veth = options({ additionalLines: [SLEEP_INIT, 'lxc.net.0.type = veth', 'lxc.net.0.flags = up', 'lxc.net.0.link = lxcbr0'] });
     const r = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(veth, v1)]), 'local');
     expect(r.failures.map((f) => f.error.message)).toEqual([]);
-    expect(sh('ip -o link show master lxcbr0')).toMatch(/veth/);
+    // its veth, on the bridge (other test files' containers have theirs too)
+    const link = /Link:\s+(\S+)/.exec(asUser(`lxc-info -P ${LXCPATH} -n v1`))?.[1];
+    expect(link).toMatch(/^veth\d+_\w+$/);
+    expect(sh('ip -o link show master lxcbr0')).toContain(`${link}@`);
     const all = ['c1', 'p1', 'p2', 'p3', 'p4', 'v1'];
     const down = await deploy(
       defineHost('lxchost.example', all.map((n) => unapply(lxc.userContainerFor(options(), containerHost(n))))),
@@ -215,7 +218,7 @@ describe('lxc properties', () => {
     );
     expect(down.failures.map((f) => f.error.message)).toEqual([]);
     expect(asUser(`lxc-ls -P ${LXCPATH}`).trim()).toBe('');
-    expect(sh('ip -o link show type veth 2>/dev/null || true').trim()).toBe('');
+    expect(sh(`ip -o link show ${link} 2>/dev/null || true`).trim()).toBe('');
     const payloads = readdirSync('/sys/fs/cgroup').flatMap((h) => {
       const dir = `/sys/fs/cgroup/${h}/user/${TEST_USER}/0`;
       return existsSync(dir) ? readdirSync(dir).filter((n) => all.some((c) => n === `lxc.monitor.${c}` || n === `lxc.payload.${c}`)) : [];

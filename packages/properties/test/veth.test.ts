@@ -15,6 +15,9 @@ const LXCPATH = `/var/lib/consfig-test/lxc-veth-${TEST_USER}`;
 const LXCPATH2 = `/var/lib/consfig-test/lxc-veth-${PASSWORD_USER}`;
 const BRIDGE = 'cvbr0';
 const NET = '10.77.5';
+// A routing setup of the test's own, beside the seed-lab's default one.
+const NAME = 'consfig-veth-test';
+const PATHS = veth.routingPaths(NAME);
 const uid = (user: string) => execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim();
 
 function container(name: string, owner: string, addresses: string[]): Host {
@@ -33,8 +36,8 @@ function containerHost(via: 'userv' | 'sudo', v1: Host, start = true): Host {
     [
       os.debianStable('bookworm', 'amd64'),
       lxc.usernetUsableBy(TEST_USER, BRIDGE),
-      veth.routingHook({ via }),
-      lxc.userContainerFor({ owner: TEST_USER, lxcpath: LXCPATH, start, additionalLines: [...lines, ...veth.hookLines(v1, TEST_USER)] }, v1),
+      veth.routingHook({ via, name: NAME }),
+      lxc.userContainerFor({ owner: TEST_USER, lxcpath: LXCPATH, start, additionalLines: [...lines, ...veth.hookLines(v1, TEST_USER, { name: NAME })] }, v1),
       // another user's container, not started: the image knows it is not TEST_USER's
       lxc.userContainerFor({ owner: PASSWORD_USER, lxcpath: LXCPATH2, additionalLines: lines }, other),
     ],
@@ -64,7 +67,8 @@ beforeAll(() => {
 afterAll(() => {
   removeAllContainers(TEST_USER, LXCPATH);
   removeAllContainers(PASSWORD_USER, LXCPATH2);
-  sh(`ip link del ${BRIDGE} 2>/dev/null || true; rm -f /etc/userv/services.d/consfig-veth-route /etc/sudoers.d/consfig-veth-route`);
+  sh(`ip link del ${BRIDGE} 2>/dev/null || true; ip link del veth${uid(TEST_USER)}_t 2>/dev/null || true
+      rm -f ${PATHS.uservFile} ${PATHS.sudoersFile}`);
 });
 
 describe('the veth routing hook', () => {
@@ -116,12 +120,12 @@ function hook(via: 'userv' | 'sudo', user: string, vars: Record<string, string |
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => `-D${k}='${String(v).replaceAll("'", `'\\''`)}'`)
       .join(' ');
-    return asUser(user, `userv ${defines} root consfig-veth-route ${quoted}`);
+    return asUser(user, `userv ${defines} root ${PATHS.service} ${quoted}`);
   }
   const env = Object.fromEntries(
     Object.entries({ LXC_HOOK_TYPE: type, LXC_NET_PEER: vars.PEER, LXC_NAME: vars.NAME }).filter(([, v]) => v !== undefined),
   ) as Record<string, string>;
-  return asUser(user, `sudo -n ${veth.IMAGE} ${quoted}`, env);
+  return asUser(user, `sudo -n ${PATHS.image} ${quoted}`, env);
 }
 
 describe('the routing image refuses, changing nothing', () => {
@@ -169,10 +173,10 @@ describe('the routing image refuses, changing nothing', () => {
     rmSync(marker, { force: true });
     writeFileSync('/tmp/consfig-evil.cjs', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes');\n`, { mode: 0o644 });
     const evil = { NODE_OPTIONS: '--require=/tmp/consfig-evil.cjs', LD_PRELOAD: '/nonexistent/consfig-evil.so' };
-    const viaSudo = asUser(TEST_USER, `sudo -n ${veth.IMAGE} ${NET}.10`, { ...evil, LXC_HOOK_TYPE: 'up', LXC_NET_PEER: livePeerPlaceholder(), LXC_NAME: 'v1' });
+    const viaSudo = asUser(TEST_USER, `sudo -n ${PATHS.image} ${NET}.10`, { ...evil, LXC_HOOK_TYPE: 'up', LXC_NET_PEER: livePeerPlaceholder(), LXC_NAME: 'v1' });
     expect(viaSudo.status, viaSudo.stderr).toBe(0);
     expect(viaSudo.stderr).not.toMatch(/preload/);
-    const asRoot = spawnSync(veth.IMAGE, [`${NET}.10`], { env: { ...process.env, NODE_OPTIONS: evil.NODE_OPTIONS }, encoding: 'utf8' });
+    const asRoot = spawnSync(PATHS.image, [`${NET}.10`], { env: { ...process.env, NODE_OPTIONS: evil.NODE_OPTIONS }, encoding: 'utf8' });
     expect(asRoot.stderr).toMatch(/run it through userv or sudo/);
     expect(existsSync(marker)).toBe(false);
     hook('sudo', TEST_USER, { PEER: livePeerPlaceholder(), NAME: 'v1' }, [`${NET}.10`], 'down');
