@@ -105,7 +105,7 @@ console.log('root filesystems (library calls on the local connection)');
 console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
 console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
 console.table(await benchLxc());
-console.log("the seed's chain: laptop (sudo) → lxctest's tree → lxc1's tree, shifted");
+console.log("the seed's chain: laptop (sudo) → lxctest's tree (lxc1's inside, shifted), booted with libvirt");
 console.table(benchSeed(runs));
 console.log(`the veth routing image (its node starts in ${yardstick.split(';')[0]})`);
 console.table(await benchVeth(runs));

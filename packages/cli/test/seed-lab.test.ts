@@ -4,21 +4,25 @@
  * sudo with the password typed at a terminal, which builds a bullseye lxctest tree that
  * holds a bullseye lxc1 tree shifted for a user of lxctest.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConnection } from '@consfig/core';
+import { defineHost, deploy, openConnection, unapply } from '@consfig/core';
 import { lxc } from '@consfig/connections';
-import { lxc as lxcProps } from '@consfig/properties';
-import { ensureBridge, ensureUsers, PASSWORD, PASSWORD_USER, TEST_USER } from '../../connections/test/support/machine.js';
+import { libvirt, lxc as lxcProps, os } from '@consfig/properties';
+import { seedLab } from '../../../examples/seed-lab/lab.js';
+import { ensureBridge, ensureUsers, PASSWORD, PASSWORD_USER, processTable, TEST_USER } from '../../connections/test/support/machine.js';
 import { removeAllContainers } from '../../properties/test/support/lxc.js';
-import { BIN } from './support/cli.js';
+// @ts-expect-error: plain JavaScript shared with the benchmarks
+import { freePort } from '../../../scripts/lib/sshd.mjs';
+import { BIN, until } from './support/cli.js';
 
 const SEED_LAB = fileURLToPath(new URL('../../../examples/seed-lab/consfig.ts', import.meta.url));
 const CHAIN = fileURLToPath(new URL('./fixtures/seed-chain.ts', import.meta.url));
 const LXCPATH = `/var/lib/consfig-test/lxc-seed-${TEST_USER}`;
 const IMAGES = '/var/lib/consfig-test/seed-chain/images';
+
 const LAB_ENV = { SEED_LAB_OWNER: TEST_USER, SEED_LAB_LXCPATH: LXCPATH };
 
 function consfig(args: string[], env: Record<string, string> = LAB_ENV): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -97,11 +101,32 @@ describe('this machine as lxctest', () => {
   }, 900_000);
 });
 
-describe("the seed's chain, as an ordinary user", () => {
-  it('builds lxctest, with lxc1 shifted inside it, through sudo; redoes what failed; then nothing is pending', async () => {
-    rmSync(IMAGES, { recursive: true, force: true });
-    const env = { SEED_LAB_IMAGES: IMAGES };
-    // lxc1's configuration fails the first time
+describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc1", () => {
+  let port: number;
+  let startedLibvirt = false;
+  const KEY = '/var/lib/consfig-test/seed-chain/key';
+  const virsh = (...args: string[]) => spawnSync('virsh', ['-c', 'qemu:///system', ...args], { encoding: 'utf8' });
+  const inGuest = (command: string) =>
+    spawnSync('ssh', ['-F', '/dev/null', '-i', KEY, '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=10', 'root@127.0.0.1', command], { encoding: 'utf8' });
+
+  beforeAll(async () => {
+    port = await freePort();
+    // libvirt's daemons, started by hand (no systemd here), and stopped after
+    startedLibvirt = spawnSync('pgrep', ['-x', 'libvirtd']).status !== 0;
+    execFileSync('sh', ['-c', 'mkdir -p /run/libvirt; pgrep -x virtlogd >/dev/null || virtlogd -d; pgrep -x libvirtd >/dev/null || libvirtd -d; for i in $(seq 1 50); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.2; done']);
+    rmSync('/var/lib/consfig-test/seed-chain', { recursive: true, force: true });
+    mkdirSync('/var/lib/consfig-test/seed-chain', { recursive: true, mode: 0o755 });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', KEY]);
+    chmodSync(`${KEY}.pub`, 0o644);
+  }, 120_000);
+  afterAll(() => {
+    spawnSync('sh', ['-c', 'virsh -c qemu:///system destroy lxctest.example; virsh -c qemu:///system undefine lxctest.example']);
+    if (startedLibvirt) spawnSync('sh', ['-c', 'kill $(cat /run/libvirtd.pid 2>/dev/null) 2>/dev/null; pkill -x libvirtd; pkill -x virtlogd; true']);
+  });
+
+  it('builds lxctest with lxc1 inside through sudo, redoes what failed, boots it, reaches lxc1 through it; then nothing is pending', async () => {
+    const env = { SEED_LAB_IMAGES: IMAGES, SEED_LAB_SSH_KEY: KEY, SEED_LAB_SSH_PORT: String(port) };
+    // lxc1's configuration fails the first time: nothing is defined, nothing boots
     const first = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, { ...env, CONSFIG_TEST_FAIL_LXC1: '1' });
     expect(first.code, first.out).toBe(2);
     expect(first.out).toMatch(/failed +Command false/);
@@ -109,22 +134,66 @@ describe("the seed's chain, as an ordinary user", () => {
     const owner = (path: string) => execFileSync('stat', ['-c', '%u', `${lxc1}/rootfs${path}`], { encoding: 'utf8' }).trim();
     expect(owner('/etc/motd')).toBe('0'); // built, not shifted
     expect(existsSync(`${lxc1}/.consfig-built`)).toBe(false);
+    expect(virsh('dominfo', 'lxctest.example').status).not.toBe(0);
 
     const second = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
     expect(second.code, second.out).toBe(0);
+    const xml = virsh('dumpxml', 'lxctest.example').stdout;
+    expect(xml).toMatch(/<domain type='(qemu|kvm)'/);
+    expect(xml).toMatch(/<driver type='virtiofs'/);
     const subuid = execFileSync('grep', ['^lxcowner:', `${IMAGES}/lxctest/etc/subuid`], { encoding: 'utf8' }).split(':')[1]!;
     expect(owner('/etc/motd')).toBe(subuid);
-    expect(owner('/usr/sbin/apache2')).toBe(subuid);
     const inLxc1 = (...argv: string[]) => execFileSync('chroot', [`${lxc1}/rootfs`, ...argv], { encoding: 'utf8' });
     expect(inLxc1('dpkg-query', '-W', '-f', '${Status} ', 'apache2', 'systemd-sysv')).toBe('install ok installed install ok installed ');
     expect(inLxc1('sh', '-c', '. /etc/os-release; echo $VERSION_CODENAME')).toBe('bullseye\n');
-    expect(execFileSync('cat', [`${lxc1}/config`], { encoding: 'utf8' })).toMatch(/lxc\.idmap = u 0 \d+ 65536[\s\S]*lxc\.signal\.halt = SIGRTMIN\+3/);
+
+    // the guest boots (systemd, under TCG here: about a minute), and lxc1 starts at boot
+    // through its owner's systemd instance; its veth hook routes its address
+    const serial = `/var/log/libvirt/qemu/lxctest.example-serial.log`;
+    expect(await until(() => existsSync(serial) && readFileSync(serial, 'utf8').includes('lxctest login:'), 300_000, 1000)).toBe(true);
+    const lxc1Running = () => /RUNNING/.test(inGuest('runuser -u lxcowner -- env -u XDG_RUNTIME_DIR lxc-info -n lxc1 -s').stdout);
+    expect(await until(lxc1Running, 180_000, 2000)).toBe(true);
+    expect(inGuest('systemctl is-system-running; ip route show 10.0.3.10').stdout).toMatch(/^(running|degraded)\n10\.0\.3\.10 dev veth\d+_\w+ scope link/);
+
+    // lxc1 through the chain: laptop (sudo) → ssh into the VM → lxc
+    const direct = await asUserOnTerminal(`deploy -K -c ${CHAIN} lxc1.example`, env);
+    expect(direct.code, direct.out).toBe(0);
+    expect(direct.out).toMatch(/lxc1\.example \(sudo → ssh:root@127\.0\.0\.1:\d+ → lxc:lxc1@lxcowner\)[\s\S]*0 changed, \d+ unchanged, 0 failed/);
 
     const third = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
     expect(third.code, third.out).toBe(0);
-    expect(third.out).toMatch(/laptop\.example[\s\S]*0 changed, \d+ unchanged, 0 failed/);
-    const check = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN} laptop.example`, env);
+    expect(third.out).toMatch(/laptop\.example[\s\S]*\n {2}0 changed, \d+ unchanged, 0 failed/);
+    const check = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN}`, env);
     expect(check.code, check.out).toBe(0);
     expect(check.out).not.toMatch(/would fix/);
-  }, 1_200_000);
+  }, 1_800_000);
+
+  it('refuses a guest named like its hypervisor, a tree without its kernel, a domain that cannot start: leaving nothing defined', async () => {
+    const { lxctest } = seedLab({ owner: 'lxcowner', images: IMAGES, suite: 'bullseye' });
+    const same = await deploy(defineHost('lxctest.example', [libvirt.kvmBootsChrootFor({}, lxctest)], { via: 'local' }));
+    expect(same.failures[0]?.error.message).toBe("a guest cannot have its hypervisor's name (lxctest.example)");
+    const guest = defineHost('other.example', [os.debianStable('bullseye', 'amd64')]);
+    const root = `${IMAGES}/lxctest`; // a tree already built and bootable
+    const noKernel = await deploy(
+      defineHost('hv.example', [os.debianStable('bookworm', 'amd64'), libvirt.kvmBootsChrootFor({ root, kernel: 'boot/no-such-kernel', alwaysDeploys: true }, guest)], { via: 'local' }),
+    );
+    expect(noKernel.failures[0]?.error.message).toMatch(/\/boot\/no-such-kernel is missing: other\.example's tree has no kernel to boot/);
+    expect(virsh('dominfo', 'other.example').status).not.toBe(0);
+    const tooBig = await deploy(
+      defineHost('hv.example', [os.debianStable('bookworm', 'amd64'), libvirt.kvmBootsChrootFor({ root, memory: 64 * 1024 * 1024, autostart: true, alwaysDeploys: true, network: { type: 'none' } }, guest)], { via: 'local' }),
+    );
+    expect(tooBig.failures[0]?.error.message).toMatch(/^domain other\.example did not start \(and is undefined again\): /);
+    expect(virsh('dominfo', 'other.example').status).not.toBe(0);
+  }, 600_000);
+
+  it('unapplied: the domain, its tree and every process of it gone', async () => {
+    const { lxctest } = seedLab({ owner: 'lxcowner', images: IMAGES, suite: 'bullseye', sshPort: port });
+    const down = await deploy(
+      defineHost('laptop.example', [os.debianStable('bookworm', 'amd64'), unapply(libvirt.kvmBootsChrootFor({ alwaysDeploys: true, autostart: true, root: `${IMAGES}/lxctest`, network: { type: 'user', sshPort: port } }, lxctest))], { via: 'local' }),
+    );
+    expect(down.failures.map((f) => f.error.message)).toEqual([]);
+    expect(virsh('dominfo', 'lxctest.example').status).not.toBe(0);
+    expect(existsSync(`${IMAGES}/lxctest`)).toBe(false);
+    expect(await until(() => !processTable().some((l) => l.includes('qemu-system') || l.includes('virtiofsd')), 20_000)).toBe(true);
+  }, 300_000);
 });

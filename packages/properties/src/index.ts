@@ -9,6 +9,7 @@ export * as cmd from './cmd.js';
 export * as file from './file.js';
 export * as hostname from './hostname.js';
 export * as image from './image.js';
+export * as libvirt from './libvirt.js';
 export * as lxc from './lxc.js';
 export * as os from './os.js';
 export * as runtime from './runtime.js';
