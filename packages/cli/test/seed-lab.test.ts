@@ -138,6 +138,7 @@ describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc
 
     const second = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
     expect(second.code, second.out).toBe(0);
+    expect(second.out).toMatch(/accel (tcg|kvm): .*; root over virtiofs/);
     const xml = virsh('dumpxml', 'lxctest.example').stdout;
     expect(xml).toMatch(/<domain type='(qemu|kvm)'/);
     expect(xml).toMatch(/<driver type='virtiofs'/);
@@ -166,6 +167,21 @@ describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc
     const check = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN}`, env);
     expect(check.code, check.out).toBe(0);
     expect(check.out).not.toMatch(/would fix/);
+
+    // a domain removed behind consfig's back: check names exactly its steps, nothing else
+    virsh('destroy', 'lxctest.example');
+    virsh('undefine', 'lxctest.example');
+    const gone = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN} laptop.example`, env);
+    expect(gone.code, gone.out).toBe(3);
+    const pending = gone.out.split('\n').filter((l) => /would fix/.test(l)).map((l) => l.replace(/^.*would fix\s+/, '').trim());
+    expect(pending.filter((l) => !/^lxctest\.example boots as a VM from /.test(l))).toEqual([
+      'domain lxctest.example defined',
+      'domain lxctest.example as configured',
+      'domain lxctest.example running',
+    ]);
+    const back = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
+    expect(back.code, back.out).toBe(0);
+    expect(virsh('domstate', 'lxctest.example').stdout.trim()).toBe('running');
   }, 1_800_000);
 
   it('refuses a guest named like its hypervisor, a tree without its kernel, a domain that cannot start: leaving nothing defined', async () => {

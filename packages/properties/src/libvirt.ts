@@ -37,12 +37,37 @@ export function installed(): Propapp {
 }
 
 async function virsh(ctx: PropertyContext, args: string[], options: { readOnly?: boolean } = {}) {
+  // A call that may change a domain makes what was learnt of domains stale.
+  if (!options.readOnly) for (const arg of args) ctx.forget(factsKey(arg));
   return ctx.run([...VIRSH, ...args], { allowFailure: true, ...(options.readOnly ? { readOnly: true } : {}) });
 }
 
+/** What libvirt says of a domain: undefined state and XML when there is no such domain. */
+interface DomainFacts {
+  state?: string;
+  xml?: string;
+}
+
+const factsKey = (name: string) => `libvirt.domain:${name}`;
+
+/**
+ * A domain's state and XML in one virsh call (each costs ~40 ms of connecting), kept
+ * for the checks that follow until a virsh call may have changed them.
+ */
+function domainFacts(ctx: PropertyContext, name: string): Promise<DomainFacts> {
+  return ctx.memo(factsKey(name), async () => {
+    // virsh's own command line: quoted for its parser (names are host names).
+    const quoted = `'${name.replace(/'/g, '')}'`;
+    const r = await virsh(ctx, [`domstate ${quoted}; dumpxml ${quoted}`], { readOnly: true });
+    if (/failed to get domain/i.test(r.stderr)) return {};
+    if (r.exitCode !== 0) ctx.fail(`virsh could not tell about domain ${name}: ${r.stderr.trim()}`);
+    const at = r.stdout.indexOf('<domain');
+    return { state: r.stdout.slice(0, at < 0 ? undefined : at).trim(), ...(at < 0 ? {} : { xml: r.stdout.slice(at) }) };
+  });
+}
+
 async function domainState(ctx: PropertyContext, name: string): Promise<string | undefined> {
-  const r = await virsh(ctx, ['domstate', name], { readOnly: true });
-  return r.exitCode === 0 ? r.stdout.trim() : undefined;
+  return (await domainFacts(ctx, name)).state;
 }
 
 /** libvirt's default network (NAT on virbr0) is active. */
@@ -197,6 +222,7 @@ async function defineDomain(ctx: PropertyContext, host: Host, root: string, o: D
   const xml = p.xml.replace('  <memory ', `  <description>consfig ${p.hash}</description>\n  <memory `);
   const file = tempPathFor(`/run/consfig-libvirt-${domainName(host)}.xml`);
   await ctx.writeFile(file, xml, { mode: 0o600 });
+  ctx.forget(factsKey(domainName(host)));
   const r = await virsh(ctx, ['define', file]);
   await ctx.run(['rm', '-f', '--', file], { affects: [file] });
   if (r.exitCode !== 0) ctx.fail(`virsh define failed: ${r.stderr.trim()}`);
@@ -204,10 +230,14 @@ async function defineDomain(ctx: PropertyContext, host: Host, root: string, o: D
   if (auto.exitCode !== 0) ctx.fail(`virsh autostart failed: ${auto.stderr.trim()}`);
 }
 
+/** Say (in the step's output) which accelerator the probe chose, and why. */
+function noteHowItBoots(ctx: PropertyContext, p: DomainPlan): void {
+  ctx.note(`accel ${p.accel.accel}: ${p.accel.why}; root over virtiofs`);
+}
+
 /** The domain's XML as libvirt has it, undefined when there is no such domain. */
 async function definedXml(ctx: PropertyContext, host: Host): Promise<string | undefined> {
-  const dumped = await virsh(ctx, ['dumpxml', domainName(host)], { readOnly: true });
-  return dumped.exitCode === 0 ? dumped.stdout : undefined;
+  return (await domainFacts(ctx, domainName(host))).xml;
 }
 
 /** The domain exists (defined with consfig's XML when it did not); unapplied, it is undefined. */
@@ -216,7 +246,8 @@ const domainDefined = defprop({
   desc: (host) => `domain ${domainName(host)} defined`,
   args: definedArgs,
   argNames: ['host', 'root', 'options'],
-  check: async (ctx, host) => {
+  check: async (ctx, host, root, o) => {
+    noteHowItBoots(ctx, await plan(ctx, host, root, o));
     if ((await definedXml(ctx, host)) !== undefined) return true;
     return { applied: false, changes: [{ path: `domain ${domainName(host)}`, before: 'not defined', after: 'defined', kind: 'metadata' }] };
   },
@@ -239,10 +270,11 @@ const domainCurrent = defprop({
   argNames: ['host', 'root', 'options'],
   check: async (ctx, host, root, o) => {
     const p = await plan(ctx, host, root, o);
-    ctx.note(`accel ${p.accel.accel}: ${p.accel.why}; root over virtiofs`);
     const xml = await definedXml(ctx, host);
     const had = xml && /<description>consfig ([0-9a-f]{16})<\/description>/.exec(xml)?.[1];
     if (had === p.hash) return true;
+    // (a domain not defined yet has it said by the definition's step)
+    if (xml !== undefined) noteHowItBoots(ctx, p);
     const before = xml === undefined ? 'not defined' : `defined (${had ?? 'otherwise'})`;
     return { applied: false, changes: [{ path: `domain ${domainName(host)}`, before, after: `defined (${p.hash})`, kind: 'metadata' }] };
   },
@@ -355,13 +387,17 @@ function bootableProps(o: z.output<typeof bootsOptions>): Propapp[] {
   ];
 }
 
-/** update-initramfs when the modules changed, or when there is no initramfs yet. */
+/** update-initramfs when the modules changed since it was made, or when there is none yet. */
 const updateInitramfs = defprop({
   name: 'libvirt.initramfsUpdated',
   desc: 'initramfs with virtiofs',
-  prefetch: () => [{ path: '/initrd.img' }],
+  // update-initramfs takes every module the file lists, so an initramfs newer than the
+  // file that lists virtiofs has it (asking lsinitramfs takes a second).
   check: async (ctx) => {
-    const r = await ctx.run(['sh', '-c', 'lsinitramfs /initrd.img 2>/dev/null | grep -q "/virtiofs.ko"'], { readOnly: true, allowFailure: true });
+    const r = await ctx.run(
+      ['sh', '-c', 'grep -qx virtiofs /etc/initramfs-tools/modules && [ /initrd.img -nt /etc/initramfs-tools/modules ]'],
+      { readOnly: true, allowFailure: true },
+    );
     return r.exitCode === 0;
   },
   apply: async (ctx) => {

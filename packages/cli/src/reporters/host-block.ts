@@ -97,7 +97,8 @@ export class HostBlock {
           if (!(event.error instanceof CommandFailedError)) details.push(`${pad}    ${s.red(event.error.message)}`);
           details.push(...errorDetails(event.error, `${pad}    `, this.verbosity, s));
         }
-        if (event.changes.length > 0 && (event.dryRun || this.verbosity >= 1)) {
+        // A combinator's changes are its steps', shown under them.
+        if (event.leaf && event.changes.length > 0 && (event.dryRun || this.verbosity >= 1)) {
           for (const change of event.changes) details.push(...renderChange(change, `${pad}    `, s));
         }
         entry.lines.unshift(`${pad}${statusWord(event.status, event.dryRun, s)} ${event.desc}`, ...details);
