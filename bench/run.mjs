@@ -15,6 +15,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
 const work = join(here, '.tmp');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
+// BENCH_ONLY=files,rootfs,lxc,seed,veth runs only those parts.
+const only = process.env.BENCH_ONLY?.split(',');
+const wanted = (part) => only === undefined || only.includes(part);
 
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -83,29 +86,40 @@ function startup(args) {
 }
 const yardstick = `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms`;
 
-const rows = [...benchFiles('local', [20, 200, 2000])];
-const sshd = await startSshd(['root']);
-try {
-  rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
-  // Shared masters go in a directory of the bench's own, closed after it.
-  const runtime = join(work, 'runtime');
-  mkdirSync(runtime, { recursive: true, mode: 0o700 });
-  rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], sshVia(sshd, 'root', { persist: 60 }), { XDG_RUNTIME_DIR: runtime }));
-} finally {
-  const masters = join(work, 'runtime', 'consfig-ssh');
-  for (const socket of existsSync(masters) ? readdirSync(masters) : []) {
-    spawnSync('ssh', ['-o', `ControlPath=${join(masters, socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
-  }
-  await sshd.stop();
-}
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
 console.log(`start-up on this machine now (figures scale with it): ${yardstick}`);
-console.table(rows);
-console.log('root filesystems (library calls on the local connection)');
-console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
-console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
-console.table(await benchLxc());
-console.log("the seed's chain: laptop (sudo) → lxctest's tree (lxc1's inside, shifted), booted with libvirt");
-console.table(benchSeed(runs));
-console.log(`the veth routing image (its node starts in ${yardstick.split(';')[0]})`);
-console.table(await benchVeth(runs));
+if (wanted('files')) {
+  const rows = [...benchFiles('local', [20, 200, 2000])];
+  const sshd = await startSshd(['root']);
+  try {
+    rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
+    // Shared masters go in a directory of the bench's own, closed after it.
+    const runtime = join(work, 'runtime');
+    mkdirSync(runtime, { recursive: true, mode: 0o700 });
+    const persist = sshVia(sshd, 'root', { persist: 60 });
+    rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], persist, { XDG_RUNTIME_DIR: runtime }));
+  } finally {
+    const masters = join(work, 'runtime', 'consfig-ssh');
+    for (const socket of existsSync(masters) ? readdirSync(masters) : []) {
+      spawnSync('ssh', ['-o', `ControlPath=${join(masters, socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+    }
+    await sshd.stop();
+  }
+  console.table(rows);
+}
+if (wanted('rootfs')) {
+  console.log('root filesystems (library calls on the local connection)');
+  console.table(await benchRootfs({ firstBuild: process.env.BENCH_SKIP_FIRST_BUILD !== '1' }));
+}
+if (wanted('lxc')) {
+  console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
+  console.table(await benchLxc());
+}
+if (wanted('seed')) {
+  console.log("the seed's chain: laptop (sudo) → lxctest's tree (lxc1's inside, shifted), booted with libvirt");
+  console.table(benchSeed(runs));
+}
+if (wanted('veth')) {
+  console.log(`the veth routing image (its node starts in ${yardstick.split(';')[0]})`);
+  console.table(await benchVeth(runs));
+}

@@ -12,7 +12,7 @@ export interface CommonOptions {
   verbosity: number;
   reporter: ReporterName | undefined;
   color: boolean | undefined;
-  /** Seconds ssh masters outlive the run (CONSFIG_SSH_PERSIST for the config's ssh hops). */
+  /** Seconds ssh masters outlive the run (the hops' keepConnections). */
   sshPersist: number | undefined;
   /** Ask at the terminal for the password of every sudo hop that has none. */
   askSudoPass: boolean;

@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -149,6 +149,29 @@ describe('consfig hosts, run, usage', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const missing = await consfig(['deploy', '-c', join(dir, 'nope.ts')]);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/does not exist/) });
+  });
+
+  it('takes per-host values and secrets from YAML, and names the file, line and key of a bad one', async () => {
+    const vars = fileURLToPath(new URL('./fixtures/vars.ts', import.meta.url));
+    mkdirSync(join(dir, 'inventory/group_vars'), { recursive: true });
+    mkdirSync(join(dir, 'inventory/host_vars'));
+    writeFileSync(join(dir, 'inventory/group_vars/all.yml'), 'motd: hello\nport: 22\n');
+    writeFileSync(join(dir, 'inventory/group_vars/web.yml'), 'motd: web\n');
+    writeFileSync(join(dir, 'secrets.yml'), 'vars.example:\n  db.conf: "password=s3cret\\n"\n');
+    const ok = await consfig(['deploy', '-c', vars]);
+    expect(ok).toMatchObject({ code: 0, stderr: '' });
+    expect(readFileSync(join(dir, 'motd'), 'utf8')).toBe('web on 22\n');
+    expect(readFileSync(join(dir, 'db.conf'), 'utf8')).toBe('password=s3cret\n');
+
+    writeFileSync(join(dir, 'inventory/host_vars/vars.example.yml'), '# this host\nport: "2222"\n');
+    const bad = await consfig(['deploy', '-c', vars]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^consfig: .*inventory\/host_vars\/vars\.example\.yml:2: port: Expected number, received string\n$/);
+    writeFileSync(join(dir, 'secrets.yml'), 'vars.example:\n  db.conf: [1]\n');
+    writeFileSync(join(dir, 'inventory/host_vars/vars.example.yml'), 'port: 2222\n');
+    const secret = await consfig(['deploy', '-c', vars]);
+    expect(secret.code).toBe(2);
+    expect(secret.stdout).toMatch(/secrets\.yml:2: vars\.example\.db\.conf: an item is text, or \{ base64: \.\.\. \}/);
   });
 });
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, openConnection, unapply } from '@consfig/core';
 import { lxc } from '@consfig/connections';
-import { libvirt, lxc as lxcProps, os } from '@consfig/properties';
+import { file, libvirt, lxc as lxcProps, os } from '@consfig/properties';
 import { seedLab } from '../../../examples/seed-lab/lab.js';
 import { ensureBridge, ensureUsers, PASSWORD, PASSWORD_USER, processTable, TEST_USER } from '../../connections/test/support/machine.js';
 import { removeAllContainers } from '../../properties/test/support/lxc.js';
@@ -201,6 +201,40 @@ describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc
     expect(tooBig.failures[0]?.error.message).toMatch(/^domain other\.example did not start \(and is undefined again\): /);
     expect(virsh('dominfo', 'other.example').status).not.toBe(0);
   }, 600_000);
+
+  it("the domain's own steps: stopped, started, properties only while it runs; libvirt's default network", async () => {
+    const { lxctest } = seedLab({ owner: 'lxcowner', images: IMAGES, suite: 'bullseye', sshPort: port });
+    const hv = (...props: Parameters<typeof defineHost>[1]) => defineHost('hv.example', [os.debianStable('bookworm', 'amd64'), ...props], { via: 'local' });
+    const twice = async (...props: Parameters<typeof defineHost>[1]) => {
+      const first = await deploy(hv(...props));
+      expect(first.failures.map((f) => f.error.message)).toEqual([]);
+      expect((await deploy(hv(...props))).changed).toBe(0);
+      return first.changed;
+    };
+    const marker = (name: string) => `/run/consfig-test-${name}`;
+    rmSync(marker('up'), { force: true });
+    rmSync(marker('down'), { force: true });
+    expect(virsh('domstate', 'lxctest.example').stdout.trim()).toBe('running');
+    expect(await twice(libvirt.whenStarted(lxctest, file.hasContent(marker('up'), 'up')))).toBeGreaterThan(0);
+    expect(readFileSync(marker('up'), 'utf8')).toBe('up\n');
+
+    expect(await twice(libvirt.destroyed(lxctest))).toBe(1);
+    expect(virsh('domstate', 'lxctest.example').stdout.trim()).toBe('shut off');
+    expect(await twice(libvirt.whenStarted(lxctest, file.hasContent(marker('down'), 'down')))).toBe(0);
+    expect(existsSync(marker('down'))).toBe(false);
+
+    expect(await twice(libvirt.started(lxctest))).toBe(1);
+    expect(virsh('domstate', 'lxctest.example').stdout.trim()).toBe('running');
+
+    // NAT on virbr0 (192.168.122.1): only the bridge and dnsmasq on it, taken down after
+    try {
+      expect((await deploy(hv(libvirt.defaultNetworkStarted()), 'local', { dryRun: true })).changed).toBe(1);
+      expect(await twice(libvirt.defaultNetworkStarted())).toBe(1);
+      expect(virsh('net-info', 'default').stdout).toMatch(/^Active:\s+yes$/m);
+    } finally {
+      virsh('net-destroy', 'default');
+    }
+  }, 300_000);
 
   it('unapplied: the domain, its tree and every process of it gone', async () => {
     const { lxctest } = seedLab({ owner: 'lxcowner', images: IMAGES, suite: 'bullseye', sshPort: port });

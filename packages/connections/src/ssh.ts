@@ -8,10 +8,10 @@
  * outlives the run by that many seconds, so a re-deploy soon after skips the key
  * exchange and authentication.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { shellJoin, type Hop } from '@consfig/core';
 
 export interface SshOptions {
@@ -25,7 +25,8 @@ export interface SshOptions {
   /**
    * Keep the master this many seconds after the run, in a ControlPath later runs share
    * (`$XDG_RUNTIME_DIR/consfig-ssh` or `~/.cache/consfig/ssh`). Default: the environment's
-   * CONSFIG_SSH_PERSIST, else none (a private master closed at the end).
+   * CONSFIG_SSH_PERSIST, else none (a private master closed at the end). A run's
+   * `keepConnections` (consfig --ssh-persist) overrides it.
    */
   persist?: number;
 }
@@ -87,9 +88,8 @@ function privateControlDir(): string {
 export function ssh(target: string | SshOptions): Hop {
   const o = typeof target === 'string' ? parseSshTarget(target) : target;
   if (!o.host || o.host.startsWith('-')) throw new TypeError(`bad ssh host ${JSON.stringify(o.host)}`);
-  const persist = o.persist ?? persistFromEnv();
-  if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
-    throw new TypeError(`ssh: persist must be a whole number of seconds, not ${persist}`);
+  if (o.persist !== undefined && (!Number.isInteger(o.persist) || o.persist < 1)) {
+    throw new TypeError(`ssh: persist must be a whole number of seconds, not ${o.persist}`);
   }
   let controlDir: string | undefined;
   let sharedDir: string | undefined;
@@ -107,6 +107,12 @@ export function ssh(target: string | SshOptions): Hop {
     wrap(inner, context) {
       const mux: string[] = [];
       if (context.position === 0) {
+        // The run's setting (consfig --ssh-persist) wins over the hop's and the environment's.
+        const persist = context.keepConnections ?? o.persist ?? persistFromEnv();
+        if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
+          // (0 would be ssh's "for ever")
+          throw new TypeError(`ssh: keepConnections must be a whole number of seconds, not ${persist}`);
+        }
         // %C: a hash of the local host and the remote host, port and user.
         const path = persist !== undefined ? join((sharedDir ??= sharedControlDir()), '%C') : join((controlDir ??= privateControlDir()), 'cm');
         // A private master stays in the foreground (no ControlPersist): the first chain's
@@ -125,8 +131,10 @@ export function ssh(target: string | SshOptions): Hop {
       const dir = controlDir;
       controlDir = undefined;
       // Normally gone with its last session; this is for a chain that never got that far.
-      await new Promise<void>((resolve) => {
-        execFile('ssh', ['-o', `ControlPath=${join(dir, 'cm')}`, ...common(), '-O', 'exit', '--', o.host], () => resolve());
+      await execa('ssh', ['-o', `ControlPath=${join(dir, 'cm')}`, ...common(), '-O', 'exit', '--', o.host], {
+        reject: false,
+        stdin: 'ignore',
+        timeout: 10_000,
       });
       rmSync(dir, { recursive: true, force: true });
     },

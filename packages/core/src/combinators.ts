@@ -5,7 +5,7 @@
  */
 import { posix } from 'node:path';
 import { InvalidHostError, isConsfigError } from './errors.js';
-import { becomeUser } from './hops/become-user.js';
+import { parseHop } from './hop-registry.js';
 import type { HostattrKey } from './hostattrs.js';
 import {
   isPropapp,
@@ -158,7 +158,8 @@ export function desc(text: string, ...props: Spec[]): Propapp {
 
 /**
  * Apply `props` as another user on the same target, through one more hop (runuser
- * when the connection is root, `sudo -n` otherwise) opened once per deployment.
+ * when the connection is root, sudo otherwise: @consfig/connections' hops, by their
+ * registered kinds) opened once per deployment.
  */
 export function asUser(user: string, ...props: Spec[]): Propapp {
   if (!/^[a-z_][a-z0-9_.-]*\$?$/i.test(user)) {
@@ -166,8 +167,8 @@ export function asUser(user: string, ...props: Spec[]): Propapp {
   }
   const inner = eseq(...props);
   const reconnect = async (ctx: PropertyContext) => {
-    if (user === 'root' && ctx.conn.uid === 0) return ctx;
-    const conn = await ctx.extendConnection(`user:${user}`, (c) => c.extend(becomeUser(user, c.uid)));
+    if (user === 'root' && ctx.uid === 0) return ctx;
+    const conn = await ctx.extendConnection(`user:${user}`, (c) => c.extend(parseHop(`${c.uid === 0 ? 'runuser' : 'sudo'}:${user}`)!));
     return ctx.withConnection(conn);
   };
   return node({

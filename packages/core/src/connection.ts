@@ -4,11 +4,33 @@
  * `sudo -u U -- …`, `chroot DIR …`), so a whole chain is one process chain ending in
  * one agent shell on the target.
  */
-import type { OutputSink } from './agent/output.js';
-import type { FileInfo } from './agent/probe-parse.js';
 
-export type { OutputSink } from './agent/output.js';
-export type { FileInfo, FileType } from './agent/probe-parse.js';
+/** The kinds of file a stat tells apart. */
+export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
+
+/** A path's metadata (and content, when asked for) as the target reported it. */
+export interface FileInfo {
+  path: string;
+  exists: boolean;
+  type?: FileType;
+  /** Permission bits including setuid/setgid/sticky, e.g. 0o4755. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  user?: string;
+  group?: string;
+  size?: number;
+  /** For symlinks: where the link points. */
+  target?: string;
+  /** For regular files when content was asked for and could be read. */
+  content?: Buffer;
+}
+
+/** A writable that may ask for a pause (Node's streams: false from write, then 'drain'). */
+export interface OutputSink {
+  write(chunk: Uint8Array): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+}
 
 /**
  * Asks the person at the controlling terminal, the answer not echoed (a password). The
@@ -26,6 +48,11 @@ export interface HopContext {
   readonly askPasswords?: boolean | undefined;
   /** Prerequisite data of the deployment, by its two identifiers. */
   readonly data?: ((iden1: string, iden2: string) => Promise<Buffer>) | undefined;
+  /**
+   * Seconds a hop may keep what it connected for the next run (ssh's master);
+   * undefined: the hop's own setting, else nothing outlives the run.
+   */
+  readonly keepConnections?: number | undefined;
 }
 
 export interface Hop {

@@ -9,9 +9,9 @@
  * An item is named by two identifiers, as in Consfigurator: `iden1` is usually the
  * host's name (or `_name` for data shared between hosts) and `iden2` a path or key.
  */
-import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
+import { execa } from 'execa';
 import { z } from 'zod';
 import { ConsfigError } from './errors.js';
 import { hostattr } from './hostattrs.js';
@@ -81,20 +81,27 @@ export function envSource(prefix = 'CONSFIG_DATA_', env: NodeJS.ProcessEnv = pro
  * A command that prints the item, e.g. `commandSource(['pass', 'show', '{iden1}/{iden2}'])`.
  * Exit code 1 with no output means "no such item"; other failures are errors.
  */
-export function commandSource(argv: readonly string[], options: { missingExitCodes?: number[] } = {}): DataSource {
+export function commandSource(
+  argv: readonly string[],
+  options: { missingExitCodes?: number[]; timeoutMs?: number } = {},
+): DataSource {
   const missing = options.missingExitCodes ?? [1];
   return {
     name: `command:${argv[0]}`,
-    get(item) {
+    async get(item) {
       const args = argv.map((a) => a.replaceAll('{iden1}', item.iden1).replaceAll('{iden2}', item.iden2));
-      return new Promise((resolve, reject) => {
-        execFile(args[0]!, args.slice(1), { encoding: 'buffer', maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
-          if (!error) return resolve(stdout);
-          const code = typeof error.code === 'number' ? error.code : undefined;
-          if (code !== undefined && missing.includes(code)) return resolve(undefined);
-          reject(new ConsfigError(`data source ${args[0]} failed for ${describeItem(item)}: ${stderr.toString().trim()}`));
-        });
+      const result = await execa(args[0]!, args.slice(1), {
+        encoding: 'buffer',
+        reject: false,
+        stdin: 'ignore',
+        maxBuffer: 256 << 20,
+        stripFinalNewline: false, // the item's bytes, exactly
+        ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
       });
+      if (!result.failed) return Buffer.from(result.stdout);
+      if (result.exitCode !== undefined && missing.includes(result.exitCode)) return undefined;
+      const why = Buffer.from(result.stderr).toString().trim() || result.shortMessage;
+      throw new ConsfigError(`data source ${args[0]} failed for ${describeItem(item)}: ${why}`);
     },
   };
 }

@@ -40,11 +40,10 @@ export type {
   RunOptions,
   WriteOptions,
 } from './connection.js';
-export { openConnection, tempPathFor } from './agent-connection.js';
-export type { OpenOptions } from './agent-connection.js';
+export { openConnection, tempPathFor } from './agent/connection.js';
+export type { OpenOptions } from './agent/connection.js';
 export { checkVia, knownHopKinds, parseHop, registerHopKind, resolveVia, UnknownHopError } from './hop-registry.js';
 export type { HopParser } from './hop-registry.js';
-export { becomeUser } from './hops/become-user.js';
 export { shellJoin, shellQuote } from './agent/shell-quote.js';
 export {
   AgentProtocolError,
@@ -69,5 +68,11 @@ export {
 export type { ErrorContext } from './errors.js';
 export { defineConsfig, isConsfig } from './consfig.js';
 export type { Consfig } from './consfig.js';
+export { ConfigError, findConfig, loadConfig } from './config-file/load.js';
 export { commandSource, dataAttr, envSource, fetchData, fetchItem, fileSource, MissingDataError } from './data.js';
 export type { DataItem, DataSource } from './data.js';
+/** The zod this package validates with, so property authors need not match its version. */
+export { z } from 'zod';
+export { yamlSource, type YamlSourceOptions } from './yaml/data-source.js';
+export { hostVars, type HostVars } from './yaml/host-vars.js';
+export { YamlFileError } from './yaml/document.js';

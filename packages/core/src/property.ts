@@ -61,7 +61,14 @@ export interface TextResult {
 export interface PropertyContext {
   readonly hostname: string;
   readonly attrs: HostattrView;
+  /**
+   * The connection itself: for what the methods here do not cover (opening hops of
+   * one's own, `localPath`); commands run through it are still shown and counted.
+   */
   readonly conn: Connection;
+  /** The target user's ids, as the connection reached them. */
+  readonly uid: number;
+  readonly gid: number;
   /** True in `consfig check`: apply is never called; combinators must not change things. */
   readonly dryRun: boolean;
   /** Run argv; throws CommandFailedError (with host and property) on a non-zero exit. */
@@ -73,6 +80,8 @@ export interface PropertyContext {
   readFileIfExists(path: string): Promise<Buffer | null>;
   writeFile(path: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
   stat(path: string): Promise<FileInfo>;
+  /** Many paths' metadata (and, when asked, content) in one round trip; later stats and reads of them are served from it. */
+  probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>>;
   /** Apply another application here (for combinators and programmatic use). */
   apply(propapp: Propapp): Promise<Outcome>;
   unapply(propapp: Propapp): Promise<Outcome>;

@@ -243,6 +243,6 @@ function ownershipChange(info: FileInfo, want: FileOwnership): FileChange | unde
 }
 
 /** A secret's mode (default 0600) and owner (default the deploying user, root as a rule). */
-function secretOwnership(ctx: { conn: { uid: number; gid: number } }, o: FileOwnership) {
-  return { mode: o.mode ?? 0o600, owner: o.owner ?? String(ctx.conn.uid), group: o.group ?? String(ctx.conn.gid) };
+function secretOwnership(ctx: { uid: number; gid: number }, o: FileOwnership) {
+  return { mode: o.mode ?? 0o600, owner: o.owner ?? String(ctx.uid), group: o.group ?? String(ctx.gid) };
 }

@@ -185,7 +185,7 @@ echo "/dev/kvm can boot it"`],
 }
 
 async function findVirtiofsd(ctx: PropertyContext): Promise<string> {
-  const found = await ctx.conn.probe(VIRTIOFSD.map((path) => ({ path })));
+  const found = await ctx.probe(VIRTIOFSD.map((path) => ({ path })));
   const path = VIRTIOFSD.find((p) => found.get(p)?.exists);
   return (
     path ??
@@ -317,19 +317,24 @@ async function start(ctx: PropertyContext, host: { name: string }, undefineIfItF
   );
 }
 
+/** A property for a domain running; `undefineIfItFails`: a domain that cannot start is not left defined. */
+function runningProperty(name: string, undefineIfItFails: boolean) {
+  return defprop({
+    name,
+    desc: (host) => `domain ${domainName(host)} running`,
+    args: z.tuple([hostSchema]),
+    argNames: ['host'],
+    check: async (ctx, host) => noServices(ctx) || (await domainState(ctx, domainName(host))) === 'running',
+    apply: (ctx, host) => start(ctx, host, undefineIfItFails),
+    unapply: async (ctx, host) => {
+      const r = await virsh(ctx, ['destroy', domainName(host)]);
+      if (r.exitCode !== 0 && !/not running|failed to get domain/i.test(r.stderr)) ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
+    },
+  });
+}
+
 /** The host's domain runs (started now if it did not; a domain that dies at once fails, with qemu's words). */
-export const started = defprop({
-  name: 'libvirt.started',
-  desc: (host) => `domain ${domainName(host)} running`,
-  args: z.tuple([hostSchema]),
-  argNames: ['host'],
-  check: async (ctx, host) => noServices(ctx) || (await domainState(ctx, domainName(host))) === 'running',
-  apply: (ctx, host) => start(ctx, host, false),
-  unapply: async (ctx, host) => {
-    const r = await virsh(ctx, ['destroy', domainName(host)]);
-    if (r.exitCode !== 0 && !/not running/i.test(r.stderr)) ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
-  },
-});
+export const started = runningProperty('libvirt.started', false);
 
 /** The host's domain does not run (destroyed: a minimal guest ignores ACPI shutdown). */
 export const destroyed = defprop({
@@ -443,17 +448,7 @@ export function kvmBootsChrootFor(options: KvmBootsChrootOptions, host: Host): P
 }
 
 /** Started, as part of kvmBootsChrootFor: a domain that cannot start is not left defined. */
-const bootStarted = defprop({
-  name: 'libvirt.bootStarted',
-  desc: (host) => `domain ${domainName(host)} running`,
-  args: z.tuple([hostSchema]),
-  argNames: ['host'],
-  check: async (ctx, host) => noServices(ctx) || (await domainState(ctx, domainName(host))) === 'running',
-  apply: (ctx, host) => start(ctx, host, true),
-  unapply: async (ctx, host) => {
-    await virsh(ctx, ['destroy', domainName(host)]);
-  },
-});
+const bootStarted = runningProperty('libvirt.bootStarted', true);
 
 /** `prop` applied, but left as it is when the whole is unapplied (libvirt serves other guests). */
 function keptWhenUnapplied(prop: Propapp): Propapp {

@@ -140,7 +140,7 @@ export const userContainersAutostart = defprop({
       return;
     }
     // Made by the user, so that every directory on the way belongs to them.
-    const asUser = ctx.conn.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
+    const asUser = ctx.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
     await ctx.run([...asUser, 'mkdir', '-p', `${l.unitDir}/default.target.wants`], { affects: [l.unitDir] });
     await ctx.writeFile(l.unit, unitText(o.lxcpath), { mode: 0o644, owner: String(l.uid), group: String(l.gid) });
     await replaceWithSymlink(ctx, l.wants, `../${UNIT}`, { uid: l.uid, gid: l.gid });

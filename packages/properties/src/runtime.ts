@@ -14,7 +14,7 @@ import { bundle, type Bundle } from './bundle.js';
 
 /** Where the shipped node and uploaded code live: root's, or the user's own (in their home). */
 async function farEndDirs(ctx: PropertyContext): Promise<{ runtime: string; code: string }> {
-  if (ctx.conn.uid === 0) return { runtime: '/usr/local/lib/consfig/runtime', code: '/var/cache/consfig/js' };
+  if (ctx.uid === 0) return { runtime: '/usr/local/lib/consfig/runtime', code: '/var/cache/consfig/js' };
   const home = await ctx.memo('runtime.home', async () => (await ctx.run(['sh', '-c', 'printf %s "$HOME"'], { readOnly: true })).stdout);
   if (!home.startsWith('/')) ctx.fail(`the user on ${ctx.hostname} has no home for consfig's runtime`);
   return { runtime: `${home}/.cache/consfig/runtime`, code: `${home}/.cache/consfig/js` };

@@ -156,24 +156,20 @@ describe('check mode shows what would change', () => {
     writeFileSync(ini, '[s]\nk=1\n');
     writeFileSync(secret, 'the old secret\n', { mode: 0o640 });
     execFileSync('chown', ['nobody', secret]);
+    const props = () => [
+      file.containsLines(list, 'new'),
+      file.lacksLines(list, 'old'),
+      file.containsIniSettings(ini, ['s', 'k', '2']),
+      file.symlinked(link, '/etc/hosts'),
+      file.directoryExists(sub, { mode: 0o750 }),
+      file.hasSecretContent(secret),
+    ];
     const changes = await deployThese(
       { via: 'local', dryRun: true, data: [{ name: 'test', get: async () => Buffer.from('the new secret\n') }] },
-      file.containsLines(list, 'new'),
-      file.lacksLines(list, 'old'),
-      file.containsIniSettings(ini, ['s', 'k', '2']),
-      file.symlinked(link, '/etc/hosts'),
-      file.directoryExists(sub, { mode: 0o750 }),
-      file.hasSecretContent(secret),
+      ...props(),
     );
     expect(changes.changed).toBe(6);
-    const shown = await pendingWithData(
-      file.containsLines(list, 'new'),
-      file.lacksLines(list, 'old'),
-      file.containsIniSettings(ini, ['s', 'k', '2']),
-      file.symlinked(link, '/etc/hosts'),
-      file.directoryExists(sub, { mode: 0o750 }),
-      file.hasSecretContent(secret),
-    );
+    const shown = await pendingWithData(...props());
     expect(shown).toEqual([
       [{ path: list, before: 'keep\nold\n', after: 'keep\nold\nnew\n' }],
       [{ path: list, before: 'keep\nold\n', after: 'keep\n' }],

@@ -210,7 +210,7 @@ export async function assertNotInsidePartial(ctx: PropertyContext, root: string)
   const ancestors: string[] = [];
   for (let p = posix.dirname(root); p !== '/'; p = posix.dirname(p)) ancestors.push(`${p}${PARTIAL_SUFFIX}`);
   if (ancestors.length === 0) return;
-  const found = await ctx.conn.probe(ancestors.map((path) => ({ path })));
+  const found = await ctx.probe(ancestors.map((path) => ({ path })));
   const building = ancestors.find((a) => found.get(a)?.exists);
   if (building) {
     throw new PropertyFailedError(

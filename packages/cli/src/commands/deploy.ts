@@ -28,6 +28,7 @@ export async function deployCommand(command: Extract<Command, { name: 'deploy' |
     ...(command.lockWait !== undefined ? { lockWaitMs: command.lockWait * 1000 } : {}),
     ask: terminalAsk({ before: () => reporter.pause?.(), after: () => reporter.resume?.() }),
     askPasswords: command.askSudoPass,
+    ...(command.sshPersist !== undefined ? { keepConnections: command.sshPersist } : {}),
     onEvent: (event) => reporter.onEvent(event),
     ...(io.signal ? { signal: io.signal } : {}),
   });

@@ -1,7 +1,7 @@
 import type { Consfig, Host } from '@consfig/core';
 import { UsageError, type CommonOptions } from '../args.js';
 import type { CliIo } from '../io.js';
-import { findConfig, loadConfig } from '../load-config.js';
+import { findConfig, loadConfig } from '@consfig/core';
 import { nestedParents, selectHosts } from '../select-hosts.js';
 
 export interface LoadedHosts {
@@ -23,8 +23,6 @@ export async function loadHosts(
   options: { deployable?: boolean } = {},
 ): Promise<LoadedHosts> {
   const file = findConfig(io.cwd, command.config);
-  // The config makes its ssh hops as it loads: they read this.
-  if (command.sshPersist !== undefined) process.env.CONSFIG_SSH_PERSIST = String(command.sshPersist);
   if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
   const config = await loadConfig(file);
   const patterns = command.hosts ?? (command.host ? [command.host] : []);

@@ -28,6 +28,7 @@ export async function runCommand(command: Extract<Command, { name: 'run' }>, io:
   const conn = await openConnection(resolveVia(via), {
     ask: terminalAsk(),
     askPasswords: command.askSudoPass,
+    keepConnections: command.sshPersist,
     data: (iden1, iden2) => fetchItem(host.name, iden1, iden2, config.data ?? []),
   });
   const onAbort = () => void conn.abort();

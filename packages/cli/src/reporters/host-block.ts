@@ -50,6 +50,8 @@ export class HostBlock {
   /** In the order properties started, so nested ones print under their parent. */
   private readonly entries: Entry[] = [];
   private readonly byId = new Map<number, Entry>();
+  /** Errors shown under their property's line; the others get lines of their own. */
+  private readonly shownErrors = new Set<unknown>();
   private chain = 'local';
 
   constructor(
@@ -93,6 +95,7 @@ export class HostBlock {
         const details: string[] = [];
         for (const note of event.notes) details.push(`${pad}    ${s.dim(note)}`);
         if (event.error) {
+          this.shownErrors.add(event.error);
           // A failed command's own details say what failed; anything else says it here.
           if (!(event.error instanceof CommandFailedError)) details.push(`${pad}    ${s.red(event.error.message)}`);
           details.push(...errorDetails(event.error, `${pad}    `, this.verbosity, s));
@@ -131,9 +134,10 @@ export class HostBlock {
     const mark = result.status === 'ok' ? s.green('✔') : s.red('✖');
     const out = [`${mark} ${s.bold(this.host)} ${s.dim(`(${this.chain})`)}`];
     for (const entry of this.entries) if (entry.show || entry.nested.length > 0) out.push(...entry.lines, ...entry.nested);
-    // Failures outside any property: unreachable hosts, refused hostattrs.
+    // Failures no property line showed: unreachable hosts, refused hostattrs, a
+    // combinator's own (asUser's hop refused).
     for (const failure of result.failures) {
-      if (failure.property !== undefined) continue;
+      if (this.shownErrors.has(failure.error)) continue;
       out.push(`  ${s.red('error')}    ${errorHeadline(failure.error)}`);
       out.push(...errorDetails(failure.error, '      ', this.verbosity, s));
     }

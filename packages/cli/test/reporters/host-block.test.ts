@@ -80,6 +80,17 @@ describe('host blocks', () => {
       const text = chunks.join('');
       expect(text).toContain('  failed    /srv/f has content\n      cannot write /srv/f: cat: write error: No space left on device\n');
       expect(text).toContain('  failed    /srv removed\n      /srv is a directory (file.removed removes files)\n');
+      // each said once, under its line
+      expect(text.match(/No space left/g)).toHaveLength(1);
+    });
+
+    it(`${name}: a failure no property line carried (a combinator's own) gets a line of its own`, () => {
+      const { chunks, out } = output();
+      const r = new Reporter({ verbosity: 0, dryRun: false, color: false, out });
+      const refused = new PropertyFailedError('sudo: a password is required', { host: 'u.example', property: 'As nobody' });
+      r.onEvent({ type: 'host:start', host: 'u.example', chain: 'ssh:web1', dryRun: false, properties: 1 });
+      r.onEvent({ type: 'host:end', host: 'u.example', result: result('u.example', { status: 'failed', chain: 'ssh:web1', dryRun: false, changed: 0, failed: 1, failures: [{ property: 'As nobody', error: refused }] }) });
+      expect(chunks.join('')).toContain('✖ u.example (ssh:web1)\n  error    u.example: As nobody: sudo: a password is required\n  0 changed, 0 unchanged, 1 failed');
     });
   }
 

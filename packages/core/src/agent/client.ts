@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { ConnectionError, ConnectionLostError } from '../errors.js';
 import { logger } from '../log.js';
 import { FrameReader } from './frame-reader.js';
-import { Collector, type OutputSink } from './output.js';
+import type { OutputSink } from '../connection.js';
+import { Collector } from './output.js';
 import { helloRequest, type Request } from './requests.js';
 
 const debug = logger('consfig:agent');

@@ -3,12 +3,6 @@
  * tail kept, the middle counted), or streamed on to a sink as it arrives.
  */
 
-/** A writable that may ask for a pause (Node's streams: false from write, then 'drain'). */
-export interface OutputSink {
-  write(chunk: Uint8Array): boolean;
-  once(event: 'drain', listener: () => void): unknown;
-}
-
 export interface Collected {
   bytes: Buffer;
   /** Bytes left out between the head and the tail (0 when nothing was). */

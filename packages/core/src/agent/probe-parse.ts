@@ -4,26 +4,8 @@
  * whose content follows, then the contents back to back. Contents are split by the sizes stat reported; if a file changed size between
  * the stat and the cat, the split does not add up and the caller re-reads those files.
  */
+import type { FileInfo, FileType } from '../connection.js';
 import { AgentProtocolError } from '../errors.js';
-
-export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char' | 'block';
-
-export interface FileInfo {
-  path: string;
-  exists: boolean;
-  type?: FileType;
-  /** Permission bits including setuid/setgid/sticky, e.g. 0o4755. */
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  user?: string;
-  group?: string;
-  size?: number;
-  /** For symlinks: where the link points. */
-  target?: string;
-  /** For regular files when content was asked for and could be read. */
-  content?: Buffer;
-}
 
 /** find's %y letters. */
 const TYPES: Record<string, FileType> = {

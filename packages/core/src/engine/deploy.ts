@@ -4,7 +4,7 @@
  * report through events. Nothing here prints or exits.
  */
 import pLimit from 'p-limit';
-import { openConnection } from '../agent-connection.js';
+import { openConnection } from '../agent/connection.js';
 import { seq } from '../combinators.js';
 import { describeChain, type Ask, type Connection } from '../connection.js';
 import { dataAttr, fetchData, fetchItem, type DataSource } from '../data.js';
@@ -35,6 +35,8 @@ export interface DeployOptions {
   ask?: Ask;
   /** Ask for the passwords of sudo hops that have none configured (`consfig -K`). */
   askPasswords?: boolean;
+  /** Seconds hops may keep their connections for the next run (ssh masters); see HopContext. */
+  keepConnections?: number;
 }
 
 export interface DeployManyOptions extends DeployOptions {
@@ -101,6 +103,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
       ...(options.env ? { env: options.env } : {}),
       ask: options.ask,
       askPasswords: options.askPasswords,
+      keepConnections: options.keepConnections,
       // Hops' own prerequisite data (a sudo password), from the deployment's sources.
       data: (iden1, iden2) => fetchItem(host.name, iden1, iden2, options.data ?? []),
     });

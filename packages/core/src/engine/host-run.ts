@@ -1,20 +1,14 @@
 /**
  * Applying one host's property tree over an open connection: checks, dry runs,
- * failure reporting (each failure reported once, where it arose), counting, and the
- * PropertyContext that properties see.
+ * failure reporting (each failure reported once, where it arose), counting, and nested
+ * deployments. What properties see of it is in property-context.ts.
  */
 import type { CommandEvent, Connection, Hop } from '../connection.js';
-import { dataKey, MissingDataError } from '../data.js';
-import {
-  CannotUnapplyError,
-  CommandFailedError,
-  FileNotFoundError,
-  PropertyFailedError,
-  toConsfigError,
-} from '../errors.js';
+import { CannotUnapplyError, toConsfigError } from '../errors.js';
 import type { DeployEvent, HostResult, NestedIn } from '../events.js';
 import { lockTarget } from './lock.js';
 import { collectPrefetch } from './prefetch.js';
+import { propertyContext, type ContextScope } from './property-context.js';
 import type { HostattrView } from '../hostattrs.js';
 import {
   toCheck,
@@ -27,19 +21,6 @@ import {
 } from '../property.js';
 
 const OUTPUT_EVENT_LIMIT = 64 * 1024;
-/**
- * Output a property's command may leave in memory, per stream: its first and last
- * halves are kept (for the property and the report), the rest only counted.
- */
-export const CAPTURE_LIMIT = 16 << 20;
-
-/** Output as text, with a line where a limit left bytes out of its middle. */
-function captured(buf: Buffer, omitted: number | undefined, limit: number): string {
-  if (!omitted) return buf.toString('utf8');
-  const half = Math.floor(limit / 2);
-  return `${buf.subarray(0, half).toString('utf8')}\n… (${omitted} bytes left out) …\n${buf.subarray(half).toString('utf8')}`;
-}
-
 const announcedBelow = new WeakMap<Propapp, boolean>();
 
 /** Whether any descendant is announced (then this node is not a leaf for counting). */
@@ -182,6 +163,14 @@ export class HostRun {
     } catch (thrown) {
       const error = toConsfigError(thrown, { host: this.hostname, property: node.desc });
       const first = !this.reported.has(error);
+      if (!announce && first && parent === undefined) {
+        // A combinator's own failure (asUser's hop refused) with no property line above it
+        // to carry it: recorded here, since the host's top-level seq goes on past failures
+        // it takes as reported.
+        this.reported.add(error);
+        this.counts.failed++;
+        this.failures.push({ property: node.desc, error });
+      }
       if (announce) {
         if (first) {
           this.reported.add(error);
@@ -232,108 +221,33 @@ export class HostRun {
     return toOutcome(await node.unapply(ctx));
   }
 
+  /** The context `node`'s steps get: its children are applied under it. */
   private context(node: Propapp, conn: Connection, id: number | undefined, depth: number, notes: string[]): PropertyContext {
-    const where = { host: this.hostname, property: node.desc };
-    const ctx: PropertyContext = {
+    const scope: ContextScope = {
       hostname: this.hostname,
       attrs: this.attrs,
-      conn,
       dryRun: this.dryRun,
-      run: async (argv, options = {}) => {
-        const { allowFailure, ...runOptions } = options;
-        const limit = runOptions.outputLimit ?? CAPTURE_LIMIT;
-        const raw = await conn.run(argv, { ...runOptions, outputLimit: limit });
-        const stdout = captured(raw.stdout, raw.stdoutOmitted, limit);
-        const stderr = captured(raw.stderr, raw.stderrOmitted, limit);
-        if (raw.exitCode !== 0 && !allowFailure) {
-          throw new CommandFailedError(argv, raw.exitCode, stdout, stderr, where);
-        }
-        return { exitCode: raw.exitCode, stdout, stderr, raw };
-      },
-      test: async (argv, options = {}) =>
-        (await conn.run(argv, { readOnly: true, outputLimit: 64 << 10, ...options })).exitCode === 0,
-      readFile: (path) => conn.readFile(path),
-      readFileIfExists: async (path) => {
-        try {
-          return await conn.readFile(path);
-        } catch (error) {
-          if (error instanceof FileNotFoundError) return null;
-          throw error;
-        }
-      },
-      writeFile: (path, data, options) => conn.writeFile(path, data, options),
-      stat: (path) => conn.stat(path),
-      apply: (child) => this.applyNode(child, 'apply', conn, id, depth),
-      unapply: (child) => this.applyNode(child, 'unapply', conn, id, depth),
-      withConnection: (other) => this.context(node, other, id, depth, notes),
-      extendConnection: (key, make) => {
-        const fullKey = `${conn.chainText}\u0000${key}`;
-        let pending = this.extensions.get(fullKey);
-        if (!pending) {
-          pending = make(conn);
-          this.extensions.set(fullKey, pending);
-          pending.catch(() => this.extensions.delete(fullKey));
-        }
-        return pending;
-      },
-      fail: (message) => {
-        throw new PropertyFailedError(message, where);
-      },
-      note: (message) => {
-        notes.push(message);
-      },
-      deployNested: async (child, hop) => {
-        const nestedConn = await ctx.extendConnection(`nested:${child.name}:${hop.describe()}`, async (c) => {
+      data: this.data,
+      extensions: this.extensions,
+      memos: this.memos,
+      apply: (child, direction, on) => this.applyNode(child, direction, on, id, depth),
+      deployNested: async (child, hop, extend) => {
+        const nestedConn = await extend(`nested:${child.name}:${hop.describe()}`, async (c) => {
           const opened = await c.extend(hop);
           // Another target (a container, a tree): deployed directly too, so it has a lock of its own.
           if (!this.dryRun && !reachesSameTarget(hop)) await lockTarget(opened, child.name, this.options.lockWaitMs, this.emit);
           return opened;
         });
-        const result = await runHost(child, nestedConn, {
+        return runHost(child, nestedConn, {
           ...this.options,
           events: true,
           parent: id === undefined ? undefined : { host: this.hostname, property: id },
         });
-        if (result.status !== 'ok') {
-          // The first failure says what went wrong; the nested host's block has them all.
-          const [first, ...more] = result.failures;
-          const what = first ? `${first.property ? `${first.property}: ` : ''}${first.error.message}` : `${result.failed} failed`;
-          throw new PropertyFailedError(
-            `nested deployment of ${child.name} failed: ${what}${more.length > 0 ? ` (and ${more.length} more)` : ''}`,
-            where,
-          );
-        }
-        return { result: result.changed > 0 ? 'changed' : 'unchanged' };
-      },
-      memo: <T>(key: string, compute: () => Promise<T>): Promise<T> => {
-        const full = `${conn.chainText}\u0000${key}`;
-        let value = this.memos.get(full) as Promise<T> | undefined;
-        if (!value) {
-          value = compute();
-          this.memos.set(full, value);
-          value.catch(() => this.memos.delete(full));
-        }
-        return value;
-      },
-      forget: (key) => {
-        this.memos.delete(`${conn.chainText}\u0000${key}`);
-      },
-      getData: async (iden1, iden2) => {
-        const value = this.data.get(dataKey({ iden1, iden2 }));
-        if (value === undefined) {
-          throw new MissingDataError(
-            { iden1, iden2 },
-            `prerequisite data (${iden1}, ${iden2}) was not declared: call h.requireData in the property's hostattrs`,
-            where,
-          );
-        }
-        return value;
       },
     };
-    return ctx;
+    return propertyContext(scope, node.desc, conn, notes);
   }
 }
-
 
 /**
  * Apply a host's tree over a connection that is already open, with host:start and

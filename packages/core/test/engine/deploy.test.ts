@@ -289,22 +289,16 @@ describe('combinators on the real target', () => {
     expect(log.entries.at(-1)).toBe('unapply 1');
   });
 
-  it('asUser runs the properties as that user through one extra hop', async () => {
-    const whoami = defprop({
-      name: 'test.whoami',
-      desc: 'who',
-      apply: async (ctx) => {
-        const r = await ctx.run(['id', '-un']);
-        ctx.note(r.stdout.trim());
-        return 'unchanged';
-      },
-    });
-    const events: DeployEvent[] = [];
-    await deploy(localHost('o.example', [whoami(), asUser('nobody', whoami(), whoami())]), undefined, {
-      onEvent: (e) => events.push(e),
-    });
-    const notes = events.flatMap((e) => (e.type === 'property:end' ? e.notes : []));
-    expect(notes).toEqual(['root', 'nobody', 'nobody']);
+  it("asUser takes its hops from @consfig/connections, and says so when they are not loaded: a combinator's own failure is reported once", async () => {
+    const x = defprop({ name: 'test.x', desc: 'x', apply: async () => 'unchanged' });
+    const unknown = /^unknown connection hop "runuser:nobody" \(known: local\b.*did you import @consfig\/connections\?\)$/;
+    // at the top, where the host's seq goes on past failures
+    const top = await deploy(localHost('o.example', [asUser('nobody', x()), x()]));
+    expect(top.failures.map((f) => [f.property, f.error.message])).toEqual([['As nobody', expect.stringMatching(unknown)]]);
+    expect([top.status, top.failed, top.unchanged]).toEqual(['failed', 1, 1]);
+    // under a property line, which carries it
+    const under = await deploy(localHost('o.example', [desc('as nobody', asUser('nobody', x()))]));
+    expect(under.failures.map((f) => [f.property, f.error.message])).toEqual([['as nobody', expect.stringMatching(unknown)]]);
   });
 });
 

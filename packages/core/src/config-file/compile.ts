@@ -14,7 +14,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 const TS = /\.(?:ts|mts)$/;
 /** Static and dynamic import/export specifiers that are relative paths. */

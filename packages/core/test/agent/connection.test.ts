@@ -16,13 +16,12 @@ import { Writable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openConnection, tempPathFor } from '../src/agent-connection.js';
-import { becomeUser } from '../src/hops/become-user.js';
-import type { Connection } from '../src/connection.js';
-import { AGENT_PROGRAM } from '../src/agent/program.js';
-import { PROBE_INLINE_BYTES, writeRequest } from '../src/agent/requests.js';
-import { ConnectionError, FileNotFoundError, LockedError, WriteFailedError } from '../src/errors.js';
-import { HOSTILE_BYTES, HOSTILE_STRINGS } from './support/hostile.js';
+import { openConnection, tempPathFor } from '../../src/agent/connection.js';
+import type { Connection, Hop } from '../../src/connection.js';
+import { AGENT_PROGRAM } from '../../src/agent/program.js';
+import { PROBE_INLINE_BYTES, writeRequest } from '../../src/agent/requests.js';
+import { ConnectionError, FileNotFoundError, LockedError, WriteFailedError } from '../../src/errors.js';
+import { HOSTILE_BYTES, HOSTILE_STRINGS } from '../support/hostile.js';
 
 let conn: Connection;
 let dir: string;
@@ -352,7 +351,9 @@ describe('lock', () => {
 
   it('lives in /run/lock by default, one file per user, and without flock(1) in a directory', async () => {
     const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
-    const asNobody = [becomeUser('nobody', 0)];
+    // (@consfig/connections' runuser hop, which core's tests cannot import)
+    const runuserNobody: Hop = { kind: 'runuser', describe: () => 'runuser:nobody', localRoot: (o) => o, wrap: (inner) => ['runuser', '-u', 'nobody', '--', ...inner] };
+    const asNobody = [runuserNobody];
     const first = await openConnection(asNobody, { env });
     await first.lock({ holder: 'nobody one', waitMs: 1000 });
     expect(readFileSync('/run/lock/consfig-65534.lock', 'utf8')).toBe('nobody one\n');

@@ -6,8 +6,10 @@ import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConsfigError, defineConsfig, isConsfig, isHost, type Consfig } from '@consfig/core';
-import { compiledConfigUrl } from './compile-config.js';
+import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
+import { ConsfigError } from '../errors.js';
+import { isHost } from '../host.js';
+import { compiledConfigUrl } from './compile.js';
 
 export class ConfigError extends ConsfigError {
   override readonly code = 'CONSFIG_CONFIG_INVALID';

@@ -6,9 +6,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { AgentClient } from './agent/client.js';
-import { parseProbe, type FileInfo } from './agent/probe-parse.js';
-import { AGENT_PROGRAM } from './agent/program.js';
+import { AgentClient } from './client.js';
+import { parseProbe } from './probe-parse.js';
+import { AGENT_PROGRAM } from './program.js';
 import {
   lockTryRequest,
   lockWaitRequest,
@@ -17,21 +17,22 @@ import {
   readRequest,
   runRequest,
   writeRequest,
-} from './agent/requests.js';
+} from './requests.js';
 import {
   describeChain,
   type Ask,
   type CommandEvent,
   type CommandResult,
   type Connection,
+  type FileInfo,
   type Hop,
   type HopContext,
   type LockOptions,
   type ProbeQuery,
   type RunOptions,
   type WriteOptions,
-} from './connection.js';
-import { ConnectionError, ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from './errors.js';
+} from '../connection.js';
+import { ConnectionError, ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from '../errors.js';
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -39,6 +40,8 @@ export interface OpenOptions {
   ask?: Ask | undefined;
   askPasswords?: boolean | undefined;
   data?: ((iden1: string, iden2: string) => Promise<Buffer>) | undefined;
+  /** See HopContext.keepConnections. */
+  keepConnections?: number | undefined;
 }
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
@@ -57,6 +60,7 @@ async function openAgentConnection(
     ask: options.ask,
     askPasswords: options.askPasswords,
     data: options.data,
+    keepConnections: options.keepConnections,
   }));
   let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
   for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);

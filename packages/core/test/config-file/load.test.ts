@@ -1,0 +1,66 @@
+/**
+ * Finding and loading a consfig file from a program (what the CLI does): TypeScript with
+ * relative imports of other .ts files, found from a directory below, and the errors.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+// The built core: loading registers its module hooks by their built path, as a program's would.
+import { ConfigError, findConfig, loadConfig } from '../../dist/index.js';
+
+// The config imports the built core by its path: a temp directory has no node_modules.
+const core = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const dir = mkdtempSync(join(tmpdir(), 'consfig-load-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function project(name: string, files: Record<string, string>): string {
+  const root = join(dir, name);
+  for (const [file, text] of Object.entries(files)) {
+    mkdirSync(join(root, file, '..'), { recursive: true });
+    writeFileSync(join(root, file), text);
+  }
+  return root;
+}
+
+describe('findConfig and loadConfig', () => {
+  it('find consfig.ts from a directory below and load it, types stripped, with its relative .ts imports', async () => {
+    const root = project('typed', {
+      'consfig.ts': `import { defineConsfig, defineHost } from '${core}';
+import { webName } from './lib/names.js';
+const port: number = 8080;
+export default defineConsfig({ hosts: [defineHost(webName(port), [], { via: 'local' })] });
+`,
+      'lib/names.ts': `export function webName(port: number): string { return \`web\${port}.example\`; }\n`,
+      'deep/down/.keep': '',
+      // (a node_modules above the config: compiled once into its .cache; elsewhere module hooks)
+      'node_modules/.keep': '',
+    });
+    const file = findConfig(join(root, 'deep/down'));
+    expect(file).toBe(join(root, 'consfig.ts'));
+    const config = await loadConfig(file);
+    expect(config.hosts.map((h) => [h.name, h.via])).toEqual([['web8080.example', 'local']]);
+    expect(readdirSync(join(root, 'node_modules/.cache/consfig')).length).toBeGreaterThan(0);
+    // a directory given explicitly is looked into
+    expect(findConfig('/', root)).toBe(join(root, 'consfig.ts'));
+  });
+
+  it('takes `export const hosts` too', async () => {
+    const root = project('plain', { 'consfig.mjs': `import { defineHost } from '${core}';\nexport const hosts = [defineHost('a.example', [])];\n` });
+    expect((await loadConfig(findConfig(root))).hosts.map((h) => h.name)).toEqual(['a.example']);
+  });
+
+  it('throws ConfigError naming the file: none found, missing, broken, exporting no hosts', async () => {
+    const empty = project('empty', { '.keep': '' });
+    expect(() => findConfig(empty)).toThrow(/^no consfig found \(looked for consfig\.ts, .* in .*empty and above; use --config FILE\)$/);
+    expect(() => findConfig(empty, 'nope.ts')).toThrow(ConfigError);
+    const broken = project('broken', { 'consfig.ts': `import { missing } from './not-there.js';\nexport default missing;\n` });
+    const error = await loadConfig(findConfig(broken)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ code: 'CONSFIG_CONFIG_INVALID', file: join(broken, 'consfig.ts') });
+    expect((error as Error).message).toMatch(/^cannot load .*broken\/consfig\.ts: /);
+    const nothing = project('nothing', { 'consfig.ts': 'export const answer: number = 42;\n' });
+    await expect(loadConfig(findConfig(nothing))).rejects.toThrow(/consfig\.ts must export its hosts: `export default defineConsfig\(\{ hosts: \[\.\.\.\] \}\)`/);
+  });
+});

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { defineHost, deploy, InapplicablePropertyError, InvalidArgumentError } from '@consfig/core';
+import { chroot } from '@consfig/connections';
+import { apt, file, os } from '../src/index.js';
+import { chrootHost, debian } from './support/chroot-host.js';
+
+const t = chrootHost('apt');
+const { twice, inside } = t;
+
+describe('apt', () => {
+  it('installs and removes packages, reading the installed set once per deployment', async () => {
+    await twice(apt.installed('hello', 'cowsay'));
+    expect(inside('dpkg-query', '-W', '-f', '${Status}', 'hello')).toBe('install ok installed');
+    const events: string[] = [];
+    await deploy(defineHost('lib.example', [debian, apt.installed('hello'), apt.installed('cowsay'), apt.installed('hello')]), [chroot(t.root)], {
+      onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
+    });
+    expect(events.filter((c) => c.startsWith('dpkg-query'))).toHaveLength(1);
+    await twice(apt.removed('cowsay'));
+    expect(inside('sh', '-c', 'dpkg -s cowsay >/dev/null 2>&1 && echo installed || echo absent')).toBe('absent\n');
+  }, 300_000);
+
+  it('writes the proxy, the standard sources and cleans the cache', async () => {
+    await twice(apt.proxy('http://127.0.0.1:3142'));
+    expect(readFileSync(`${t.root}/etc/apt/apt.conf.d/00consfig-proxy`, 'utf8')).toBe('Acquire::http::Proxy "http://127.0.0.1:3142";\n');
+    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/apt.conf.d/00consfig-proxy')]), [chroot(t.root)]);
+    const host = defineHost('lib.example', [debian, apt.mirrors('http://deb.debian.org/debian'), apt.standardSourcesList()]);
+    await deploy(host, [chroot(t.root)]);
+    expect(readFileSync(`${t.root}/etc/apt/sources.list.d/debian.sources`, 'utf8')).toMatch(/Suites: bookworm bookworm-updates\n[\s\S]*bookworm-security/);
+    expect((await deploy(host, [chroot(t.root)])).changed).toBe(0);
+    await deploy(defineHost('lib.example', [debian, apt.cacheCleaned()]), [chroot(t.root)]);
+    expect(inside('sh', '-c', 'ls /var/cache/apt/archives/*.deb 2>/dev/null | wc -l').trim()).toBe('0');
+  }, 300_000);
+
+  it('adds sources (updating the lists on change) and upgrades', async () => {
+    const extra = apt.additionalSources('consfig-test', 'deb http://deb.debian.org/debian bookworm-backports main\n');
+    const first = await twice(extra);
+    expect(first.changed).toBe(2); // the sources file, and the update it triggered
+    expect(readFileSync(`${t.root}/etc/apt/sources.list.d/consfig-test.list`, 'utf8')).toMatch(/bookworm-backports/);
+    expect(inside('sh', '-c', 'ls /var/lib/apt/lists | grep -c backports')).not.toBe('0\n');
+    await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(t.root)]);
+    const again = await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(t.root)]);
+    expect([again.status, again.changed]).toEqual(['ok', 0]);
+    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/sources.list.d/consfig-test.list'), apt.updated()]), [chroot(t.root)]);
+  }, 300_000);
+
+  it('refuses an unknown package, a malformed proxy and non-Debian hosts clearly', async () => {
+    const unknown = await deploy(defineHost('lib.example', [debian, apt.installed('no-such-package-anywhere')]), [chroot(t.root)]);
+    expect(unknown.failures[0]!.error).toMatchObject({ code: 'CONSFIG_COMMAND_FAILED', exitCode: 100 });
+    expect((unknown.failures[0]!.error as { stderr: string }).stderr).toMatch(/Unable to locate package no-such-package-anywhere/);
+    const proxy = await deploy(defineHost('lib.example', [debian, apt.proxy('not a url')]), 'local');
+    expect(proxy.failures[0]!.error).toBeInstanceOf(InvalidArgumentError);
+    expect(proxy.failures[0]!.error.message).toMatch(/apt\.proxy.*must be a URL/);
+    const noOs = await deploy(defineHost('lib.example', [apt.installed('hello')]), 'local');
+    expect(noOs.failures[0]!.error).toBeInstanceOf(InapplicablePropertyError);
+    expect(noOs.failures[0]!.error.message).toMatch(/apt\.installed needs debian, but the host declares no OS/);
+    const typed = await deploy(defineHost('lib.example', [os.typecase({ fedora: apt.installed('hello') })]), 'local');
+    expect(typed.failures[0]!.error.message).toMatch(/only for fedora, but the host declares no OS/);
+    const chosen = defineHost('lib.example', [debian, os.typecase({ debian: apt.installed('hello'), fedora: apt.installed('nope') })]);
+    expect((await deploy(chosen, [chroot(t.root)])).failures).toEqual([]);
+  }, 300_000);
+});
