@@ -18,8 +18,19 @@ function sh(script) {
 async function buildContainers() {
   sh(`id ${OWNER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${OWNER}`);
   const hosts = NAMES.map((n) => defineHost(`${n}.bench`, [os.debianStable('bookworm', 'amd64')]));
-  const options = { owner: OWNER, lxcpath: LXCPATH, start: true, additionalLines: ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = empty'] };
-  const r = await deploy(defineHost('bench-lxc-host', hosts.map((h) => lxc.userContainerFor(options, h))), 'local');
+  const options = {
+    owner: OWNER,
+    lxcpath: LXCPATH,
+    start: true,
+    additionalLines: ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = empty'],
+  };
+  const r = await deploy(
+    defineHost(
+      'bench-lxc-host',
+      hosts.map((h) => lxc.userContainerFor(options, h)),
+    ),
+    'local',
+  );
   if (r.failures.length > 0) throw r.failures[0].error;
 }
 
@@ -36,7 +47,11 @@ function cpuMs() {
 
 async function fileDeploy(count, round) {
   const hosts = NAMES.slice(0, count).map((n) =>
-    defineHost(`${n}.bench`, Array.from({ length: 20 }, (_, k) => file.hasContent(`/srv/bench/f${k}`, `${n} ${k} ${round}`)), { via: via(n) }),
+    defineHost(
+      `${n}.bench`,
+      Array.from({ length: 20 }, (_, k) => file.hasContent(`/srv/bench/f${k}`, `${n} ${k} ${round}`)),
+      { via: via(n) },
+    ),
   );
   const results = await deployMany(hosts, { parallel: count });
   if (results.some((r) => r.status !== 'ok')) throw new Error('file deploy into containers failed');
@@ -68,20 +83,37 @@ export async function benchLxc() {
   await again.run(['true']);
   const reenter = performance.now() - t2;
   await again.close();
-  rows.push({ bench: 'enter a running container (root → owner → nsenter) + one command, first', value: `${first.toFixed(1)} ms`, target: '' });
+  rows.push({
+    bench: 'enter a running container (root → owner → nsenter) + one command, first',
+    value: `${first.toFixed(1)} ms`,
+    target: '',
+  });
   rows.push({ bench: 'enter again + one command', value: `${reenter.toFixed(1)} ms`, target: '' });
   rows.push({ bench: 'one more command in the entered container', value: `${per.toFixed(2)} ms`, target: '< 5 ms' });
   // A deploy is a chain of round trips whose every step uses a core, so on C cores 8
   // deploys cannot take less than 8/C times one; the figures show how near they come.
   const cores = availableParallelism();
-  for (const [label, fresh] of [['changing 20 files', true], ['no change', false]]) {
+  for (const [label, fresh] of [
+    ['changing 20 files', true],
+    ['no change', false],
+  ]) {
     const [one, four, eight] = [await measure(1, fresh), await measure(4, fresh), await measure(8, fresh)];
     const busy = (m) => `${(m.cpu / m.wall).toFixed(1)} of ${cores} cores busy`;
-    rows.push({ bench: `20 file properties (${label}) into 1 container`, value: `${one.wall.toFixed(0)} ms, ${busy(one)}`, target: '' });
-    rows.push({ bench: '… into 4 containers in parallel', value: `${four.wall.toFixed(0)} ms (${(four.wall / one.wall).toFixed(2)}x), ${busy(four)}`, target: '' });
+    rows.push({
+      bench: `20 file properties (${label}) into 1 container`,
+      value: `${one.wall.toFixed(0)} ms, ${busy(one)}`,
+      target: '',
+    });
+    rows.push({
+      bench: '… into 4 containers in parallel',
+      value: `${four.wall.toFixed(0)} ms (${(four.wall / one.wall).toFixed(2)}x), ${busy(four)}`,
+      target: '',
+    });
     rows.push({
       bench: '… into 8 containers in parallel',
-      value: `${eight.wall.toFixed(0)} ms (${(eight.wall / one.wall).toFixed(2)}x; CPU-bound on ${cores} cores ≈ ${Math.max(1, 8 / cores).toFixed(1)}x), ${busy(eight)}`,
+      value:
+        `${eight.wall.toFixed(0)} ms (${(eight.wall / one.wall).toFixed(2)}x; ` +
+        `CPU-bound on ${cores} cores ≈ ${Math.max(1, 8 / cores).toFixed(1)}x), ${busy(eight)}`,
       target: '< 2x of 1',
     });
   }

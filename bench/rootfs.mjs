@@ -5,6 +5,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { defprop, deployThese, openConnection } from '@consfig/core';
 import { cachedRootfs, ensureRootfs, parseBootstrapOptions, shiftTree, unshiftTree } from '@consfig/rootfs';
 
+const percent = (ms, base) => `${(((ms - base) / base) * 100).toFixed(0)}%`;
+
 const WORK = '/var/lib/consfig-bench/rootfs';
 
 async function timed(body) {
@@ -24,7 +26,11 @@ export async function benchRootfs({ firstBuild = true } = {}) {
   const root = `${WORK}/from-cache`;
   rmSync(root, { recursive: true, force: true });
   const fromCache = await timed((ctx) => ensureRootfs(ctx, o, root));
-  rows.push({ bench: 'rootfs from cache (minbase, mmdebstrap)', value: `${(fromCache.ms / 1000).toFixed(2)} s`, target: '< 3 s' });
+  rows.push({
+    bench: 'rootfs from cache (minbase, mmdebstrap)',
+    value: `${(fromCache.ms / 1000).toFixed(2)} s`,
+    target: '< 3 s',
+  });
 
   if (firstBuild) {
     const cacheDir = `${WORK}/fresh-cache`;
@@ -33,24 +39,41 @@ export async function benchRootfs({ firstBuild = true } = {}) {
     const bareOut = `${WORK}/bare.tar.zst`;
     rmSync(bareOut, { force: true });
     const started = performance.now();
-    execFileSync('mmdebstrap', ['--quiet', '--variant=minbase', 'bookworm', bareOut, '/etc/apt/sources.list.d/debian.sources']);
+    execFileSync('mmdebstrap', [
+      '--quiet',
+      '--variant=minbase',
+      'bookworm',
+      bareOut,
+      '/etc/apt/sources.list.d/debian.sources',
+    ]);
     const bare = performance.now() - started;
     rows.push({
       bench: 'first build vs bare mmdebstrap',
-      value: `${(ours.ms / 1000).toFixed(1)} s vs ${(bare / 1000).toFixed(1)} s (${(((ours.ms - bare) / bare) * 100).toFixed(0)}%)`,
+      value: `${(ours.ms / 1000).toFixed(1)} s vs ${(bare / 1000).toFixed(1)} s (${percent(ours.ms, bare)})`,
       target: 'within 10%',
     });
   }
 
-  const maps = { uid: [{ inside: 0, outside: 100000, count: 65536 }], gid: [{ inside: 0, outside: 100000, count: 65536 }] };
+  const maps = {
+    uid: [{ inside: 0, outside: 100000, count: 65536 }],
+    gid: [{ inside: 0, outside: 100000, count: 65536 }],
+  };
   // The shifter runs at the far end of a connection (here this machine's): one perl process.
   const conn = await openConnection([]);
   const shiftIn = await shiftTree(conn, root, maps);
   const shiftOut = await unshiftTree(conn, root, maps);
   await conn.close();
   const rate = (r) => Math.round(r.inodes / (r.durationMs / 1000));
-  rows.push({ bench: `id shift in (${shiftIn.inodes} inodes)`, value: `${rate(shiftIn)} inodes/s`, target: '>= 50000/s' });
-  rows.push({ bench: `id shift out (${shiftOut.inodes} inodes)`, value: `${rate(shiftOut)} inodes/s`, target: '>= 50000/s' });
+  rows.push({
+    bench: `id shift in (${shiftIn.inodes} inodes)`,
+    value: `${rate(shiftIn)} inodes/s`,
+    target: '>= 50000/s',
+  });
+  rows.push({
+    bench: `id shift out (${shiftOut.inodes} inodes)`,
+    value: `${rate(shiftOut)} inodes/s`,
+    target: '>= 50000/s',
+  });
   rmSync(root, { recursive: true, force: true });
   return rows;
 }

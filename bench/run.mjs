@@ -69,7 +69,12 @@ export function benchFiles(label, sizes, via, env = {}) {
       if (!out.includes(`0 changed, ${n} unchanged`)) throw new Error(`re-deploy changed something:\n${out}`);
       again.push(ms);
     }
-    rows.push({ bench: `file.hasContent, ${label}`, n, 'first deploy (ms)': median(firsts).toFixed(0), 'no-change re-deploy (ms)': median(again).toFixed(0) });
+    rows.push({
+      bench: `file.hasContent, ${label}`,
+      n,
+      'first deploy (ms)': median(firsts).toFixed(0),
+      'no-change re-deploy (ms)': median(again).toFixed(0),
+    });
   }
   return rows;
 }

@@ -16,12 +16,22 @@ function sh(script) {
 }
 
 function containerHost(via, c) {
-  const lines = ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = veth', `lxc.net.0.link = ${BRIDGE}`, 'lxc.net.0.flags = up', ...veth.hookLines(c, OWNER, { name: 'consfig-veth-bench' })];
-  return defineHost('vethbench.example', [
-    os.debianStable('bookworm', 'amd64'),
-    veth.routingHook({ via, name: 'consfig-veth-bench' }),
-    lxc.userContainerFor({ owner: OWNER, lxcpath: LXCPATH, additionalLines: lines }, c),
-  ], { via: 'local' });
+  const lines = [
+    'lxc.init.cmd = /usr/bin/sleep infinity',
+    'lxc.net.0.type = veth',
+    `lxc.net.0.link = ${BRIDGE}`,
+    'lxc.net.0.flags = up',
+    ...veth.hookLines(c, OWNER, { name: 'consfig-veth-bench' }),
+  ];
+  return defineHost(
+    'vethbench.example',
+    [
+      os.debianStable('bookworm', 'amd64'),
+      veth.routingHook({ via, name: 'consfig-veth-bench' }),
+      lxc.userContainerFor({ owner: OWNER, lxcpath: LXCPATH, additionalLines: lines }, c),
+    ],
+    { via: 'local' },
+  );
 }
 
 export async function benchVeth(runs) {
@@ -30,8 +40,15 @@ export async function benchVeth(runs) {
   const uid = sh(`id -u ${OWNER}`).trim();
   const gid = sh(`id -g ${OWNER}`).trim();
   const peer = `veth${uid}_bench`;
-  sh(`ip link show ${peer} >/dev/null 2>&1 || ip link add ${peer} type veth peer name ${peer}p; ip link set ${peer}p up; ip link set ${peer} up`);
-  const c = defineHost('vb1.bench', [os.debianStable('bookworm', 'amd64'), file.hasContent('/etc/motd', 'vb1'), veth.routes(OWNER, ADDRESS)]);
+  sh(
+    `ip link show ${peer} >/dev/null 2>&1 || ip link add ${peer} type veth peer name ${peer}p
+` + `ip link set ${peer}p up; ip link set ${peer} up`,
+  );
+  const c = defineHost('vb1.bench', [
+    os.debianStable('bookworm', 'amd64'),
+    file.hasContent('/etc/motd', 'vb1'),
+    veth.routes(OWNER, ADDRESS),
+  ]);
   const rows = [];
   try {
     for (const via of ['userv', 'sudo']) {
@@ -43,7 +60,24 @@ export async function benchVeth(runs) {
       for (let i = 0; i < runs; i++) {
         for (const type of ['up', 'down']) {
           const started = process.hrtime.bigint();
-          const r = spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', 'env', `LXC_HOOK_TYPE=${type}`, `LXC_NET_PEER=${peer}`, 'LXC_NAME=vb1', veth.routingPaths('consfig-veth-bench').hook, ADDRESS, 'veth', BRIDGE, peer], { encoding: 'utf8' });
+          const r = spawnSync(
+            'setpriv',
+            [
+              `--reuid=${uid}`,
+              `--regid=${gid}`,
+              '--init-groups',
+              'env',
+              `LXC_HOOK_TYPE=${type}`,
+              `LXC_NET_PEER=${peer}`,
+              'LXC_NAME=vb1',
+              veth.routingPaths('consfig-veth-bench').hook,
+              ADDRESS,
+              'veth',
+              BRIDGE,
+              peer,
+            ],
+            { encoding: 'utf8' },
+          );
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           if (r.status !== 0) throw new Error(`hook ${type} failed: ${r.stderr}`);
           if (type === 'up') {
@@ -58,19 +92,29 @@ export async function benchVeth(runs) {
       }
       const median = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
       // node's own start-up on this machine now, which the figure includes
-      const node = median(Array.from({ length: runs }, () => {
-        const started = process.hrtime.bigint();
-        spawnSync(process.execPath, ['-e', '0']);
-        return Number(process.hrtime.bigint() - started) / 1e6;
-      }));
+      const node = median(
+        Array.from({ length: runs }, () => {
+          const started = process.hrtime.bigint();
+          spawnSync(process.execPath, ['-e', '0']);
+          return Number(process.hrtime.bigint() - started) / 1e6;
+        }),
+      );
       rows.push({
         bench: `hook start → route in place, through ${via}`,
         value: `${median(times).toFixed(0)} ms (node's own start ${node.toFixed(0)} ms of it)`,
         target: '< 100 ms',
       });
-      rows.push({ bench: `no-change re-deploy of the container host with the image (${via})`, value: `${median(again).toFixed(0)} ms`, target: '< 500 ms' });
+      rows.push({
+        bench: `no-change re-deploy of the container host with the image (${via})`,
+        value: `${median(again).toFixed(0)} ms`,
+        target: '< 500 ms',
+      });
     }
-    rows.push({ bench: 'routing image size (the node it runs on is shipped once per target)', value: `${(statSync(veth.routingPaths('consfig-veth-bench').image).size / 1024).toFixed(1)} KiB`, target: '' });
+    rows.push({
+      bench: 'routing image size (the node it runs on is shipped once per target)',
+      value: `${(statSync(veth.routingPaths('consfig-veth-bench').image).size / 1024).toFixed(1)} KiB`,
+      target: '',
+    });
   } finally {
     sh(`ip link del ${peer} 2>/dev/null; ip route del ${ADDRESS} 2>/dev/null; true`);
   }

@@ -10,7 +10,8 @@ for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-clie
   curl:curl setfattr:attr userv:userv \
   qemu-system-x86_64:qemu-system-x86 libvirtd:libvirt-daemon-system virsh:libvirt-clients; do
   cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
-  if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || need+=("$pkg"); else command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg"); fi
+  if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || need+=("$pkg")
+  else command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg"); fi
 done
 # The busybox-only target of the portability tests needs the static build.
 dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)

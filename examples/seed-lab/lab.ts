@@ -84,7 +84,14 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
     [
       os.debianStable('bookworm', 'amd64'),
       libvirt.kvmBootsChrootFor(
-        { alwaysDeploys: true, autostart: true, vcpus: 2, memory: 1024, root: `${o.images}/lxctest`, network: { type: 'user', sshPort } },
+        {
+          alwaysDeploys: true,
+          autostart: true,
+          vcpus: 2,
+          memory: 1024,
+          root: `${o.images}/lxctest`,
+          network: { type: 'user', sshPort },
+        },
         lxctest,
       ),
     ],
@@ -102,7 +109,14 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
             port: sshPort,
             user: 'root',
             configFile: '/dev/null',
-            options: ['-i', o.sshKey.private, '-o', 'StrictHostKeyChecking=accept-new', '-o', `UserKnownHostsFile=${o.images}/known_hosts`],
+            options: [
+              '-i',
+              o.sshKey.private,
+              '-o',
+              'StrictHostKeyChecking=accept-new',
+              '-o',
+              `UserKnownHostsFile=${o.images}/known_hosts`,
+            ],
           }),
           lxcHop({ name: 'lxc1', owner: o.owner, ...(o.lxcpath ? { lxcpath: o.lxcpath } : {}) }),
         ],

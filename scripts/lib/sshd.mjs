@@ -81,10 +81,14 @@ export async function startSshd(users = ['root']) {
     user,
     configFile: '/dev/null',
     options: [
-      '-i', join(dir, 'client_key'),
-      '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', 'LogLevel=ERROR',
+      '-i',
+      join(dir, 'client_key'),
+      '-o',
+      `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'LogLevel=ERROR',
     ],
     ...extra,
   });
@@ -98,4 +102,3 @@ export async function startSshd(users = ['root']) {
     },
   };
 }
-

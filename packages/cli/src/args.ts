@@ -88,7 +88,8 @@ export function parseCommand(argv: readonly string[]): Command {
   const { values, positionals } = parsed;
   if (values.version) return { name: 'version' };
   const [name, ...rest] = positionals;
-  if (values.help || name === undefined || name === 'help') return { name: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
+  if (values.help || name === undefined || name === 'help')
+    return { name: 'help', ...(rest[0] ? { topic: rest[0] } : {}) };
 
   let reporter: ReporterName | undefined;
   if (values.json) reporter = 'json';

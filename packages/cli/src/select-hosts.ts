@@ -18,7 +18,8 @@ export function selectHosts(hosts: readonly Host[], patterns: readonly string[],
   const chosen = new Set<Host>();
   for (const pattern of patterns) {
     const exact = hosts.filter((h) => h.name.toLowerCase() === pattern.toLowerCase());
-    const matched = exact.length > 0 ? exact : hosts.filter((h) => minimatch(h.name, pattern, { nocase: true }) && !skip(h));
+    const matched =
+      exact.length > 0 ? exact : hosts.filter((h) => minimatch(h.name, pattern, { nocase: true }) && !skip(h));
     if (matched.length === 0) {
       const names = hosts.map((h) => h.name).join(', ') || '(none)';
       throw new UsageError(`no host matches ${JSON.stringify(pattern)} (hosts: ${names})`);

@@ -83,7 +83,12 @@ describe('consfig deploy', () => {
       expect(start).toBeGreaterThanOrEqual(0);
       const block = lines.slice(start + 1, start + 6);
       expect(block.slice(0, 4).every((l) => l.startsWith('  changed'))).toBe(true);
-      expect(block.slice(0, 4).filter((l) => l.includes('has content')).every((l) => l.includes(`/${n}-`))).toBe(true);
+      expect(
+        block
+          .slice(0, 4)
+          .filter((l) => l.includes('has content'))
+          .every((l) => l.includes(`/${n}-`)),
+      ).toBe(true);
       expect(block[4]).toMatch(/4 changed/);
     }
   });
@@ -91,12 +96,25 @@ describe('consfig deploy', () => {
   it('emits NDJSON events with --json', async () => {
     const r = await consfig(['deploy', '--json', '-c', FIXTURE, 'files.example', 'failing.example']);
     expect(r.code).toBe(2);
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const types = new Set(events.map((e) => e.type));
-    for (const t of ['host:start', 'host:connected', 'property:start', 'property:end', 'command', 'host:end', 'recap']) {
+    for (const t of [
+      'host:start',
+      'host:connected',
+      'property:start',
+      'property:end',
+      'command',
+      'host:end',
+      'recap',
+    ]) {
       expect(types.has(t)).toBe(true);
     }
-    const failure = events.find((e) => e.type === 'property:end' && e.status === 'failed') as { error: Record<string, unknown> };
+    const failure = events.find((e) => e.type === 'property:end' && e.status === 'failed') as {
+      error: Record<string, unknown>;
+    };
     expect(failure.error).toMatchObject({ code: 'CONSFIG_COMMAND_FAILED', exitCode: 100, host: 'failing.example' });
     expect(events.at(-1)).toMatchObject({ type: 'recap' });
   });
@@ -122,7 +140,10 @@ describe('consfig hosts, run, usage', () => {
     expect(r.stdout).toMatch(/files\.example {2}\(local\)\n {2}hostname: files\.example\n {2}os: \{"family":"linux"/);
     expect(r.stdout).toMatch(/down\.example {2}\(refused:nowhere\)/);
     const json = await consfig(['hosts', '--json', '-c', FIXTURE, 'files.example']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ host: 'files.example', hostattrs: { hostname: ['files.example'] } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      host: 'files.example',
+      hostattrs: { hostname: ['files.example'] },
+    });
   });
 
   it('runs a command on a host', async () => {
@@ -134,7 +155,10 @@ describe('consfig hosts, run, usage', () => {
   });
 
   it('explains usage errors and exits 1', async () => {
-    expect(await consfig(['frobnicate'])).toMatchObject({ code: 1, stderr: expect.stringMatching(/unknown command "frobnicate"/) });
+    expect(await consfig(['frobnicate'])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/unknown command "frobnicate"/),
+    });
     const nomatch = await consfig(['deploy', '-c', FIXTURE, 'nohost*']);
     expect(nomatch.code).toBe(1);
     expect(nomatch.stderr).toMatch(/no host matches "nohost\*" \(hosts: files\.example, /);
@@ -166,7 +190,9 @@ describe('consfig hosts, run, usage', () => {
     writeFileSync(join(dir, 'inventory/host_vars/vars.example.yml'), '# this host\nport: "2222"\n');
     const bad = await consfig(['deploy', '-c', vars]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^consfig: .*inventory\/host_vars\/vars\.example\.yml:2: port: Expected number, received string\n$/);
+    expect(bad.stderr).toMatch(
+      /^consfig: .*inventory\/host_vars\/vars\.example\.yml:2: port: Expected number, received string\n$/,
+    );
     writeFileSync(join(dir, 'secrets.yml'), 'vars.example:\n  db.conf: [1]\n');
     writeFileSync(join(dir, 'inventory/host_vars/vars.example.yml'), 'port: 2222\n');
     const secret = await consfig(['deploy', '-c', vars]);

@@ -19,7 +19,8 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(async () => {
   const dir = join(runtime, 'consfig-ssh');
-  for (const socket of readdirSync(dir)) execFileSync('ssh', ['-o', `ControlPath=${join(dir, socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+  for (const socket of readdirSync(dir))
+    execFileSync('ssh', ['-o', `ControlPath=${join(dir, socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
   await sshd?.stop();
 });
 

@@ -79,14 +79,36 @@ exec sh -c "$enter" consfig-nsenter "$@"`;
 
 export function lxc(options: LxcOptions | string): Hop {
   const o = typeof options === 'string' ? parseLxcTarget(options) : options;
-  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.name)) throw new TypeError(`lxc: ${JSON.stringify(o.name)} is not a container name`);
-  if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner)) throw new TypeError(`lxc: bad owner ${JSON.stringify(o.owner)}`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.name))
+    throw new TypeError(`lxc: ${JSON.stringify(o.name)} is not a container name`);
+  if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
+    throw new TypeError(`lxc: bad owner ${JSON.stringify(o.owner)}`);
   return {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,
     wrap(inner) {
-      const enter = ['sh', '-c', FIND_AND_ENTER, 'consfig-lxc', o.name, o.lxcpath ?? '', o.method ?? 'nsenter', ENTER, WITH_INIT_ENV, ...inner];
-      return ['sh', '-c', BECOME_OWNER, 'consfig-lxc-owner', o.owner ?? '', shellJoin(enter), o.method ?? 'nsenter', ...enter];
+      const enter = [
+        'sh',
+        '-c',
+        FIND_AND_ENTER,
+        'consfig-lxc',
+        o.name,
+        o.lxcpath ?? '',
+        o.method ?? 'nsenter',
+        ENTER,
+        WITH_INIT_ENV,
+        ...inner,
+      ];
+      return [
+        'sh',
+        '-c',
+        BECOME_OWNER,
+        'consfig-lxc-owner',
+        o.owner ?? '',
+        shellJoin(enter),
+        o.method ?? 'nsenter',
+        ...enter,
+      ];
     },
   };
 }

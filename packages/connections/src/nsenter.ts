@@ -37,7 +37,8 @@ for kv in ${KINDS.map(([ns, flag]) => `${ns}:${flag}`).join(' ')}; do
 done
 # A user namespace whose setgroups is denied (unshare -r) cannot take setgroups(2):
 # keep our credentials, which its map makes root there.
-if [ ! "/proc/self/ns/user" -ef "/proc/$p/ns/user" ] && [ -z "$ids" ] && read -r sg < "/proc/$p/setgroups" && [ "$sg" = deny ]; then
+if [ ! "/proc/self/ns/user" -ef "/proc/$p/ns/user" ] && [ -z "$ids" ] &&
+  read -r sg < "/proc/$p/setgroups" && [ "$sg" = deny ]; then
   set -- --preserve-credentials "$@"
 fi
 exec nsenter "$@"`;
@@ -45,7 +46,10 @@ exec nsenter "$@"`;
 export function nsenter(options: NsenterOptions | number | string): Hop {
   const o = typeof options === 'object' ? options : { pid: options };
   if (!/^\d+$/.test(String(o.pid))) throw new TypeError(`nsenter needs a PID, not ${JSON.stringify(o.pid)}`);
-  const ids = [...(o.uid !== undefined ? ['-S', String(o.uid)] : []), ...(o.gid !== undefined ? ['-G', String(o.gid)] : [])];
+  const ids = [
+    ...(o.uid !== undefined ? ['-S', String(o.uid)] : []),
+    ...(o.gid !== undefined ? ['-G', String(o.gid)] : []),
+  ];
   return {
     kind: 'nsenter',
     describe: () => `nsenter:${o.pid}`,

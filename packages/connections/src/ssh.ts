@@ -79,7 +79,8 @@ function privateControlDir(): string {
     try {
       process.kill(pid, 0);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ESRCH') rmSync(join(tmpdir(), name), { recursive: true, force: true });
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
+        rmSync(join(tmpdir(), name), { recursive: true, force: true });
     }
   }
   return mkdtempSync(join(tmpdir(), `consfig-ssh-${process.pid}-`));
@@ -114,14 +115,13 @@ export function ssh(target: string | SshOptions): Hop {
           throw new TypeError(`ssh: keepConnections must be a whole number of seconds, not ${persist}`);
         }
         // %C: a hash of the local host and the remote host, port and user.
-        const path = persist !== undefined ? join((sharedDir ??= sharedControlDir()), '%C') : join((controlDir ??= privateControlDir()), 'cm');
+        const path =
+          persist !== undefined
+            ? join((sharedDir ??= sharedControlDir()), '%C')
+            : join((controlDir ??= privateControlDir()), 'cm');
         // A private master stays in the foreground (no ControlPersist): the first chain's
         // ssh, which waits for the other sessions over it and then ends.
-        mux.push(
-          '-o', 'ControlMaster=auto',
-          '-o', `ControlPath=${path}`,
-          '-o', `ControlPersist=${persist ?? 'no'}`,
-        );
+        mux.push('-o', 'ControlMaster=auto', '-o', `ControlPath=${path}`, '-o', `ControlPersist=${persist ?? 'no'}`);
       }
       // ssh joins its command arguments into one line for the remote login shell.
       return ['ssh', '-T', '-o', 'BatchMode=yes', ...mux, ...common(), '--', o.host, shellJoin(inner)];

@@ -26,17 +26,22 @@ const SKIP_TO_SENTINEL = 'while IFS= read -r __c_l; do [ "$__c_l" = "$1" ] && br
 async function fetchPassword(source: SudoPassword, context: HopContext): Promise<string> {
   if (typeof source === 'function') return source();
   if (typeof source === 'object') {
-    if (!context.data) throw new ConsfigError(`${context.chain}: the sudo password is prerequisite data, but this connection has no data sources`);
+    if (!context.data)
+      throw new ConsfigError(
+        `${context.chain}: the sudo password is prerequisite data, but this connection has no data sources`,
+      );
     return (await context.data(source.data[0], source.data[1])).toString('utf8').replace(/\n$/, '');
   }
   if (source !== 'ask') return source;
   if (!context.ask) {
     throw new ConsfigError(
-      `${context.chain}: sudo needs a password and there is nobody to ask (no terminal): give it as prerequisite data, or run consfig on a terminal`,
+      `${context.chain}: sudo needs a password and there is nobody to ask (no terminal): ` +
+        'give it as prerequisite data, or run consfig on a terminal',
     );
   }
   // As sudo's own prompt reads, saying where when it is not on this machine.
-  const where = context.position === 0 ? `${userInfo().username}` : `the user at ${context.chain.replace(/ → [^→]*$/, '')}`;
+  const where =
+    context.position === 0 ? `${userInfo().username}` : `the user at ${context.chain.replace(/ → [^→]*$/, '')}`;
   return context.ask(`[sudo] password for ${where}: `);
 }
 
@@ -45,7 +50,8 @@ export function sudo(options: SudoOptions | string = {}): Hop {
   const user = o.user ?? 'root';
   const sentinel = `consfig-sudo-${randomBytes(12).toString('hex')}`;
   let password: Promise<string> | undefined;
-  const source = (context: HopContext): SudoPassword | undefined => o.password ?? (context.askPasswords ? 'ask' : undefined);
+  const source = (context: HopContext): SudoPassword | undefined =>
+    o.password ?? (context.askPasswords ? 'ask' : undefined);
   return {
     kind: 'sudo',
     describe: () => (user === 'root' ? 'sudo' : `sudo:${user}`),

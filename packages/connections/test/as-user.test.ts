@@ -30,7 +30,13 @@ it('runs the properties as that user through a runuser hop when the connection i
 });
 
 it('goes through sudo when the connection is another user, and back to root', async () => {
-  expect(await whoRan([runuser(TEST_USER)], whoami(), asUserTwice('root'), asUserTwice('nobody'))).toEqual([TEST_USER, 'root', 'root', 'nobody', 'nobody']);
+  expect(await whoRan([runuser(TEST_USER)], whoami(), asUserTwice('root'), asUserTwice('nobody'))).toEqual([
+    TEST_USER,
+    'root',
+    'root',
+    'nobody',
+    'nobody',
+  ]);
 });
 
 it('as root already, asUser root adds no hop', async () => {

@@ -1,20 +1,16 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { openConnection } from '@consfig/core';
 import { chroot, sudo } from '../src/index.js';
 import { exercise, mntNamespaceOf, namespaceInUse } from './support/exercise.js';
-import { mountsBelow, startSshd, TEST_USER, unpackRootfs, type TestSshd } from './support/machine.js';
+import { mountsBelow, TEST_USER, unpackRootfs, useSshd } from './support/machine.js';
 
-let sshd: TestSshd;
+const sshd = useSshd();
 let rootfs: string;
-beforeAll(async () => {
-  sshd = await startSshd();
+beforeAll(() => {
   rootfs = unpackRootfs('/var/lib/consfig-test/chroot-connections');
 }, 300_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
 
 describe('chroot', () => {
   it('local → chroot: mounts live only in the connection, services are denied', async () => {

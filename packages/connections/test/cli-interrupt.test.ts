@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { mountNamespacesInUse, processTable, startSshd, TEST_USER, unpackRootfs, type TestSshd } from './support/machine.js';
+import {
+  mountNamespacesInUse,
+  processTable,
+  startSshd,
+  TEST_USER,
+  unpackRootfs,
+  type TestSshd,
+} from './support/machine.js';
 
 const BIN = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const CONFIG = fileURLToPath(new URL('../../cli/test/fixtures/chained-interrupt.ts', import.meta.url));
@@ -33,7 +40,8 @@ it('Ctrl-C through ssh → sudo → chroot leaves no process and no mount behind
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 100 && !processTable().includes(`sleep ${seconds}`); i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 100 && !processTable().includes(`sleep ${seconds}`); i++)
+    await new Promise((r) => setTimeout(r, 100));
   expect(processTable()).toContain(`sleep ${seconds}`);
   const during = [...mountNamespacesInUse()].filter((ns) => !before.has(ns));
   expect(during.length).toBeGreaterThan(0); // the chroot's private mount namespace

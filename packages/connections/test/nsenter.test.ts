@@ -12,12 +12,16 @@ describe('local → runuser → nsenter', () => {
     const holder = spawn('runuser', ['-u', TEST_USER, '--', 'sh', '-c', 'echo $$; exec unshare -Urm sleep 300'], {
       stdio: ['ignore', 'pipe', 'ignore'],
     });
-    const pid = Number(await new Promise<string>((r) => holder.stdout.once('data', (d: Buffer) => r(d.toString().trim()))));
+    const pid = Number(
+      await new Promise<string>((r) => holder.stdout.once('data', (d: Buffer) => r(d.toString().trim()))),
+    );
     await new Promise((r) => setTimeout(r, 300));
     try {
       const conn = await openConnection([runuser(TEST_USER), nsenter(pid)]);
       expect(conn.uid).toBe(0);
-      expect((await conn.run(['readlink', '/proc/self/ns/user'])).stdout.toString().trim()).toBe(readlinkSync(`/proc/${pid}/ns/user`));
+      expect((await conn.run(['readlink', '/proc/self/ns/user'])).stdout.toString().trim()).toBe(
+        readlinkSync(`/proc/${pid}/ns/user`),
+      );
       const dir = (await conn.run(['mktemp', '-d'])).stdout.toString().trim();
       await exercise(conn, dir);
       // root inside is the test user outside

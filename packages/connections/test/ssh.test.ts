@@ -6,22 +6,26 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ConnectionError, defineHost, deploy, deployMany, openConnection, type DeployEvent } from '@consfig/core';
 import { cmd, file } from '@consfig/properties';
 import { chroot, parseSshTarget, runuser, ssh, sudo } from '../src/index.js';
 import { exercise } from './support/exercise.js';
-import { DENIED_USER, processTable, startSshd, TEST_USER, type TestSshd } from './support/machine.js';
+import { DENIED_USER, processTable, useSshd, TEST_USER } from './support/machine.js';
 
 const saved = { runtime: process.env.XDG_RUNTIME_DIR, persist: process.env.CONSFIG_SSH_PERSIST };
 afterEach(() => {
-  for (const [key, value] of [['XDG_RUNTIME_DIR', saved.runtime], ['CONSFIG_SSH_PERSIST', saved.persist]] as const) {
+  for (const [key, value] of [
+    ['XDG_RUNTIME_DIR', saved.runtime],
+    ['CONSFIG_SSH_PERSIST', saved.persist],
+  ] as const) {
     if (value === undefined) delete process.env[key];
     else process.env[key] = value;
   }
 });
 
-const option = (argv: readonly string[], name: string) => argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+const option = (argv: readonly string[], name: string) =>
+  argv.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
 
 describe('ssh hop', () => {
   it('parses [user@]host[:port]', () => {
@@ -43,30 +47,32 @@ describe('ssh hop', () => {
     process.env.CONSFIG_SSH_PERSIST = '30';
     expect(option(ssh('web1').wrap(['true'], { position: 0 }), 'ControlPersist')).toBe('30');
     // the run's setting (consfig --ssh-persist) wins over the hop's and the environment's
-    expect(option(ssh({ host: 'web1', persist: 90 }).wrap(['true'], { position: 0, keepConnections: 5 }), 'ControlPersist')).toBe('5');
+    expect(
+      option(ssh({ host: 'web1', persist: 90 }).wrap(['true'], { position: 0, keepConnections: 5 }), 'ControlPersist'),
+    ).toBe('5');
   });
 
   it('refuses a bad persist and a shared directory others can reach', () => {
     process.env.CONSFIG_SSH_PERSIST = 'soon';
-    expect(() => ssh('web1').wrap(['true'], { position: 0 })).toThrow(/CONSFIG_SSH_PERSIST must be a whole number of seconds, not "soon"/);
-    expect(() => ssh('web1').wrap(['true'], { position: 0, keepConnections: 0 })).toThrow(/keepConnections must be a whole number of seconds, not 0/);
+    expect(() => ssh('web1').wrap(['true'], { position: 0 })).toThrow(
+      /CONSFIG_SSH_PERSIST must be a whole number of seconds, not "soon"/,
+    );
+    expect(() => ssh('web1').wrap(['true'], { position: 0, keepConnections: 0 })).toThrow(
+      /keepConnections must be a whole number of seconds, not 0/,
+    );
     delete process.env.CONSFIG_SSH_PERSIST;
     expect(() => ssh({ host: 'web1', persist: 0 })).toThrow(/persist must be a whole number of seconds/);
     const runtime = mkdtempSync(join(tmpdir(), 'consfig-runtime-'));
     mkdirSync(join(runtime, 'consfig-ssh'));
     chmodSync(join(runtime, 'consfig-ssh'), 0o770);
     process.env.XDG_RUNTIME_DIR = runtime;
-    expect(() => ssh({ host: 'web1', persist: 60 }).wrap(['true'], { position: 0 })).toThrow(/must belong to this user alone/);
+    expect(() => ssh({ host: 'web1', persist: 60 }).wrap(['true'], { position: 0 })).toThrow(
+      /must belong to this user alone/,
+    );
   });
 });
 
-let sshd: TestSshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 300_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
+const sshd = useSshd();
 
 describe('ssh chains over a real sshd', () => {
   it('round-trips hostile data and drains 100 MB per stream, over one multiplexed chain', async () => {
@@ -105,7 +111,9 @@ describe('ssh chains over a real sshd', () => {
       await second.close();
     } finally {
       for (const socket of readdirSync(join(runtime, 'consfig-ssh'))) {
-        execFileSync('ssh', ['-o', `ControlPath=${join(runtime, 'consfig-ssh', socket)}`, '-O', 'exit', 'x'], { stdio: 'ignore' });
+        execFileSync('ssh', ['-o', `ControlPath=${join(runtime, 'consfig-ssh', socket)}`, '-O', 'exit', 'x'], {
+          stdio: 'ignore',
+        });
       }
       if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
       else process.env.XDG_RUNTIME_DIR = saved;
@@ -119,9 +127,20 @@ describe('ssh chains over a real sshd', () => {
     expect((refused as Error).message).toMatch(/ssh:root@127\.0\.0\.1:1.*Connection refused/);
     const badKey = sshd.target('root');
     const wrongKnownHosts = join(mkdtempSync(join(tmpdir(), 'consfig-kh-')), 'known_hosts');
-    execFileSync('sh', ['-c', `echo "[127.0.0.1]:${sshd.port} $(cat ${sshd.dir}/client_key.pub | cut -d' ' -f1,2)" > ${wrongKnownHosts}`]);
+    execFileSync('sh', [
+      '-c',
+      `echo "[127.0.0.1]:${sshd.port} $(cat ${sshd.dir}/client_key.pub | cut -d' ' -f1,2)" > ${wrongKnownHosts}`,
+    ]);
     const mismatch = await openConnection([
-      sshd.hop('root', { options: [...badKey.options!.slice(0, 2), '-o', `UserKnownHostsFile=${wrongKnownHosts}`, '-o', 'StrictHostKeyChecking=yes'] }),
+      sshd.hop('root', {
+        options: [
+          ...badKey.options!.slice(0, 2),
+          '-o',
+          `UserKnownHostsFile=${wrongKnownHosts}`,
+          '-o',
+          'StrictHostKeyChecking=yes',
+        ],
+      }),
     ]).catch((e: unknown) => e);
     expect((mismatch as Error).message).toMatch(/Host key verification failed/);
   });
@@ -131,7 +150,8 @@ describe('the deployment lock over a chain', () => {
   it('ssh: a second deployment of the target waits for the first, and says whose it is', async () => {
     // As a user of its own, whose lock no other test file takes (root's over ssh, they may).
     const events: DeployEvent[] = [];
-    const host = (n: string) => defineHost(`${n}.example`, [cmd.single(['sleep', '0.8'])], { via: [sshd.hop(TEST_USER)] });
+    const host = (n: string) =>
+      defineHost(`${n}.example`, [cmd.single(['sleep', '0.8'])], { via: [sshd.hop(TEST_USER)] });
     const first = deploy(host('first'));
     await new Promise((r) => setTimeout(r, 400));
     const second = await deploy(host('second'), undefined, { onEvent: (e) => events.push(e) });

@@ -1,20 +1,14 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConnectionError, defineHost, deploy, envSource, openConnection, type DeployEvent } from '@consfig/core';
 import { file } from '@consfig/properties';
 import { sudo } from '../src/index.js';
 import { exercise } from './support/exercise.js';
-import { DENIED_USER, PASSWORD, PASSWORD_USER, processTable, startSshd, TEST_USER, type TestSshd } from './support/machine.js';
+import { DENIED_USER, PASSWORD, PASSWORD_USER, processTable, TEST_USER, useSshd } from './support/machine.js';
 
-let sshd: TestSshd;
-beforeAll(async () => {
-  sshd = await startSshd();
-}, 300_000);
-afterAll(async () => {
-  await sshd?.stop();
-});
+const sshd = useSshd();
 
 describe('ssh → sudo', () => {
   it('becomes root without a password', async () => {

@@ -7,14 +7,7 @@ import { posix } from 'node:path';
 import { InvalidHostError, isConsfigError } from './errors.js';
 import { parseHop } from './hop-registry.js';
 import type { HostattrKey } from './hostattrs.js';
-import {
-  isPropapp,
-  PROPAPP,
-  type FileChange,
-  type Outcome,
-  type Propapp,
-  type PropertyContext,
-} from './property.js';
+import { isPropapp, PROPAPP, type FileChange, type Outcome, type Propapp, type PropertyContext } from './property.js';
 
 type Spec = Propapp | readonly Spec[] | null | undefined | false;
 
@@ -30,8 +23,9 @@ export function flattenProps(specs: readonly Spec[], where = 'property list'): P
     if (!isPropapp(spec)) {
       const what =
         typeof spec === 'function'
-          ? `the function ${(spec as { name?: string }).name || '(anonymous)'} (a property that was not called? write it with parentheses)`
-          : JSON.stringify(spec) ?? String(spec);
+          ? `the function ${(spec as { name?: string }).name || '(anonymous)'} ` +
+            '(a property that was not called? write it with parentheses)'
+          : (JSON.stringify(spec) ?? String(spec));
       throw new InvalidHostError(`${where}: element ${index + 1} is not a property application: ${what}`);
     }
     out.push(spec);
@@ -40,10 +34,12 @@ export function flattenProps(specs: readonly Spec[], where = 'property list'): P
   return out;
 }
 
-function node(fields: Omit<Propapp, typeof PROPAPP | 'args' | 'announce' | 'combinator'> & {
-  args?: readonly unknown[];
-  announce?: boolean;
-}): Propapp {
+function node(
+  fields: Omit<Propapp, typeof PROPAPP | 'args' | 'announce' | 'combinator'> & {
+    args?: readonly unknown[];
+    announce?: boolean;
+  },
+): Propapp {
   return Object.freeze({ [PROPAPP]: true as const, args: [], announce: false, combinator: true, ...fields });
 }
 
@@ -168,7 +164,9 @@ export function asUser(user: string, ...props: Spec[]): Propapp {
   const inner = eseq(...props);
   const reconnect = async (ctx: PropertyContext) => {
     if (user === 'root' && ctx.uid === 0) return ctx;
-    const conn = await ctx.extendConnection(`user:${user}`, (c) => c.extend(parseHop(`${c.uid === 0 ? 'runuser' : 'sudo'}:${user}`)!));
+    const conn = await ctx.extendConnection(`user:${user}`, (c) =>
+      c.extend(parseHop(`${c.uid === 0 ? 'runuser' : 'sudo'}:${user}`)!),
+    );
     return ctx.withConnection(conn);
   };
   return node({
@@ -210,7 +208,6 @@ export function withFlagfile(path: string, ...props: Spec[]): Propapp {
     },
   });
 }
-
 
 /** A property that only pushes hostattrs (Consfigurator's has-hostattrs). */
 export function hasAttr<T>(key: HostattrKey<T>, ...values: T[]): Propapp {

@@ -45,7 +45,8 @@ function describeItem(item: DataItem): string {
 
 function safeSegment(value: string, what: string): string {
   const n = normalize(value).replace(/^\/+/, '');
-  if (n === '' || n.startsWith('..')) throw new TypeError(`data ${what} ${JSON.stringify(value)} leaves the data directory`);
+  if (n === '' || n.startsWith('..'))
+    throw new TypeError(`data ${what} ${JSON.stringify(value)} leaves the data directory`);
   return n;
 }
 
@@ -122,7 +123,8 @@ export async function fetchData(
       if (value !== undefined) break;
     }
     if (value === undefined) {
-      const where = sources.length === 0 ? 'no data sources are configured' : `looked in ${sources.map((s) => s.name).join(', ')}`;
+      const where =
+        sources.length === 0 ? 'no data sources are configured' : `looked in ${sources.map((s) => s.name).join(', ')}`;
       throw new MissingDataError(item, `missing prerequisite data ${describeItem(item)} (${where})`, { host });
     }
     found.set(key, value);
@@ -131,7 +133,12 @@ export async function fetchData(
 }
 
 /** One item, first source that has it wins (a hop's password, say). */
-export async function fetchItem(host: string, iden1: string, iden2: string, sources: readonly DataSource[]): Promise<Buffer> {
+export async function fetchItem(
+  host: string,
+  iden1: string,
+  iden2: string,
+  sources: readonly DataSource[],
+): Promise<Buffer> {
   const item = { iden1, iden2 };
   return (await fetchData(host, [item], sources)).get(dataKey(item))!;
 }

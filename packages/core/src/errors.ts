@@ -40,13 +40,7 @@ export class CommandFailedError extends ConsfigError {
   readonly stdout: string;
   readonly stderr: string;
 
-  constructor(
-    argv: readonly string[],
-    exitCode: number,
-    stdout: string,
-    stderr: string,
-    context: ErrorContext = {},
-  ) {
+  constructor(argv: readonly string[], exitCode: number, stdout: string, stderr: string, context: ErrorContext = {}) {
     super(`command ${formatArgv(argv)} exited with code ${exitCode}`, context);
     this.argv = argv;
     this.exitCode = exitCode;
@@ -63,13 +57,7 @@ export class ConnectionError extends ConsfigError {
   readonly stderr: string;
   readonly exitCode: number | undefined;
 
-  constructor(
-    message: string,
-    chain: string,
-    stderr: string,
-    exitCode?: number,
-    context: ErrorContext = {},
-  ) {
+  constructor(message: string, chain: string, stderr: string, exitCode?: number, context: ErrorContext = {}) {
     super(message, context);
     this.chain = chain;
     this.stderr = stderr;
@@ -109,7 +97,11 @@ export class WriteFailedError extends ConsfigError {
 
 /** The system's words from a tool's stderr, without the shell's own prefix (`sh: 1: `). */
 function reason(stderr: string): string {
-  const text = stderr.trim().split('\n').map((l) => l.replace(/^(?:sh|dash|ash): (?:\d+: )?/, '')).join('; ');
+  const text = stderr
+    .trim()
+    .split('\n')
+    .map((l) => l.replace(/^(?:sh|dash|ash): (?:\d+: )?/, ''))
+    .join('; ');
   return text === '' ? 'failed' : text;
 }
 

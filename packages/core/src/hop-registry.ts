@@ -11,9 +11,8 @@ import type { Via } from './host.js';
 export type HopParser = (argument: string | undefined) => Hop;
 
 const KEY = Symbol.for('consfig.hop-kinds');
-const kinds: Map<string, HopParser> = ((globalThis as Record<symbol, unknown>)[KEY] as
-  | Map<string, HopParser>
-  | undefined) ?? new Map<string, HopParser>();
+const kinds: Map<string, HopParser> =
+  ((globalThis as Record<symbol, unknown>)[KEY] as Map<string, HopParser> | undefined) ?? new Map<string, HopParser>();
 (globalThis as Record<symbol, unknown>)[KEY] = kinds;
 
 export class UnknownHopError extends ConsfigError {
@@ -37,7 +36,8 @@ export function parseHop(text: string): Hop | undefined {
   const parse = kinds.get(kind);
   if (!parse) {
     throw new UnknownHopError(
-      `unknown connection hop ${JSON.stringify(text)} (known: ${knownHopKinds().join(', ')}; did you import @consfig/connections?)`,
+      `unknown connection hop ${JSON.stringify(text)} ` +
+        `(known: ${knownHopKinds().join(', ')}; did you import @consfig/connections?)`,
     );
   }
   return parse(argument);
@@ -65,7 +65,10 @@ export function checkVia(via: unknown): string | undefined {
     if (typeof item === 'string') {
       if (item.trim() === '') return "via is empty (write 'local' for this machine)";
     } else if (!isHop(item)) {
-      return `via must be a chain such as 'local' or 'ssh:root@web1 sudo', a hop such as ssh('web1'), or a list of them, not ${shown(item)}`;
+      return (
+        "via must be a chain such as 'local' or 'ssh:root@web1 sudo', a hop such as ssh('web1'), " +
+        `or a list of them, not ${shown(item)}`
+      );
     }
   }
   return undefined;

@@ -149,7 +149,8 @@ function contextFor(store: HostattrStore, hostname: string, property: string): H
     },
     include: (propapp) => walkHostattrs(propapp, store, hostname),
     requireData: (iden1, iden2) => {
-      if (!store.get(dataAttr).some((d) => d.iden1 === iden1 && d.iden2 === iden2)) store.push(dataAttr, { iden1, iden2 });
+      if (!store.get(dataAttr).some((d) => d.iden1 === iden1 && d.iden2 === iden2))
+        store.push(dataAttr, { iden1, iden2 });
     },
   };
 }

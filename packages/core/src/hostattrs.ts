@@ -115,10 +115,13 @@ export function requireOs(
   const os = view.first(attrs.os);
   const wanted = want.distribution ?? want.family ?? 'a known OS';
   if (!os) {
-    throw new InapplicablePropertyError(`${property} needs ${wanted}, but the host declares no OS (add an os.* property)`, {
-      host: view.hostname,
-      property,
-    });
+    throw new InapplicablePropertyError(
+      `${property} needs ${wanted}, but the host declares no OS (add an os.* property)`,
+      {
+        host: view.hostname,
+        property,
+      },
+    );
   }
   if ((want.family && os.family !== want.family) || (want.distribution && os.distribution !== want.distribution)) {
     throw new InapplicablePropertyError(`${property} needs ${wanted}, but the host runs ${os.distribution}`, {

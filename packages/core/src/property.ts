@@ -80,7 +80,10 @@ export interface PropertyContext {
   readFileIfExists(path: string): Promise<Buffer | null>;
   writeFile(path: string, data: string | Uint8Array, options?: WriteOptions): Promise<void>;
   stat(path: string): Promise<FileInfo>;
-  /** Many paths' metadata (and, when asked, content) in one round trip; later stats and reads of them are served from it. */
+  /**
+   * Many paths' metadata (and, when asked, content) in one round trip; later stats and
+   * reads of them are served from it.
+   */
   probe(queries: readonly ProbeQuery[]): Promise<Map<string, FileInfo>>;
   /** Apply another application here (for combinators and programmatic use). */
   apply(propapp: Propapp): Promise<Outcome>;
@@ -183,10 +186,13 @@ export interface Property<A extends unknown[], I extends unknown[] = A> {
   readonly propertyName: string;
 }
 
-function argumentError(def: { name: string; argNames?: readonly string[] | undefined }, issue: {
-  path: PropertyKey[];
-  message: string;
-}): InvalidArgumentError {
+function argumentError(
+  def: { name: string; argNames?: readonly string[] | undefined },
+  issue: {
+    path: PropertyKey[];
+    message: string;
+  },
+): InvalidArgumentError {
   const [index, ...rest] = issue.path;
   const names = def.argNames ?? [];
   let base = names[0] ?? 'arguments';
@@ -235,7 +241,11 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
       try {
         desc = typeof def.desc === 'string' ? def.desc : def.desc(...args);
       } catch (error) {
-        invalid = new InvalidArgumentError(def.name, 'arguments', error instanceof Error ? error.message : String(error));
+        invalid = new InvalidArgumentError(
+          def.name,
+          'arguments',
+          error instanceof Error ? error.message : String(error),
+        );
       }
     }
     const propapp: Propapp = {
@@ -271,8 +281,6 @@ export function toOutcome(value: ApplyReturn): Outcome {
 export function toCheck(value: CheckResult): { applied: boolean; changes?: FileChange[] } {
   return typeof value === 'boolean' ? { applied: value } : value;
 }
-
-
 
 /**
  * An application that only refuses its host, with an argument error raised when the

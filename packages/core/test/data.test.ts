@@ -16,7 +16,13 @@ describe('data sources', () => {
   });
 
   it('runs a command such as pass, with exit 1 meaning no such item', async () => {
-    const source = commandSource(['sh', '-c', '[ "$1" = web1/db ] && printf "pw\\n" || exit 1', 'sh', '{iden1}/{iden2}']);
+    const source = commandSource([
+      'sh',
+      '-c',
+      '[ "$1" = web1/db ] && printf "pw\\n" || exit 1',
+      'sh',
+      '{iden1}/{iden2}',
+    ]);
     expect((await source.get({ iden1: 'web1', iden2: 'db' }))?.toString()).toBe('pw\n');
     expect(await source.get({ iden1: 'web2', iden2: 'db' })).toBeUndefined();
     const broken = commandSource(['sh', '-c', 'echo "gpg: decryption failed" >&2; exit 2']);

@@ -72,7 +72,17 @@ export function siteEnabled(domain: string, config?: string[]): Propapp {
 }
 
 const certificateSchema = z.union([
-  z.object({ files: z.object({ cert: z.string().startsWith('/'), key: z.string().startsWith('/'), chain: z.string().startsWith('/').optional() }).strict() }).strict(),
+  z
+    .object({
+      files: z
+        .object({
+          cert: z.string().startsWith('/'),
+          key: z.string().startsWith('/'),
+          chain: z.string().startsWith('/').optional(),
+        })
+        .strict(),
+    })
+    .strict(),
   z.object({ selfSigned: z.literal(true) }).strict(),
 ]);
 
@@ -98,15 +108,29 @@ const selfSignedCertificate = defprop({
   argNames: ['domain', 'aliases'],
   prefetch: (domain) => [{ path: `${SELF_SIGNED_DIR}/${domain}.crt` }, { path: `${SELF_SIGNED_DIR}/${domain}.key` }],
   check: async (ctx, domain) =>
-    (await ctx.stat(`${SELF_SIGNED_DIR}/${domain}.crt`)).exists && (await ctx.stat(`${SELF_SIGNED_DIR}/${domain}.key`)).exists,
+    (await ctx.stat(`${SELF_SIGNED_DIR}/${domain}.crt`)).exists &&
+    (await ctx.stat(`${SELF_SIGNED_DIR}/${domain}.key`)).exists,
   apply: async (ctx, domain, aliases) => {
     await ctx.run(['mkdir', '-p', SELF_SIGNED_DIR], { affects: [SELF_SIGNED_DIR] });
     const names = [domain, ...aliases].map((n) => `DNS:${n}`).join(',');
     await ctx.run(
       [
-        'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '3650',
-        '-subj', `/CN=${domain}`, '-addext', `subjectAltName=${names}`,
-        '-keyout', `${SELF_SIGNED_DIR}/${domain}.key`, '-out', `${SELF_SIGNED_DIR}/${domain}.crt`,
+        'openssl',
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '3650',
+        '-subj',
+        `/CN=${domain}`,
+        '-addext',
+        `subjectAltName=${names}`,
+        '-keyout',
+        `${SELF_SIGNED_DIR}/${domain}.key`,
+        '-out',
+        `${SELF_SIGNED_DIR}/${domain}.crt`,
       ],
       { affects: [`${SELF_SIGNED_DIR}/${domain}.key`, `${SELF_SIGNED_DIR}/${domain}.crt`], umask: '077' },
     );
@@ -117,7 +141,10 @@ const selfSignedCertificate = defprop({
 export function httpsVhostConfig(o: z.output<typeof httpsVhostOptions>): string[] {
   const cert = 'files' in o.certificate ? o.certificate.files.cert : `${SELF_SIGNED_DIR}/${o.domain}.crt`;
   const key = 'files' in o.certificate ? o.certificate.files.key : `${SELF_SIGNED_DIR}/${o.domain}.key`;
-  const chain = 'files' in o.certificate && o.certificate.files.chain ? [`    SSLCertificateChainFile ${o.certificate.files.chain}`] : [];
+  const chain =
+    'files' in o.certificate && o.certificate.files.chain
+      ? [`    SSLCertificateChainFile ${o.certificate.files.chain}`]
+      : [];
   const names = [`    ServerName ${o.domain}`, ...o.aliases.map((a) => `    ServerAlias ${a}`)];
   const logs = [
     `    ErrorLog \${APACHE_LOG_DIR}/${o.domain}-error.log`,

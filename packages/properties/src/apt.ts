@@ -39,7 +39,14 @@ export const proxyAttr = hostattr('apt.proxy', httpUrl);
 export const mirrorsAttr = hostattr('apt.mirrors', httpUrl);
 
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' };
-const APT_OPTS = ['-o', 'DPkg::Lock::Timeout=300', '-o', 'Dpkg::Options::=--force-confdef', '-o', 'Dpkg::Options::=--force-confold'];
+const APT_OPTS = [
+  '-o',
+  'DPkg::Lock::Timeout=300',
+  '-o',
+  'Dpkg::Options::=--force-confdef',
+  '-o',
+  'Dpkg::Options::=--force-confold',
+];
 const STALE = /Unable to locate package|has no installation candidate|Failed to fetch|404\s+Not Found/;
 const INSTALLED = 'apt.installed-set';
 
@@ -78,7 +85,8 @@ async function aptGet(ctx: PropertyContext, args: string[]): Promise<void> {
     await ctx.run(['apt-get', ...APT_OPTS, 'update'], { env: APT_ENV });
     r = await run();
   }
-  if (r.exitCode !== 0) throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
+  if (r.exitCode !== 0)
+    throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
 }
 
 export const installed = defprop({
@@ -140,7 +148,10 @@ const PROXY_FILE = '/etc/apt/apt.conf.d/00consfig-proxy';
 
 /** Use an HTTP proxy for the archive (also a hostattr: bootstrappers use it). */
 export function proxy(url: string): Propapp {
-  return desc(`apt proxy ${url}`, eseq(hasAttr(proxyAttr, url), hasContent(PROXY_FILE, `Acquire::http::Proxy "${url}";`)));
+  return desc(
+    `apt proxy ${url}`,
+    eseq(hasAttr(proxyAttr, url), hasContent(PROXY_FILE, `Acquire::http::Proxy "${url}";`)),
+  );
 }
 
 /** Prefer these mirrors (a hostattr, used by standardSourcesList and bootstrappers). */
@@ -176,10 +187,14 @@ function sourcesFor(ctx: PropertyContext): string {
   const mirror = ctx.attrs.get(mirrorsAttr)[0] ?? 'http://deb.debian.org/debian';
   const rolling = suite === 'sid' || suite === 'unstable' || suite === 'testing';
   const stanza = (uris: string, suites: string) =>
-    `Types: deb\nURIs: ${uris}\nSuites: ${suites}\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n`;
+    `Types: deb\nURIs: ${uris}\nSuites: ${suites}\nComponents: main\n` +
+    'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n';
   return rolling
     ? stanza(mirror, suite)
-    : [stanza(mirror, `${suite} ${suite}-updates`), stanza('http://deb.debian.org/debian-security', `${suite}-security`)].join('\n');
+    : [
+        stanza(mirror, `${suite} ${suite}-updates`),
+        stanza('http://deb.debian.org/debian-security', `${suite}-security`),
+      ].join('\n');
 }
 
 /** An extra sources file (deb822 `.sources` text, or one-line `.list` entries), then update. */

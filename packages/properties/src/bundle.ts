@@ -86,7 +86,8 @@ export async function bundle(source: BundleSource): Promise<Bundle> {
       legalComments: 'none',
     });
   } catch (error) {
-    const errors = (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
+    const errors =
+      (error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }).errors ?? [];
     const first = errors[0];
     const where = first?.location ? ` (${first.location.file}:${first.location.line})` : '';
     throw new ConsfigError(`cannot bundle code for the far end: ${first?.text ?? String(error)}${where}`);

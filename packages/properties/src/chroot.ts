@@ -54,7 +54,11 @@ export const hostSchema = z.custom<Host>((v) => isHost(v), { message: 'must be a
  * suite and arch from the host's os property, the apt proxy and mirror from its apt
  * properties (else the parent's), unless the options say.
  */
-export function bootstrapFor(options: ChrootOptions, host: Host, parent: HostattrView): BootstrapOptionsInput & { suite: string } {
+export function bootstrapFor(
+  options: ChrootOptions,
+  host: Host,
+  parent: HostattrView,
+): BootstrapOptionsInput & { suite: string } {
   const child = host.nestedIn(parent).attrs;
   const os = child.first(attrs.os);
   // The host's apt proxy and mirror (else its parent's) serve the bootstrap too.
@@ -142,9 +146,16 @@ export function osBootstrappedFor(options: ChrootOptions, root: string, host: Ho
     const issue = parsed.error.issues[0]!;
     const names = ['options', 'root', 'host'];
     const [index, ...rest] = issue.path;
-    return invalidApplication('chroot.osBootstrappedFor', [names[Number(index)] ?? 'arguments', ...rest].join('.'), issue.message);
+    return invalidApplication(
+      'chroot.osBootstrappedFor',
+      [names[Number(index)] ?? 'arguments', ...rest].join('.'),
+      issue.message,
+    );
   }
-  return desc(`${root} bootstrapped for ${host.name}`, eseq(treeBuilt(options, root, host), deployedInChroot(root, host)));
+  return desc(
+    `${root} bootstrapped for ${host.name}`,
+    eseq(treeBuilt(options, root, host), deployedInChroot(root, host)),
+  );
 }
 
 /** `osBootstrappedFor` with an inline host: the properties to apply inside. */

@@ -40,10 +40,7 @@ export const hasContent = defprop({
   desc: (path) => `${path} has content`,
   args: z.tuple([absolutePath, content, fileOwnership.optional()]),
   argNames: ['path', 'content', 'options'],
-  prefetch: (path) => [
-    { path, content: true },
-    { path: posix.dirname(path) },
-  ],
+  prefetch: (path) => [{ path, content: true }, { path: posix.dirname(path) }],
   check: async (ctx, path, value, options = {}) => {
     const info = await ctx.stat(path);
     const want = toBytes(value);
@@ -70,7 +67,9 @@ export const hasContent = defprop({
   },
 });
 
-const secretOptions = fileOwnership.extend({ iden1: z.string().min(1).optional(), iden2: z.string().min(1).optional() }).strict();
+const secretOptions = fileOwnership
+  .extend({ iden1: z.string().min(1).optional(), iden2: z.string().min(1).optional() })
+  .strict();
 
 /**
  * The file holds prerequisite data (a secret) from the deploying machine: by default the
@@ -193,7 +192,11 @@ export const symlinked = defprop({
 export const removed = defprop({
   name: 'file.removed',
   desc: (...paths) => `${paths.join(', ')} removed`,
-  args: z.array(absolutePath).min(1, 'give at least one path') as unknown as z.ZodType<string[], z.ZodTypeDef, string[]>,
+  args: z.array(absolutePath).min(1, 'give at least one path') as unknown as z.ZodType<
+    string[],
+    z.ZodTypeDef,
+    string[]
+  >,
   argNames: ['paths'],
   prefetch: (...paths) => paths.map((path) => ({ path })),
   check: async (ctx, ...paths) => {
@@ -216,12 +219,16 @@ const iniTriple = z.tuple([z.string(), z.string().min(1, 'key must not be empty'
 export const containsIniSettings = defprop({
   name: 'file.containsIniSettings',
   desc: (path) => `${path} has ini settings`,
-  args: z.tuple([absolutePath]).rest(z.any()).superRefine((args, ctx) => {
-    args.slice(1).forEach((triple, i) => {
-      const parsed = iniTriple.safeParse(triple);
-      if (!parsed.success) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i + 1], message: parsed.error.issues[0]!.message });
-    });
-  }) as unknown as z.ZodType<
+  args: z
+    .tuple([absolutePath])
+    .rest(z.any())
+    .superRefine((args, ctx) => {
+      args.slice(1).forEach((triple, i) => {
+        const parsed = iniTriple.safeParse(triple);
+        if (!parsed.success)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [i + 1], message: parsed.error.issues[0]!.message });
+      });
+    }) as unknown as z.ZodType<
     [string, ...[string, string, string][]],
     z.ZodTypeDef,
     [string, ...[string, string, string][]]

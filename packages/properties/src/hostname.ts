@@ -27,7 +27,8 @@ export const configured = defprop({
     const { fqdn, short } = names(ctx, given);
     const hostname = await regularContent(ctx, '/etc/hostname');
     const changes = changesOf(await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short)));
-    if (hostname?.toString('utf8') !== `${short}\n`) changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
+    if (hostname?.toString('utf8') !== `${short}\n`)
+      changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
     return checkResult(changes);
   },
   apply: async (ctx, given) => {

@@ -36,7 +36,10 @@ const options = z
     path: absolutePath,
     /** The module whose export is the entry: a path or file URL. */
     entry: z.union([z.string().min(1), z.instanceof(URL)]),
-    export: z.string().regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/).default('default'),
+    export: z
+      .string()
+      .regex(/^[A-Za-z_$][A-Za-z0-9_$]*$/)
+      .default('default'),
     mode: fileMode.default('0755'),
     keepEnv: z.array(envPattern).default(DEFAULT_KEEP_ENV),
   })
@@ -48,7 +51,8 @@ const LOADER = [
   'const fs=require("fs"),vm=require("vm"),p=process.argv[1],b=fs.readFileSync(p);',
   'const d=b.indexOf("\\n#consfig-data\\n"),j=b.indexOf("\\n#consfig-js\\n");',
   'const m={exports:{}};',
-  'vm.runInThisContext("(function(require,module,exports){"+b.subarray(j+13).toString()+"\\n})",{filename:p})(require,m,m.exports);',
+  'const f="(function(require,module,exports){"+b.subarray(j+13).toString()+"\\n})";',
+  'vm.runInThisContext(f,{filename:p})(require,m,m.exports);',
   'm.exports.default(JSON.parse(b.subarray(d+15,j).toString()));',
 ].join('');
 

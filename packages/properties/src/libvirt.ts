@@ -74,7 +74,8 @@ async function domainState(ctx: PropertyContext, name: string): Promise<string |
 export const defaultNetworkStarted = defprop({
   name: 'libvirt.defaultNetworkStarted',
   desc: "libvirt's default network started",
-  check: async (ctx) => noServices(ctx) || /^Active:\s+yes$/m.test((await virsh(ctx, ['net-info', 'default'], { readOnly: true })).stdout),
+  check: async (ctx) =>
+    noServices(ctx) || /^Active:\s+yes$/m.test((await virsh(ctx, ['net-info', 'default'], { readOnly: true })).stdout),
   apply: async (ctx) => {
     const r = await virsh(ctx, ['net-start', 'default']);
     if (r.exitCode !== 0) ctx.fail(`virsh net-start default failed: ${r.stderr.trim()}`);
@@ -91,7 +92,15 @@ const networkSchema = z.union([
       restrict: z.boolean().default(false),
     })
     .strict(),
-  z.object({ type: z.literal('network'), name: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('default') }).strict(),
+  z
+    .object({
+      type: z.literal('network'),
+      name: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]+$/)
+        .default('default'),
+    })
+    .strict(),
   z.object({ type: z.literal('none') }).strict(),
 ]);
 
@@ -108,7 +117,10 @@ const domainOptions = z
     network: networkSchema.default({ type: 'user', restrict: false }),
     autostart: z.boolean().default(false),
     /** More for the domain: device XML, and qemu arguments. */
-    virtOptions: z.object({ devices: z.array(z.string()).default([]), qemuArgs: z.array(z.string()).default([]) }).strict().default({}),
+    virtOptions: z
+      .object({ devices: z.array(z.string()).default([]), qemuArgs: z.array(z.string()).default([]) })
+      .strict()
+      .default({}),
   })
   .strict();
 type DomainOptions = z.output<typeof domainOptions>;
@@ -126,15 +138,28 @@ export function serialLog(host: { name: string }): string {
 }
 
 /** The domain's XML: direct kernel boot with `root` as the guest's root over virtiofs. */
-export function domainXml(host: { name: string }, root: string, o: DomainOptions, accel: 'kvm' | 'tcg', virtiofsd: string): string {
+export function domainXml(
+  host: { name: string },
+  root: string,
+  o: DomainOptions,
+  accel: 'kvm' | 'tcg',
+  virtiofsd: string,
+): string {
   const net = o.network;
   const qemuArgs = [...o.virtOptions.qemuArgs];
   const devices = [...o.virtOptions.devices];
   if (net.type === 'user') {
     const forward = net.sshPort ? `,hostfwd=tcp:127.0.0.1:${net.sshPort}-:22` : '';
-    qemuArgs.push('-netdev', `user,id=consfig0${net.restrict ? ',restrict=on' : ''}${forward}`, '-device', 'virtio-net-pci,netdev=consfig0,bus=pci.0,addr=0x10');
+    qemuArgs.push(
+      '-netdev',
+      `user,id=consfig0${net.restrict ? ',restrict=on' : ''}${forward}`,
+      '-device',
+      'virtio-net-pci,netdev=consfig0,bus=pci.0,addr=0x10',
+    );
   } else if (net.type === 'network') {
-    devices.push(`<interface type='network'><source network='${xmlText(net.name)}'/><model type='virtio'/></interface>`);
+    devices.push(
+      `<interface type='network'><source network='${xmlText(net.name)}'/><model type='virtio'/></interface>`,
+    );
   }
   const cmdline = ['console=ttyS0', 'root=rootfs', 'rootfstype=virtiofs', 'rw', o.append].filter(Boolean).join(' ');
   return [
@@ -161,7 +186,13 @@ export function domainXml(host: { name: string }, root: string, o: DomainOptions
     "    <console type='pty'><target type='serial' port='0'/></console>",
     ...devices.map((d) => `    ${d}`),
     '  </devices>',
-    ...(qemuArgs.length > 0 ? ['  <qemu:commandline>', ...qemuArgs.map((a) => `    <qemu:arg value='${xmlText(a)}'/>`), '  </qemu:commandline>'] : []),
+    ...(qemuArgs.length > 0
+      ? [
+          '  <qemu:commandline>',
+          ...qemuArgs.map((a) => `    <qemu:arg value='${xmlText(a)}'/>`),
+          '  </qemu:commandline>',
+        ]
+      : []),
     '</domain>',
     '',
   ].join('\n');
@@ -172,13 +203,20 @@ export function domainXml(host: { name: string }, root: string, o: DomainOptions
  * /dev/kvm (kvm_pvm) runs only PVM-enabled guest kernels, and a CPU without vmx or svm
  * none. Decided on the hypervisor, with the reason.
  */
-async function chooseAccel(ctx: PropertyContext, asked: DomainOptions['accel']): Promise<{ accel: 'kvm' | 'tcg'; why: string }> {
+async function chooseAccel(
+  ctx: PropertyContext,
+  asked: DomainOptions['accel'],
+): Promise<{ accel: 'kvm' | 'tcg'; why: string }> {
   if (asked !== 'auto') return { accel: asked, why: 'as asked' };
   const r = await ctx.run(
-    ['sh', '-c', `[ -c /dev/kvm ] || { echo "/dev/kvm is missing"; exit 1; }
+    [
+      'sh',
+      '-c',
+      `[ -c /dev/kvm ] || { echo "/dev/kvm is missing"; exit 1; }
 [ -d /sys/module/kvm_pvm ] && { echo "/dev/kvm is kvm_pvm, which boots no stock kernel"; exit 1; }
 grep -qwE 'vmx|svm' /proc/cpuinfo || { echo "the CPU offers no vmx or svm"; exit 1; }
-echo "/dev/kvm can boot it"`],
+echo "/dev/kvm can boot it"`,
+    ],
     { readOnly: true, allowFailure: true },
   );
   return { accel: r.exitCode === 0 ? 'kvm' : 'tcg', why: r.stdout.trim() };
@@ -189,7 +227,10 @@ async function findVirtiofsd(ctx: PropertyContext): Promise<string> {
   const path = VIRTIOFSD.find((p) => found.get(p)?.exists);
   return (
     path ??
-    ctx.fail(`no virtiofsd on ${ctx.hostname} (looked for ${VIRTIOFSD.join(', ')}): install qemu-system-x86 (bookworm) or virtiofsd (newer)`)
+    ctx.fail(
+      `no virtiofsd on ${ctx.hostname} (looked for ${VIRTIOFSD.join(', ')}): ` +
+        'install qemu-system-x86 (bookworm) or virtiofsd (newer)',
+    )
   );
 }
 
@@ -216,7 +257,10 @@ async function defineDomain(ctx: PropertyContext, host: Host, root: string, o: D
   const p = await plan(ctx, host, root, o);
   for (const k of [o.kernel, o.initrd]) {
     if (!(await ctx.stat(posix.join(root, k))).exists) {
-      ctx.fail(`${posix.join(root, k)} is missing: ${host.name}'s tree has no kernel to boot (or give options.kernel / options.initrd)`);
+      ctx.fail(
+        `${posix.join(root, k)} is missing: ${host.name}'s tree has no kernel to boot ` +
+          '(or give options.kernel / options.initrd)',
+      );
     }
   }
   const xml = p.xml.replace('  <memory ', `  <description>consfig ${p.hash}</description>\n  <memory `);
@@ -249,13 +293,17 @@ const domainDefined = defprop({
   check: async (ctx, host, root, o) => {
     noteHowItBoots(ctx, await plan(ctx, host, root, o));
     if ((await definedXml(ctx, host)) !== undefined) return true;
-    return { applied: false, changes: [{ path: `domain ${domainName(host)}`, before: 'not defined', after: 'defined', kind: 'metadata' }] };
+    return {
+      applied: false,
+      changes: [{ path: `domain ${domainName(host)}`, before: 'not defined', after: 'defined', kind: 'metadata' }],
+    };
   },
   apply: (ctx, host, root, o) => defineDomain(ctx, host, root, o),
   unapply: async (ctx, host) => {
     await virsh(ctx, ['destroy', domainName(host)]);
     const r = await virsh(ctx, ['undefine', domainName(host)]);
-    if (r.exitCode !== 0 && !/failed to get domain/i.test(r.stderr)) ctx.fail(`virsh undefine failed: ${r.stderr.trim()}`);
+    if (r.exitCode !== 0 && !/failed to get domain/i.test(r.stderr))
+      ctx.fail(`virsh undefine failed: ${r.stderr.trim()}`);
   },
 });
 
@@ -276,7 +324,10 @@ const domainCurrent = defprop({
     // (a domain not defined yet has it said by the definition's step)
     if (xml !== undefined) noteHowItBoots(ctx, p);
     const before = xml === undefined ? 'not defined' : `defined (${had ?? 'otherwise'})`;
-    return { applied: false, changes: [{ path: `domain ${domainName(host)}`, before, after: `defined (${p.hash})`, kind: 'metadata' }] };
+    return {
+      applied: false,
+      changes: [{ path: `domain ${domainName(host)}`, before, after: `defined (${p.hash})`, kind: 'metadata' }],
+    };
   },
   apply: (ctx, host, root, o) => defineDomain(ctx, host, root, o),
   // Undefining is the definition's (domainDefined) to do.
@@ -293,7 +344,11 @@ export function definedFor(host: Host, root: string, options: z.input<typeof dom
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const [index, ...rest] = issue.path;
-    return invalidApplication('libvirt.definedFor', [['host', 'root', 'options'][Number(index)] ?? 'arguments', ...rest].join('.'), issue.message);
+    return invalidApplication(
+      'libvirt.definedFor',
+      [['host', 'root', 'options'][Number(index)] ?? 'arguments', ...rest].join('.'),
+      issue.message,
+    );
   }
   return eseq(domainDefined(host, root, options), domainCurrent(host, root, options));
 }
@@ -307,14 +362,16 @@ async function start(ctx: PropertyContext, host: { name: string }, undefineIfItF
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const state = await domainState(ctx, name);
   if (r.exitCode === 0 && state === 'running') return;
-  const log = await ctx.run(['tail', '-n', '3', `/var/log/libvirt/qemu/${name}.log`], { readOnly: true, allowFailure: true });
+  const log = await ctx.run(['tail', '-n', '3', `/var/log/libvirt/qemu/${name}.log`], {
+    readOnly: true,
+    allowFailure: true,
+  });
   if (undefineIfItFails) {
     await virsh(ctx, ['destroy', name]);
     await virsh(ctx, ['undefine', name]);
   }
-  ctx.fail(
-    `domain ${name} did not start${undefineIfItFails ? ' (and is undefined again)' : ''}: ${r.stderr.trim() || log.stdout.trim() || `it is ${state ?? 'gone'}`}`,
-  );
+  const why = r.stderr.trim() || log.stdout.trim() || `it is ${state ?? 'gone'}`;
+  ctx.fail(`domain ${name} did not start${undefineIfItFails ? ' (and is undefined again)' : ''}: ${why}`);
 }
 
 /** A property for a domain running; `undefineIfItFails`: a domain that cannot start is not left defined. */
@@ -328,7 +385,8 @@ function runningProperty(name: string, undefineIfItFails: boolean) {
     apply: (ctx, host) => start(ctx, host, undefineIfItFails),
     unapply: async (ctx, host) => {
       const r = await virsh(ctx, ['destroy', domainName(host)]);
-      if (r.exitCode !== 0 && !/not running|failed to get domain/i.test(r.stderr)) ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
+      if (r.exitCode !== 0 && !/not running|failed to get domain/i.test(r.stderr))
+        ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
     },
   });
 }
@@ -356,7 +414,8 @@ export function whenStarted(host: Host, ...props: Propapp[]): Propapp {
     name: 'libvirt.whenStarted',
     desc: `when ${domainName(host)} runs`,
     appliesOthers: true,
-    apply: async (ctx) => ((await domainState(ctx, domainName(host))) === 'running' ? (await ctx.apply(inner)).result : 'unchanged'),
+    apply: async (ctx) =>
+      (await domainState(ctx, domainName(host))) === 'running' ? (await ctx.apply(inner)).result : 'unchanged',
   });
   return gate();
 }
@@ -386,9 +445,14 @@ function bootableProps(o: z.output<typeof bootsOptions>): Propapp[] {
     hasContent('/etc/fstab', 'rootfs / virtiofs rw 0 0'),
     hasContent(
       '/etc/systemd/network/50-consfig.network',
-      userNet ? ['[Match]', 'Name=en*', '', '[Network]', 'Address=10.0.2.15/24', 'Gateway=10.0.2.2', 'DNS=10.0.2.3'] : ['[Match]', 'Name=en*', '', '[Network]', 'DHCP=yes'],
+      userNet
+        ? ['[Match]', 'Name=en*', '', '[Network]', 'Address=10.0.2.15/24', 'Gateway=10.0.2.2', 'DNS=10.0.2.3']
+        : ['[Match]', 'Name=en*', '', '[Network]', 'DHCP=yes'],
     ),
-    symlinked('/etc/systemd/system/multi-user.target.wants/systemd-networkd.service', '/lib/systemd/system/systemd-networkd.service'),
+    symlinked(
+      '/etc/systemd/system/multi-user.target.wants/systemd-networkd.service',
+      '/lib/systemd/system/systemd-networkd.service',
+    ),
   ];
 }
 
@@ -400,7 +464,11 @@ const updateInitramfs = defprop({
   // file that lists virtiofs has it (asking lsinitramfs takes a second).
   check: async (ctx) => {
     const r = await ctx.run(
-      ['sh', '-c', 'grep -qx virtiofs /etc/initramfs-tools/modules && [ /initrd.img -nt /etc/initramfs-tools/modules ]'],
+      [
+        'sh',
+        '-c',
+        'grep -qx virtiofs /etc/initramfs-tools/modules && [ /initrd.img -nt /etc/initramfs-tools/modules ]',
+      ],
       { readOnly: true, allowFailure: true },
     );
     return r.exitCode === 0;
@@ -426,7 +494,11 @@ export function kvmBootsChrootFor(options: KvmBootsChrootOptions, host: Host): P
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const [index, ...rest] = issue.path;
-    return invalidApplication('libvirt.kvmBootsChrootFor', [index === 1 ? 'host' : 'options', ...rest].join('.'), issue.message);
+    return invalidApplication(
+      'libvirt.kvmBootsChrootFor',
+      [index === 1 ? 'host' : 'options', ...rest].join('.'),
+      issue.message,
+    );
   }
   const o = parsed.data[0];
   const root = o.root ?? `${IMAGES}/${host.name}`;

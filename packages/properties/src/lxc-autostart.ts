@@ -67,7 +67,11 @@ function unitText(lxcpath: string | undefined): string {
 
 function scriptText(user: string, lxcpath: string | undefined): string {
   const command = shellQuote(`${HELPER}${lxcpath ? ` ${lxcpath}` : ''}`);
-  return `#!/bin/sh\n# Written by consfig: start ${user}'s autostart containers.\nexec su ${user} -s /bin/sh -c ${command}\n`;
+  return [
+    '#!/bin/sh',
+    `# Written by consfig: start ${user}'s autostart containers.`,
+    `exec su ${user} -s /bin/sh -c ${command}\n`,
+  ].join('\n');
 }
 
 interface Layout {
@@ -123,7 +127,8 @@ export const userContainersAutostart = defprop({
     }
     changes.push(...(await contentChanges(ctx, l.unit, unitText(o.lxcpath))));
     const wants = await ctx.stat(l.wants);
-    if (wants.type !== 'symlink' || wants.target !== `../${UNIT}`) changes.push(metadataChange(wants, `symlink to ../${UNIT}`));
+    if (wants.type !== 'symlink' || wants.target !== `../${UNIT}`)
+      changes.push(metadataChange(wants, `symlink to ../${UNIT}`));
     const linger = await ctx.stat(lingerPath(user));
     if (!linger.exists) changes.push(metadataChange(linger, 'file (lingering)'));
     changes.push(...(await contentChanges(ctx, cronPath(user), null)));

@@ -104,7 +104,9 @@ const containerOptions = z
     lxcpath: z.string().startsWith('/').optional(),
     chrootOptions: z.record(z.string(), z.unknown()).default({}),
     /** Properties this container host adds to the container's (its network, say). */
-    additionalProperties: z.array(z.custom<Propapp>(isPropapp, { message: 'must be property applications' })).default([]),
+    additionalProperties: z
+      .array(z.custom<Propapp>(isPropapp, { message: 'must be property applications' }))
+      .default([]),
   })
   .strict();
 type ContainerOptions = z.output<typeof containerOptions>;
@@ -131,9 +133,16 @@ async function readMaps(ctx: PropertyContext, o: ContainerOptions): Promise<IdMa
  * The container's config file. A container that boots systemd halts on SIGRTMIN+3
  * (systemd takes LXC's default, SIGPWR, for a power failure), unless the lines say.
  */
-export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: ContainerOptions, systemd = false): string {
+export function containerConfig(
+  name: string,
+  rootfs: string,
+  maps: IdMaps,
+  o: ContainerOptions,
+  systemd = false,
+): string {
   const lines = [...o.preludeLines, ...o.additionalLines];
-  const halt = systemd && !lines.some((l) => /^\s*lxc\.signal\.halt\s*=/.test(l)) ? ['lxc.signal.halt = SIGRTMIN+3'] : [];
+  const halt =
+    systemd && !lines.some((l) => /^\s*lxc\.signal\.halt\s*=/.test(l)) ? ['lxc.signal.halt = SIGRTMIN+3'] : [];
   return [
     '# Written by consfig.',
     ...o.preludeLines,
@@ -153,7 +162,8 @@ export function containerConfig(name: string, rootfs: string, maps: IdMaps, o: C
 
 const REMOVE_CGROUPS = String.raw`owner=$1; name=$2
 for try in 1 2 3 4 5 6 7 8 9 10; do
-  left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 7 -depth -type d -path "*/$owner/*" \( -path "*/lxc.monitor.$name*" -o -path "*/lxc.payload.$name*" \) 2>/dev/null)
+  left=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 7 -depth -type d -path "*/$owner/*" \
+    \( -path "*/lxc.monitor.$name*" -o -path "*/lxc.payload.$name*" \) 2>/dev/null)
   [ -n "$left" ] || exit 0
   printf '%s
 ' "$left" | while IFS= read -r d; do rmdir "$d" 2>/dev/null; done
@@ -166,7 +176,16 @@ function asOwner(owner: string, argv: string[]): string[] {
   // su permutes its arguments: `--` keeps argv's options away from it. It keeps the
   // environment, and the deploying user's session directory and bus (root's
   // /run/user/0) would stop lxc-start making its lock there.
-  return ['su', '-s', '/bin/sh', '-c', 'unset XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS; exec "$0" "$@"', owner, '--', ...argv];
+  return [
+    'su',
+    '-s',
+    '/bin/sh',
+    '-c',
+    'unset XDG_RUNTIME_DIR DBUS_SESSION_BUS_ADDRESS; exec "$0" "$@"',
+    owner,
+    '--',
+    ...argv,
+  ];
 }
 
 /** Start it and wait until it runs: lxc-start returns once daemonized, while it still starts. */
@@ -176,7 +195,10 @@ async function start(ctx: PropertyContext, owner: string, name: string, lxcpath:
 }
 
 async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<boolean> {
-  const r = await ctx.run(asOwner(owner, ['lxc-info', '-P', lxcpath, '-n', name, '-s', '-H']), { allowFailure: true, readOnly: true });
+  const r = await ctx.run(asOwner(owner, ['lxc-info', '-P', lxcpath, '-n', name, '-s', '-H']), {
+    allowFailure: true,
+    readOnly: true,
+  });
   return r.stdout.trim() === 'RUNNING';
 }
 
@@ -221,7 +243,10 @@ const treeConfigured = defprop({
   apply: async (ctx, o, host) => {
     const { pw, lxcpath, dir, rootfs } = await where(ctx, o, host);
     for (const d of [posix.dirname(lxcpath), lxcpath, dir]) {
-      await ctx.run(['sh', '-c', '[ -d "$1" ] || { mkdir -p "$1" && chown "$2" "$1"; }', 'sh', d, `${pw.uid}:${pw.gid}`], { affects: [d] });
+      await ctx.run(
+        ['sh', '-c', '[ -d "$1" ] || { mkdir -p "$1" && chown "$2" "$1"; }', 'sh', d, `${pw.uid}:${pw.gid}`],
+        { affects: [d] },
+      );
     }
     await ensureRootfs(ctx, bootstrapOptionsFor(host, ctx.attrs, o), rootfs);
     await ctx.deployNested(nestedForBuild(host, ctx.attrs), chrootHop(rootfs));
@@ -230,7 +255,8 @@ const treeConfigured = defprop({
   unapply: async (ctx, o, host) => {
     const { lxcpath, name, dir } = await where(ctx, o, host);
     if (!(await ctx.stat(dir)).exists) return 'unchanged';
-    if (await isRunning(ctx, o.owner, name, lxcpath)) await ctx.run(asOwner(o.owner, ['lxc-stop', '-P', lxcpath, '-n', name, '-k']));
+    if (await isRunning(ctx, o.owner, name, lxcpath))
+      await ctx.run(asOwner(o.owner, ['lxc-stop', '-P', lxcpath, '-n', name, '-k']));
     await ctx.run(['rm', '-rf', '--one-file-system', '--', dir], { affects: [dir] });
     // LXC can leave its (empty) monitor and payload cgroups behind the owner's session.
     await ctx.run(['sh', '-c', REMOVE_CGROUPS, 'consfig-lxc-cgroups', o.owner, name]);
@@ -272,7 +298,9 @@ const homeTraversable = defprop({
   },
   apply: async (ctx, o) => {
     const pw = await entryOrFail(ctx, o.owner);
-    await ctx.run(['setfacl', '-m', `u:${(await mapsFor(ctx, o)).uid[0]!.outside}:x`, '--', pw.home], { affects: [pw.home] });
+    await ctx.run(['setfacl', '-m', `u:${(await mapsFor(ctx, o)).uid[0]!.outside}:x`, '--', pw.home], {
+      affects: [pw.home],
+    });
   },
   // Removing the tree (the first step, unapplied last) removes this with it.
   unapply: async () => 'unchanged',
@@ -414,11 +442,16 @@ export function userContainerFor(options: z.input<typeof containerOptions>, host
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const [index, ...rest] = issue.path;
-    return invalidApplication('lxc.userContainerFor', [index === 1 ? 'host' : 'options', ...rest].join('.'), issue.message);
+    return invalidApplication(
+      'lxc.userContainerFor',
+      [index === 1 ? 'host' : 'options', ...rest].join('.'),
+      issue.message,
+    );
   }
   const o = parsed.data[0];
   // The container host's additions become part of the contained host, everywhere.
-  const contained = o.additionalProperties.length > 0 ? host.withProps(seq(host.root, ...o.additionalProperties)) : host;
+  const contained =
+    o.additionalProperties.length > 0 ? host.withProps(seq(host.root, ...o.additionalProperties)) : host;
   return desc(
     `${o.owner}'s container ${containerName(host)} for ${host.name}`,
     eseq(
@@ -477,4 +510,3 @@ export function whenUserContainerRunning(
   });
   return gate();
 }
-

@@ -13,7 +13,8 @@ export const debianStable = defprop({
   desc: (s, a) => `Debian stable (${s}, ${a})`,
   args: z.tuple([suite, arch.default('amd64')]),
   argNames: ['suite', 'arch'],
-  hostattrs: (h, s, a) => h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'stable', suite: s, arch: a }),
+  hostattrs: (h, s, a) =>
+    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'stable', suite: s, arch: a }),
 });
 
 export const debianTesting = defprop({
@@ -21,7 +22,8 @@ export const debianTesting = defprop({
   desc: (a) => `Debian testing (${a})`,
   args: z.tuple([arch.default('amd64')]),
   argNames: ['arch'],
-  hostattrs: (h, a) => h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'testing', suite: 'testing', arch: a }),
+  hostattrs: (h, a) =>
+    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'testing', suite: 'testing', arch: a }),
 });
 
 export const debianUnstable = defprop({
@@ -29,7 +31,8 @@ export const debianUnstable = defprop({
   desc: (a) => `Debian unstable (${a})`,
   args: z.tuple([arch.default('amd64')]),
   argNames: ['arch'],
-  hostattrs: (h, a) => h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'unstable', suite: 'sid', arch: a }),
+  hostattrs: (h, a) =>
+    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'unstable', suite: 'sid', arch: a }),
 });
 
 /**
@@ -56,7 +59,9 @@ export function typecase(branches: Record<string, Propapp>): Propapp {
       const os = h.first(attrs.os);
       const branch =
         choose(h) ??
-        h.inapplicable(`only for ${supported.join(', ')}, but the host ${os ? `runs ${os.distribution}` : 'declares no OS'}`);
+        h.inapplicable(
+          `only for ${supported.join(', ')}, but the host ${os ? `runs ${os.distribution}` : 'declares no OS'}`,
+        );
       h.include(branch);
     },
     apply: (ctx) => ctx.apply(pick(ctx)),

@@ -15,12 +15,23 @@ import { bundle, type Bundle } from './bundle.js';
 /** Where the shipped node and uploaded code live: root's, or the user's own (in their home). */
 async function farEndDirs(ctx: PropertyContext): Promise<{ runtime: string; code: string }> {
   if (ctx.uid === 0) return { runtime: '/usr/local/lib/consfig/runtime', code: '/var/cache/consfig/js' };
-  const home = await ctx.memo('runtime.home', async () => (await ctx.run(['sh', '-c', 'printf %s "$HOME"'], { readOnly: true })).stdout);
+  const home = await ctx.memo(
+    'runtime.home',
+    async () => (await ctx.run(['sh', '-c', 'printf %s "$HOME"'], { readOnly: true })).stdout,
+  );
   if (!home.startsWith('/')) ctx.fail(`the user on ${ctx.hostname} has no home for consfig's runtime`);
   return { runtime: `${home}/.cache/consfig/runtime`, code: `${home}/.cache/consfig/js` };
 }
 
-const ARCH: Record<string, string> = { x64: 'x86_64', arm64: 'aarch64', arm: 'armv7l', ia32: 'i686', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+const ARCH: Record<string, string> = {
+  x64: 'x86_64',
+  arm64: 'aarch64',
+  arm: 'armv7l',
+  ia32: 'i686',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+  riscv64: 'riscv64',
+};
 
 /** What this machine's node is called on a target: by version, architecture and size. */
 export function shippedNodeName(): string {
@@ -63,7 +74,9 @@ export async function nodeAtFarEnd(ctx: PropertyContext, options: { own?: boolea
   const works = await ctx.run([path, '-e', ''], { allowFailure: true, readOnly: true });
   if (works.exitCode !== 0) {
     await ctx.run(['rm', '-rf', '--', dir], { affects: [runtime] });
-    ctx.fail(`this machine's node does not run on ${ctx.hostname}: ${works.stderr.trim() || `exit code ${works.exitCode}`}`);
+    ctx.fail(
+      `this machine's node does not run on ${ctx.hostname}: ${works.stderr.trim() || `exit code ${works.exitCode}`}`,
+    );
   }
   return path;
 }
@@ -106,7 +119,8 @@ Promise.resolve(f(process.argv.slice(2), process.env)).then(
 export async function runAtFarEnd(ctx: PropertyContext, call: FarEndCall): Promise<TextResult> {
   const code = await bundleCall(call);
   const node = await nodeAtFarEnd(ctx, { own: true });
-  if (!node) throw new ConsfigError(`running code on ${ctx.hostname} needs node there, which a dry run does not upload`);
+  if (!node)
+    throw new ConsfigError(`running code on ${ctx.hostname} needs node there, which a dry run does not upload`);
   const dir = (await farEndDirs(ctx)).code;
   const file = `${dir}/${code.hash}.cjs`;
   if (!(await ctx.stat(file)).exists) {

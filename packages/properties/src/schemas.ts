@@ -12,13 +12,18 @@ export const fileMode = z
   .transform((m, ctx) => {
     const text = typeof m === 'number' ? m.toString(8) : m;
     if (!/^[0-7]{3,4}$/.test(text)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: `must be an octal mode like '0644', not ${JSON.stringify(m)}` });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message: `must be an octal mode like '0644', not ${JSON.stringify(m)}`,
+      });
       return z.NEVER;
     }
     return Number.parseInt(text, 8);
   });
 
-export const userOrGroup = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'must be a user or group name or number');
+export const userOrGroup = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/, 'must be a user or group name or number');
 
 export const fileOwnership = z
   .object({ mode: fileMode.optional(), owner: userOrGroup.optional(), group: userOrGroup.optional() })
@@ -27,7 +32,9 @@ export const fileOwnership = z
 export type FileOwnership = z.output<typeof fileOwnership>;
 
 /** argv: a non-empty list of strings. */
-export const argv = z.array(z.string(), { invalid_type_error: 'must be an argv array of strings' }).min(1, 'must not be empty');
+export const argv = z
+  .array(z.string(), { invalid_type_error: 'must be an argv array of strings' })
+  .min(1, 'must not be empty');
 
 /** One line or several; every line a string without newlines. */
 export const lines = z

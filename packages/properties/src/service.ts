@@ -19,7 +19,12 @@ async function running(ctx: PropertyContext, name: string): Promise<boolean> {
  * A `service NAME VERB` property, applied unless `done` says so (always done without
  * services).
  */
-function serviceAction(property: string, verb: string, what: string, done: (ctx: PropertyContext, name: string) => Promise<boolean>) {
+function serviceAction(
+  property: string,
+  verb: string,
+  what: string,
+  done: (ctx: PropertyContext, name: string) => Promise<boolean>,
+) {
   return defprop({
     name: property,
     desc: (name) => `service ${name} ${what}`,
@@ -33,10 +38,20 @@ function serviceAction(property: string, verb: string, what: string, done: (ctx:
 }
 
 export const runningService = serviceAction('service.running', 'start', 'running', running);
-export const stopped = serviceAction('service.stopped', 'stop', 'stopped', async (ctx, name) => !(await running(ctx, name)));
+export const stopped = serviceAction(
+  'service.stopped',
+  'stop',
+  'stopped',
+  async (ctx, name) => !(await running(ctx, name)),
+);
 export const restarted = serviceAction('service.restarted', 'restart', 'restarted', async () => false);
 // A service that is not running needs no reload: it reads its config when it starts.
-export const reloaded = serviceAction('service.reloaded', 'reload', 'reloaded', async (ctx, name) => !(await running(ctx, name)));
+export const reloaded = serviceAction(
+  'service.reloaded',
+  'reload',
+  'reloaded',
+  async (ctx, name) => !(await running(ctx, name)),
+);
 
 export const enabled = defprop({
   name: 'service.enabled',
@@ -44,7 +59,13 @@ export const enabled = defprop({
   args: z.tuple([serviceName]),
   argNames: ['service'],
   check: async (ctx, name) =>
-    ctx.test(['sh', '-c', 'ls /etc/rc[2-5].d/S??"$1" >/dev/null 2>&1 || systemctl is-enabled -q "$1" 2>/dev/null', 'sh', name]),
+    ctx.test([
+      'sh',
+      '-c',
+      'ls /etc/rc[2-5].d/S??"$1" >/dev/null 2>&1 || systemctl is-enabled -q "$1" 2>/dev/null',
+      'sh',
+      name,
+    ]),
   apply: async (ctx, name) => {
     await ctx.run(['update-rc.d', name, 'enable']);
   },

@@ -11,7 +11,9 @@ export async function initIsSystemd(ctx: PropertyContext, root = ''): Promise<bo
   return init.type === 'symlink' && posix.basename(init.target ?? '') === 'systemd';
 }
 
-const unitName = z.string().regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|target|path|mount)$/, 'must be a unit name such as ssh.service');
+const unitName = z
+  .string()
+  .regex(/^[A-Za-z0-9@_.:-]+\.(service|socket|timer|target|path|mount)$/, 'must be a unit name such as ssh.service');
 const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name');
 
 /** The user's systemd instance runs without a login (logind's linger flag file). */
@@ -84,7 +86,8 @@ export const masked = defprop({
   },
   unapply: async (ctx, unit) => {
     const path = `/etc/systemd/system/${unit}`;
-    if ((await ctx.stat('/run/systemd/system')).exists) await ctx.run(['systemctl', 'unmask', unit], { affects: [path] });
+    if ((await ctx.stat('/run/systemd/system')).exists)
+      await ctx.run(['systemctl', 'unmask', unit], { affects: [path] });
     else await ctx.run(['rm', '-f', path], { affects: [path] });
   },
 });

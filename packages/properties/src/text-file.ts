@@ -35,7 +35,8 @@ function octal(mode: number): string {
 export function describeInfo(info: FileInfo): string {
   if (!info.exists) return 'absent';
   if (info.type === 'symlink') return `symlink to ${info.target ?? '?'}`;
-  return `${info.type ?? 'file'}, mode ${octal(info.mode ?? 0)}, owner ${info.user ?? info.uid}:${info.group ?? info.gid}`;
+  const owner = `${info.user ?? info.uid}:${info.group ?? info.gid}`;
+  return `${info.type ?? 'file'}, mode ${octal(info.mode ?? 0)}, owner ${owner}`;
 }
 
 /** The path's type, mode or owner would change from `info` to what `after` says. */
@@ -46,9 +47,13 @@ export function metadataChange(info: FileInfo, after: string): FileChange {
 /** What a file with these wishes would look like, as describeInfo says it. */
 export function describeWanted(type: string, want: FileOwnership, info: FileInfo): string {
   const mode = want.mode ?? (info.exists && info.type === type ? info.mode : undefined);
-  const owner = want.owner ?? (info.exists && info.type === type ? info.user ?? String(info.uid) : undefined);
-  const group = want.group ?? (info.exists && info.type === type ? info.group ?? String(info.gid) : undefined);
-  return [type, mode !== undefined ? `mode ${octal(mode)}` : undefined, owner || group ? `owner ${owner ?? '?'}:${group ?? '?'}` : undefined]
+  const owner = want.owner ?? (info.exists && info.type === type ? (info.user ?? String(info.uid)) : undefined);
+  const group = want.group ?? (info.exists && info.type === type ? (info.group ?? String(info.gid)) : undefined);
+  return [
+    type,
+    mode !== undefined ? `mode ${octal(mode)}` : undefined,
+    owner || group ? `owner ${owner ?? '?'}:${group ?? '?'}` : undefined,
+  ]
     .filter(Boolean)
     .join(', ');
 }
@@ -96,7 +101,8 @@ export async function contentChanges(
   const bytes = typeof want === 'string' ? Buffer.from(want) : want;
   const old = await regularContent(ctx, path);
   const changes = old?.equals(bytes) ? [] : [change(path, old, bytes)];
-  if (mode !== undefined && old !== null && info.mode !== mode) changes.push(metadataChange(info, describeWanted('file', { mode }, info)));
+  if (mode !== undefined && old !== null && info.mode !== mode)
+    changes.push(metadataChange(info, describeWanted('file', { mode }, info)));
   return changes;
 }
 

@@ -51,7 +51,13 @@ export const hasLoginShell = defprop({
   check: async (ctx, user, shell) => {
     const changes = changesOf(await checkLines(ctx, '/etc/shells', listShell(shell)));
     const current = (await entryOrFail(ctx, user)).shell;
-    if (current !== shell) changes.push({ path: '/etc/passwd', before: `${user}: ${current}`, after: `${user}: ${shell}`, kind: 'metadata' });
+    if (current !== shell)
+      changes.push({
+        path: '/etc/passwd',
+        before: `${user}: ${current}`,
+        after: `${user}: ${shell}`,
+        kind: 'metadata',
+      });
     return checkResult(changes);
   },
   apply: async (ctx, user, shell) => {
@@ -69,7 +75,11 @@ async function memberOf(ctx: PropertyContext, user: string): Promise<string[]> {
 export const inGroups = defprop({
   name: 'user.inGroups',
   desc: (user, ...gs) => `${user} is in ${gs.join(', ')}`,
-  args: z.tuple([userName]).rest(userName) as unknown as z.ZodType<[string, ...string[]], z.ZodTypeDef, [string, ...string[]]>,
+  args: z.tuple([userName]).rest(userName) as unknown as z.ZodType<
+    [string, ...string[]],
+    z.ZodTypeDef,
+    [string, ...string[]]
+  >,
   argNames: ['user', 'groups'],
   check: async (ctx, user, ...gs) => {
     const have = await memberOf(ctx, user);

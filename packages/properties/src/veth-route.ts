@@ -46,7 +46,12 @@ function request(argv: readonly string[], env: NodeJS.ProcessEnv): Request {
   const user = need(env, userv ? 'USERV_USER' : 'SUDO_USER', USER);
   const uid = need(env, userv ? 'USERV_UID' : 'SUDO_UID', /^[0-9]{1,10}$/);
   const hook = need(env, userv ? 'USERV_U_HOOK_TYPE' : 'LXC_HOOK_TYPE', /^[a-z-]+$/);
-  const type = hook === 'up' || hook === 'start' ? 'add' : hook === 'down' || hook === 'stop' ? 'remove' : refuse(`hook type ${hook} is neither up (start) nor down (stop)`);
+  const type =
+    hook === 'up' || hook === 'start'
+      ? 'add'
+      : hook === 'down' || hook === 'stop'
+        ? 'remove'
+        : refuse(`hook type ${hook} is neither up (start) nor down (stop)`);
   const peer = need(env, userv ? 'USERV_U_PEER' : 'LXC_NET_PEER', /^veth[0-9]+_[A-Za-z0-9]{1,10}$/);
   // lxc-user-nic names the host side of a user's veth after the user's uid.
   if (!peer.startsWith(`veth${uid}_`)) refuse(`${peer} does not belong to ${user}`);
@@ -58,7 +63,9 @@ function request(argv: readonly string[], env: NodeJS.ProcessEnv): Request {
 
 export default function route(host: ImageHost, argv: string[], env: NodeJS.ProcessEnv): void {
   const r = request(argv, env);
-  const container = host.get<{ name: string; owner: string; host: { host: string } }>(CONTAINERS).find((c) => c.name === r.name);
+  const container = host
+    .get<{ name: string; owner: string; host: { host: string } }>(CONTAINERS)
+    .find((c) => c.name === r.name);
   if (!container || container.owner !== r.user) refuse(`${r.name} is not a container of ${r.user} on ${host.hostname}`);
   const routes = host.of(container.host).get<{ user: string; address: string }>(ROUTES);
   for (const a of r.addresses) {
@@ -67,9 +74,15 @@ export default function route(host: ImageHost, argv: string[], env: NodeJS.Proce
   if (!existsSync(`/sys/class/net/${r.peer}`)) refuse(`there is no interface ${r.peer}`);
   for (const a of r.addresses) {
     const [family, prefix] = isIP(a) === 6 ? ['-6', '128'] : ['-4', '32'];
-    const argvIp = r.type === 'add' ? ['ip', family, 'route', 'replace', `${a}/${prefix}`, 'dev', r.peer] : ['ip', family, 'route', 'del', `${a}/${prefix}`, 'dev', r.peer];
+    const argvIp =
+      r.type === 'add'
+        ? ['ip', family, 'route', 'replace', `${a}/${prefix}`, 'dev', r.peer]
+        : ['ip', family, 'route', 'del', `${a}/${prefix}`, 'dev', r.peer];
     try {
-      execFileSync(argvIp[0]!, argvIp.slice(1), { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      execFileSync(argvIp[0]!, argvIp.slice(1), {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+      });
     } catch (error) {
       const stderr = String((error as { stderr?: Buffer }).stderr ?? '').trim();
       // Going down, a route the kernel already dropped with the veth is no failure.

@@ -9,7 +9,16 @@
  * giving a container another address (or taking one away) is a deploy away.
  */
 import { isIP } from 'node:net';
-import { defprop, desc, eseq, hostattr, tempPathFor, type Host, type Propapp, type PropertyContext } from '@consfig/core';
+import {
+  defprop,
+  desc,
+  eseq,
+  hostattr,
+  tempPathFor,
+  type Host,
+  type Propapp,
+  type PropertyContext,
+} from '@consfig/core';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { ownModule } from './bundle.js';
@@ -156,7 +165,11 @@ export function routingHook(options: z.input<typeof hookOptions>): Propapp {
     `containers' veth routes, through ${via}`,
     eseq(
       aptInstalled(via, 'iproute2'),
-      dumped({ path: p.image, entry: ownModule('veth-route'), keepEnv: via === 'userv' ? ['USERV_*'] : ['LXC_*', 'SUDO_USER', 'SUDO_UID'] }),
+      dumped({
+        path: p.image,
+        entry: ownModule('veth-route'),
+        keepEnv: via === 'userv' ? ['USERV_*'] : ['LXC_*', 'SUDO_USER', 'SUDO_UID'],
+      }),
       hasContent(p.hook, hookText(via, name), { mode: 0o755, owner: 'root', group: 'root' }),
       callersAllowed(via, name),
     ),
@@ -169,7 +182,10 @@ export function routingHook(options: z.input<typeof hookOptions>): Propapp {
  * for `owner`.
  */
 export function hookLines(container: Host, owner: string, options: { index?: number; name?: string } = {}): string[] {
-  const addresses = container.attrs.get(routesAttr).filter((r) => r.user === owner).map((r) => r.address);
+  const addresses = container.attrs
+    .get(routesAttr)
+    .filter((r) => r.user === owner)
+    .map((r) => r.address);
   if (addresses.length === 0) return [];
   const { hook } = routingPaths(options.name);
   const index = options.index ?? 0;

@@ -19,7 +19,12 @@ describe('apache', () => {
     const domain = 'www.consfig.test';
     const site = [
       // only on loopback, for the test
-      file.hasContent('/etc/apache2/ports.conf', ['Listen 127.0.0.1:80', '<IfModule ssl_module>', '  Listen 127.0.0.1:443', '</IfModule>']),
+      file.hasContent('/etc/apache2/ports.conf', [
+        'Listen 127.0.0.1:80',
+        '<IfModule ssl_module>',
+        '  Listen 127.0.0.1:443',
+        '</IfModule>',
+      ]),
       apache.httpsVhost({ domain, htdocs: '/srv/www', certificate: { selfSigned: true } }),
       file.hasContent('/srv/www/index.html', '<h1>served by consfig</h1>'),
     ];
@@ -31,11 +36,26 @@ describe('apache', () => {
     const started = await conn.run(['apache2ctl', 'start']);
     expect(started.exitCode, started.stderr.toString()).toBe(0);
     await new Promise((r) => setTimeout(r, 500));
-    const page = execFileSync('curl', ['-sk', '--resolve', `${domain}:443:127.0.0.1`, `https://${domain}/`], { encoding: 'utf8' });
-    expect(page).toBe('<h1>served by consfig</h1>\n');
-    const redirect = execFileSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', '--resolve', `${domain}:80:127.0.0.1`, `http://${domain}/x`], {
+    const page = execFileSync('curl', ['-sk', '--resolve', `${domain}:443:127.0.0.1`, `https://${domain}/`], {
       encoding: 'utf8',
     });
+    expect(page).toBe('<h1>served by consfig</h1>\n');
+    const redirect = execFileSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code} %{redirect_url}',
+        '--resolve',
+        `${domain}:80:127.0.0.1`,
+        `http://${domain}/x`,
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(redirect).toBe(`301 https://${domain}/x`);
     // a change now reloads the running apache (entered where it runs: the connection's
     // private /run holds its pid file)
@@ -44,7 +64,18 @@ describe('apache', () => {
       onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
     });
     expect(events).toContain('service apache2 reload');
-    await deploy(defineHost('lib.example', [debian, apache.siteEnabled(domain, apache.httpsVhostConfig(apache.httpsVhostOptions.parse({ domain, htdocs: '/srv/www', certificate: { selfSigned: true } })))]), [nsenter(conn.pid)]);
+    await deploy(
+      defineHost('lib.example', [
+        debian,
+        apache.siteEnabled(
+          domain,
+          apache.httpsVhostConfig(
+            apache.httpsVhostOptions.parse({ domain, htdocs: '/srv/www', certificate: { selfSigned: true } }),
+          ),
+        ),
+      ]),
+      [nsenter(conn.pid)],
+    );
   }, 300_000);
 
   it('confs, and services stopped, started and enabled where apache runs', async () => {
@@ -68,7 +99,15 @@ describe('apache', () => {
   }, 120_000);
 
   it('refuses bad options naming the option', async () => {
-    const r = await deploy(defineHost('lib.example', [debian, apache.httpsVhost({ domain: 'bad domain', htdocs: '/srv', certificate: { selfSigned: true } })]), 'local');
-    expect(r.failures[0]!.error.message).toBe("invalid argument 'options.domain' to apache.httpsVhost: must be a domain name such as www.example.com");
+    const r = await deploy(
+      defineHost('lib.example', [
+        debian,
+        apache.httpsVhost({ domain: 'bad domain', htdocs: '/srv', certificate: { selfSigned: true } }),
+      ]),
+      'local',
+    );
+    expect(r.failures[0]!.error.message).toBe(
+      "invalid argument 'options.domain' to apache.httpsVhost: must be a domain name such as www.example.com",
+    );
   });
 });

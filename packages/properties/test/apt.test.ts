@@ -13,9 +13,13 @@ describe('apt', () => {
     await twice(apt.installed('hello', 'cowsay'));
     expect(inside('dpkg-query', '-W', '-f', '${Status}', 'hello')).toBe('install ok installed');
     const events: string[] = [];
-    await deploy(defineHost('lib.example', [debian, apt.installed('hello'), apt.installed('cowsay'), apt.installed('hello')]), [chroot(t.root)], {
-      onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
-    });
+    await deploy(
+      defineHost('lib.example', [debian, apt.installed('hello'), apt.installed('cowsay'), apt.installed('hello')]),
+      [chroot(t.root)],
+      {
+        onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
+      },
+    );
     expect(events.filter((c) => c.startsWith('dpkg-query'))).toHaveLength(1);
     await twice(apt.removed('cowsay'));
     expect(inside('sh', '-c', 'dpkg -s cowsay >/dev/null 2>&1 && echo installed || echo absent')).toBe('absent\n');
@@ -23,11 +27,21 @@ describe('apt', () => {
 
   it('writes the proxy, the standard sources and cleans the cache', async () => {
     await twice(apt.proxy('http://127.0.0.1:3142'));
-    expect(readFileSync(`${t.root}/etc/apt/apt.conf.d/00consfig-proxy`, 'utf8')).toBe('Acquire::http::Proxy "http://127.0.0.1:3142";\n');
-    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/apt.conf.d/00consfig-proxy')]), [chroot(t.root)]);
-    const host = defineHost('lib.example', [debian, apt.mirrors('http://deb.debian.org/debian'), apt.standardSourcesList()]);
+    expect(readFileSync(`${t.root}/etc/apt/apt.conf.d/00consfig-proxy`, 'utf8')).toBe(
+      'Acquire::http::Proxy "http://127.0.0.1:3142";\n',
+    );
+    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/apt.conf.d/00consfig-proxy')]), [
+      chroot(t.root),
+    ]);
+    const host = defineHost('lib.example', [
+      debian,
+      apt.mirrors('http://deb.debian.org/debian'),
+      apt.standardSourcesList(),
+    ]);
     await deploy(host, [chroot(t.root)]);
-    expect(readFileSync(`${t.root}/etc/apt/sources.list.d/debian.sources`, 'utf8')).toMatch(/Suites: bookworm bookworm-updates\n[\s\S]*bookworm-security/);
+    expect(readFileSync(`${t.root}/etc/apt/sources.list.d/debian.sources`, 'utf8')).toMatch(
+      /Suites: bookworm bookworm-updates\n[\s\S]*bookworm-security/,
+    );
     expect((await deploy(host, [chroot(t.root)])).changed).toBe(0);
     await deploy(defineHost('lib.example', [debian, apt.cacheCleaned()]), [chroot(t.root)]);
     expect(inside('sh', '-c', 'ls /var/cache/apt/archives/*.deb 2>/dev/null | wc -l').trim()).toBe('0');
@@ -42,13 +56,20 @@ describe('apt', () => {
     await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(t.root)]);
     const again = await deploy(defineHost('lib.example', [debian, apt.upgraded()]), [chroot(t.root)]);
     expect([again.status, again.changed]).toEqual(['ok', 0]);
-    await deploy(defineHost('lib.example', [debian, file.removed('/etc/apt/sources.list.d/consfig-test.list'), apt.updated()]), [chroot(t.root)]);
+    await deploy(
+      defineHost('lib.example', [debian, file.removed('/etc/apt/sources.list.d/consfig-test.list'), apt.updated()]),
+      [chroot(t.root)],
+    );
   }, 300_000);
 
   it('refuses an unknown package, a malformed proxy and non-Debian hosts clearly', async () => {
-    const unknown = await deploy(defineHost('lib.example', [debian, apt.installed('no-such-package-anywhere')]), [chroot(t.root)]);
+    const unknown = await deploy(defineHost('lib.example', [debian, apt.installed('no-such-package-anywhere')]), [
+      chroot(t.root),
+    ]);
     expect(unknown.failures[0]!.error).toMatchObject({ code: 'CONSFIG_COMMAND_FAILED', exitCode: 100 });
-    expect((unknown.failures[0]!.error as { stderr: string }).stderr).toMatch(/Unable to locate package no-such-package-anywhere/);
+    expect((unknown.failures[0]!.error as { stderr: string }).stderr).toMatch(
+      /Unable to locate package no-such-package-anywhere/,
+    );
     const proxy = await deploy(defineHost('lib.example', [debian, apt.proxy('not a url')]), 'local');
     expect(proxy.failures[0]!.error).toBeInstanceOf(InvalidArgumentError);
     expect(proxy.failures[0]!.error.message).toMatch(/apt\.proxy.*must be a URL/);
@@ -57,7 +78,10 @@ describe('apt', () => {
     expect(noOs.failures[0]!.error.message).toMatch(/apt\.installed needs debian, but the host declares no OS/);
     const typed = await deploy(defineHost('lib.example', [os.typecase({ fedora: apt.installed('hello') })]), 'local');
     expect(typed.failures[0]!.error.message).toMatch(/only for fedora, but the host declares no OS/);
-    const chosen = defineHost('lib.example', [debian, os.typecase({ debian: apt.installed('hello'), fedora: apt.installed('nope') })]);
+    const chosen = defineHost('lib.example', [
+      debian,
+      os.typecase({ debian: apt.installed('hello'), fedora: apt.installed('nope') }),
+    ]);
     expect((await deploy(chosen, [chroot(t.root)])).failures).toEqual([]);
   }, 300_000);
 });

@@ -66,7 +66,9 @@ describe('chroot.osBootstrappedFor', () => {
     const dry: DeployEvent[] = [];
     const drift = await deploy(parent, 'local', { dryRun: true, onEvent: (e) => dry.push(e) });
     expect([drift.status, drift.changed]).toEqual(['ok', 1]);
-    const inside = dry.flatMap((e) => (e.type === 'property:end' && e.host === 'guest.example' && e.status === 'changed' ? [e] : []));
+    const inside = dry.flatMap((e) =>
+      e.type === 'property:end' && e.host === 'guest.example' && e.status === 'changed' ? [e] : [],
+    );
     expect(inside.map((e) => e.desc)).toEqual(['/etc/motd has content']);
     expect(inside[0]!.changes).toEqual([{ path: '/etc/motd', before: 'drifted\n', after: 'inside the guest\n' }]);
     // shown under the parent's property that deploys it
@@ -81,7 +83,10 @@ describe('chroot.osBootstrappedFor', () => {
     const second = await deploy(parent, 'local');
     expect([second.status, second.changed, second.unchanged]).toEqual(['ok', 0, 3]);
     // unapply removes the tree
-    const removed = await deploy(defineHost('builder.example', [unapply(chroot.osBootstrappedFor({}, root, guest))]), 'local');
+    const removed = await deploy(
+      defineHost('builder.example', [unapply(chroot.osBootstrappedFor({}, root, guest))]),
+      'local',
+    );
     expect(removed.failures.map((f) => f.error.message)).toEqual([]);
     expect(removed.changed).toBe(1);
     expect(existsSync(root)).toBe(false);
@@ -89,19 +94,32 @@ describe('chroot.osBootstrappedFor', () => {
 
   it('refuses bad input clearly, before building anything', async () => {
     const guest = defineHost('g.example', [os.debianStable('bookworm')]);
-    const unknown = await deploy(defineHost('b.example', [chroot.osBootstrappedFor({ suite: 'bookwrom' }, `${BASE}/x`, guest)]), 'local');
+    const unknown = await deploy(
+      defineHost('b.example', [chroot.osBootstrappedFor({ suite: 'bookwrom' }, `${BASE}/x`, guest)]),
+      'local',
+    );
     const error = unknown.failures[0]!.error as InvalidArgumentError;
     expect(error).toBeInstanceOf(InvalidArgumentError);
     expect(error.message).toMatch(/options\.suite.*unknown Debian suite "bookwrom"/);
     expect(error.host).toBe('b.example');
     expect(existsSync(`${BASE}/x`)).toBe(false);
 
-    const noTool = await deploy(defineHost('b.example', [chroot.osBootstrappedFor({ bootstrapper: 'pacstrap', suite: 'bookworm' }, `${BASE}/y`, guest)]), 'local');
+    const noTool = await deploy(
+      defineHost('b.example', [
+        chroot.osBootstrappedFor({ bootstrapper: 'pacstrap', suite: 'bookworm' }, `${BASE}/y`, guest),
+      ]),
+      'local',
+    );
     expect(noTool.failures[0]!.error.message).toMatch(/pacstrap is not installed on b\.example/);
 
     mkdirSync(`${BASE}/outer.consfig-partial`, { recursive: true });
-    const inside = await deploy(defineHost('b.example', [chroot.osBootstrappedFor({}, `${BASE}/outer/var/lib/lxc/c1`, guest)]), 'local');
-    expect(inside.failures[0]!.error.message).toMatch(/is inside .*\/outer, a root filesystem that is still being built/);
+    const inside = await deploy(
+      defineHost('b.example', [chroot.osBootstrappedFor({}, `${BASE}/outer/var/lib/lxc/c1`, guest)]),
+      'local',
+    );
+    expect(inside.failures[0]!.error.message).toMatch(
+      /is inside .*\/outer, a root filesystem that is still being built/,
+    );
     rmSync(`${BASE}/outer.consfig-partial`, { recursive: true });
 
     const noOs = await deploy(defineHost('b.example', [chroot.osBootstrapped({}, `${BASE}/z`, [])]), 'local');

@@ -22,7 +22,10 @@ describe('cmd.single', () => {
 
   it('passes env, cwd and input', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'consfig-cmd-'));
-    await deployThese('local', cmd.single(['sh', '-c', 'cat > out; echo "$X" >> out'], { cwd: dir, env: { X: 'y' }, input: 'in\n' }));
+    await deployThese(
+      'local',
+      cmd.single(['sh', '-c', 'cat > out; echo "$X" >> out'], { cwd: dir, env: { X: 'y' }, input: 'in\n' }),
+    );
     expect(readFileSync(join(dir, 'out'), 'utf8')).toBe('in\ny\n');
   });
 
@@ -30,7 +33,11 @@ describe('cmd.single', () => {
     const r = await deployThese('local', cmd.single(['sh', '-c', 'echo nope >&2; exit 3']));
     const error = r.failures[0]!.error as CommandFailedError;
     expect(error).toBeInstanceOf(CommandFailedError);
-    expect([error.exitCode, error.stderr, error.property]).toEqual([3, 'nope\n', "Command sh -c 'echo nope >&2; exit 3'"]);
+    expect([error.exitCode, error.stderr, error.property]).toEqual([
+      3,
+      'nope\n',
+      "Command sh -c 'echo nope >&2; exit 3'",
+    ]);
   });
 });
 
@@ -40,9 +47,11 @@ describe('os', () => {
     expect(host.attrs.entries().find(([k]) => k === 'os')?.[1]).toEqual([
       { family: 'linux', distribution: 'debian', release: 'stable', suite: 'bookworm', arch: 'amd64' },
     ]);
-    expect(defineHost('t.example', [os.debianTesting()]).attrs.entries().find(([k]) => k === 'os')?.[1]).toMatchObject([
-      { release: 'testing', arch: 'amd64' },
-    ]);
+    expect(
+      defineHost('t.example', [os.debianTesting()])
+        .attrs.entries()
+        .find(([k]) => k === 'os')?.[1],
+    ).toMatchObject([{ release: 'testing', arch: 'amd64' }]);
   });
 
   it('rejects a bad suite', async () => {

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync, existsSync, lstatSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  existsSync,
+  lstatSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -56,7 +65,10 @@ describe('file.hasContent', () => {
     const path = join(dir, 'conf');
     writeFileSync(path, 'old\n');
     const events: DeployEvent[] = [];
-    const dry = await deployThese({ via: 'local', dryRun: true, onEvent: (e) => events.push(e) }, file.hasContent(path, 'new'));
+    const dry = await deployThese(
+      { via: 'local', dryRun: true, onEvent: (e) => events.push(e) },
+      file.hasContent(path, 'new'),
+    );
     expect(dry.changed).toBe(1);
     expect(readFileSync(path, 'utf8')).toBe('old\n');
     const end = events.find((e) => e.type === 'property:end');
@@ -178,7 +190,12 @@ describe('check mode shows what would change', () => {
       [{ path: sub, before: 'absent', after: 'directory, mode 0750', kind: 'metadata' }],
       [
         { path: secret, before: null, after: null, kind: 'secret' },
-        { path: secret, before: 'file, mode 0640, owner nobody:root', after: 'file, mode 0600, owner 0:0', kind: 'metadata' },
+        {
+          path: secret,
+          before: 'file, mode 0640, owner nobody:root',
+          after: 'file, mode 0600, owner 0:0',
+          kind: 'metadata',
+        },
       ],
     ]);
     expect(JSON.stringify(shown)).not.toContain('secret\\n');
@@ -191,7 +208,14 @@ describe('check mode shows what would change', () => {
     const sub = join(dir, 'd');
     execFileSync('mkdir', ['-m', '0700', sub]);
     expect(await pending(file.directoryExists(sub, { mode: 0o755, owner: 'nobody' }))).toEqual([
-      [{ path: sub, before: 'directory, mode 0700, owner root:root', after: 'directory, mode 0755, owner nobody:root', kind: 'metadata' }],
+      [
+        {
+          path: sub,
+          before: 'directory, mode 0700, owner root:root',
+          after: 'directory, mode 0755, owner nobody:root',
+          kind: 'metadata',
+        },
+      ],
     ]);
   });
 });
@@ -199,7 +223,12 @@ describe('check mode shows what would change', () => {
 async function pendingWithData(...props: Propapp[]) {
   const events: DeployEvent[] = [];
   await deployThese(
-    { via: 'local', dryRun: true, onEvent: (e) => events.push(e), data: [{ name: 'test', get: async () => Buffer.from('the new secret\n') }] },
+    {
+      via: 'local',
+      dryRun: true,
+      onEvent: (e) => events.push(e),
+      data: [{ name: 'test', get: async () => Buffer.from('the new secret\n') }],
+    },
     ...props,
   );
   return events.flatMap((e) => (e.type === 'property:end' && e.status === 'changed' ? [e.changes] : []));
@@ -248,7 +277,13 @@ describe('a symlink at the path', () => {
     const r = await deployThese({ via: 'local', data }, file.hasSecretContent(link));
     expect(r.failures.map((f) => f.error.message)).toEqual([]);
     const st = lstatSync(link);
-    expect([st.isFile(), st.uid, st.gid, st.mode & 0o777, readFileSync(link, 'utf8')]).toEqual([true, 0, 0, 0o600, 's3cret\n']);
+    expect([st.isFile(), st.uid, st.gid, st.mode & 0o777, readFileSync(link, 'utf8')]).toEqual([
+      true,
+      0,
+      0,
+      0o600,
+      's3cret\n',
+    ]);
     expect(readFileSync(target, 'utf8')).toBe('from the target\n');
     // a file someone else made first is taken over too
     const other = join(dir, 'made-by-nobody');
@@ -258,7 +293,10 @@ describe('a symlink at the path', () => {
     expect([statSync(other).uid, statSync(other).gid, statSync(other).mode & 0o777]).toEqual([0, 0, 0o600]);
     expect((await deployThese({ via: 'local', data }, file.hasSecretContent(other))).unchanged).toBe(1);
     const owned = join(dir, 'for-nobody');
-    await deployThese({ via: 'local', data }, file.hasSecretContent(owned, { owner: 'nobody', group: 'nogroup', mode: '0640' }));
+    await deployThese(
+      { via: 'local', data },
+      file.hasSecretContent(owned, { owner: 'nobody', group: 'nogroup', mode: '0640' }),
+    );
     expect([statSync(owned).uid, statSync(owned).gid, statSync(owned).mode & 0o777]).toEqual([65534, 65534, 0o640]);
   });
 });

@@ -30,11 +30,16 @@ beforeAll(() => {
 
 function hostWith(name: string, value: string, path = '/usr/local/bin/img'): Host {
   const inner = defineHost('inner.example', [hasAttr(colour, `${value} inside`)]);
-  return defineHost(name, [hasAttr(colour, value), hasAttr(member, { host: inner }), image.dumped({ path, entry })], { via: [chrootHop(tree)] });
+  return defineHost(name, [hasAttr(colour, value), hasAttr(member, { host: inner }), image.dumped({ path, entry })], {
+    via: [chrootHop(tree)],
+  });
 }
 
 function runInTree(...args: string[]) {
-  return spawnSync('/usr/sbin/chroot', [tree, '/usr/local/bin/img', ...args], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--no-such-option', SUDO_USER: 'bob' } });
+  return spawnSync('/usr/sbin/chroot', [tree, '/usr/local/bin/img', ...args], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: '--no-such-option', SUDO_USER: 'bob' },
+  });
 }
 
 describe('image.dumped', () => {
@@ -66,10 +71,17 @@ describe('image.dumped', () => {
   it('is rewritten only when what it carries changes, atomically, while a copy runs', async () => {
     expect((await deploy(hostWith('img.example', 'blue'))).changed).toBe(0);
     const events: DeployEvent[] = [];
-    const dry = await deploy(hostWith('img.example', 'green'), undefined, { dryRun: true, onEvent: (e) => events.push(e) });
+    const dry = await deploy(hostWith('img.example', 'green'), undefined, {
+      dryRun: true,
+      onEvent: (e) => events.push(e),
+    });
     expect(dry.changed).toBe(1);
     const change = events.flatMap((e) => (e.type === 'property:end' ? e.changes : []))[0];
-    expect(change).toMatchObject({ path: '/usr/local/bin/img', kind: 'metadata', before: expect.stringMatching(/^image [0-9a-f]{12}$/) });
+    expect(change).toMatchObject({
+      path: '/usr/local/bin/img',
+      kind: 'metadata',
+      before: expect.stringMatching(/^image [0-9a-f]{12}$/),
+    });
     // a copy that runs while the image is replaced finishes as what it was
     const running = spawn('chroot', [tree, '/usr/local/bin/img', 'wait', '1500']);
     let out = '';
@@ -89,9 +101,11 @@ describe('image.dumped', () => {
   it('refuses a module that does not bundle, saying where', async () => {
     const bad = join(entry, '..', 'bad.ts');
     writeFileSync(bad, 'import { nothing } from "./nowhere.js";\nexport default nothing;\n');
-    const host = defineHost('img.example', [image.dumped({ path: '/usr/local/bin/bad', entry: bad })], { via: [chrootHop(tree)] });
+    const host = defineHost('img.example', [image.dumped({ path: '/usr/local/bin/bad', entry: bad })], {
+      via: [chrootHop(tree)],
+    });
     const r = await deploy(host);
-    expect(r.failures[0]?.error.message).toMatch(/cannot bundle code for the far end: Could not resolve "\.\/nowhere\.js" \(.*consfig-entry\.ts:1\)|Could not resolve "\.\/nowhere\.js"/);
+    expect(r.failures[0]?.error.message).toMatch(/Could not resolve "\.\/nowhere\.js"/);
   });
 });
 
@@ -104,11 +118,19 @@ describe('code at the far end', () => {
   const reportModule = () => {
     const dir = mkdtempSync(join(tmpdir(), 'consfig-far-'));
     const file = join(dir, 'report.ts');
-    writeFileSync(file, `export function report(argv: string[]): number {\n  process.stdout.write(JSON.stringify({ argv, uid: process.getuid!(), node: process.execPath }));\n  return 3;\n}\n`);
+    writeFileSync(
+      file,
+      [
+        'export function report(argv: string[]): number {',
+        '  process.stdout.write(JSON.stringify({ argv, uid: process.getuid!(), node: process.execPath }));',
+        '  return 3;',
+        '}\n',
+      ].join('\n'),
+    );
     return file;
   };
 
-  it("runs on the target's own node where it has one, else on the node consfig ships, with the chain's privileges", async () => {
+  it("runs on the target's node, else on the node consfig ships, with the chain's privileges", async () => {
     const module = reportModule();
     const seen: unknown[] = [];
     const call = defprop({
@@ -125,7 +147,14 @@ describe('code at the far end', () => {
     }
     expect(seen).toEqual([
       [3, { argv: ['x', 'y z'], uid: 0, node: '/usr/bin/node' }],
-      [3, { argv: ['x', 'y z'], uid: 0, node: expect.stringMatching(/^\/usr\/local\/lib\/consfig\/runtime\/node-v\d+\.\d+\.\d+-x64-\d+\/node$/) }],
+      [
+        3,
+        {
+          argv: ['x', 'y z'],
+          uid: 0,
+          node: expect.stringMatching(/^\/usr\/local\/lib\/consfig\/runtime\/node-v\d+\.\d+\.\d+-x64-\d+\/node$/),
+        },
+      ],
     ]);
     void sshd.stop();
   }, 300_000);

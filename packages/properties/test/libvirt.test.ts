@@ -41,14 +41,28 @@ describe('libvirt.domainXml', () => {
   });
 
   it("forwards the guest's ssh from 127.0.0.1 only, and nothing without a port", () => {
-    const forwarded = libvirt.domainXml(guest, '/g', options({ network: { type: 'user', sshPort: 2222, restrict: true } }), 'tcg', '/v');
+    const forwarded = libvirt.domainXml(
+      guest,
+      '/g',
+      options({ network: { type: 'user', sshPort: 2222, restrict: true } }),
+      'tcg',
+      '/v',
+    );
     expect(forwarded).toContain("<qemu:arg value='user,id=consfig0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'/>");
     expect(forwarded.match(/hostfwd/g)).toHaveLength(1);
     expect(libvirt.domainXml(guest, '/g', options(), 'tcg', '/v')).not.toContain('hostfwd');
     const none = libvirt.domainXml(guest, '/g', options({ network: { type: 'none' } }), 'tcg', '/v');
     expect(none).not.toMatch(/netdev|<interface/);
-    const bridged = libvirt.domainXml(guest, '/g', options({ network: { type: 'network', name: 'default' } }), 'tcg', '/v');
-    expect(bridged).toContain("<interface type='network'><source network='default'/><model type='virtio'/></interface>");
+    const bridged = libvirt.domainXml(
+      guest,
+      '/g',
+      options({ network: { type: 'network', name: 'default' } }),
+      'tcg',
+      '/v',
+    );
+    expect(bridged).toContain(
+      "<interface type='network'><source network='default'/><model type='virtio'/></interface>",
+    );
   });
 
   it('escapes what it puts into the XML', () => {
@@ -60,13 +74,20 @@ describe('libvirt.domainXml', () => {
 
 describe('libvirt options', () => {
   const other = defineHost('vm.example', [os.debianStable('bookworm', 'amd64')]);
-  const hypervisor = (prop: Parameters<typeof defineHost>[1][number]) => defineHost('hv.example', [os.debianStable('bookworm', 'amd64'), prop], { via: 'local' });
+  const hypervisor = (prop: Parameters<typeof defineHost>[1][number]) =>
+    defineHost('hv.example', [os.debianStable('bookworm', 'amd64'), prop], { via: 'local' });
 
   it('refuses bad options naming the property and the option, before anything runs', async () => {
     const memory = await deploy(hypervisor(libvirt.kvmBootsChrootFor({ memory: -1 }, other)));
-    expect(memory.failures[0]!.error.message).toBe("invalid argument 'options.memory' to libvirt.kvmBootsChrootFor: Number must be greater than 0");
-    const network = await deploy(hypervisor(libvirt.kvmBootsChrootFor({ network: { type: 'user', sshPort: 70000 } }, other)));
-    expect(network.failures[0]!.error.message).toMatch(/^invalid argument 'options\.network\.sshPort' to libvirt\.kvmBootsChrootFor: /);
+    expect(memory.failures[0]!.error.message).toBe(
+      "invalid argument 'options.memory' to libvirt.kvmBootsChrootFor: Number must be greater than 0",
+    );
+    const network = await deploy(
+      hypervisor(libvirt.kvmBootsChrootFor({ network: { type: 'user', sshPort: 70000 } }, other)),
+    );
+    expect(network.failures[0]!.error.message).toMatch(
+      /^invalid argument 'options\.network\.sshPort' to libvirt\.kvmBootsChrootFor: /,
+    );
     const root = await deploy(hypervisor(libvirt.definedFor(other, 'relative/path')));
     expect(root.failures[0]!.error.message).toMatch(/^invalid argument 'root' to libvirt\.definedFor: /);
     for (const r of [memory, network, root]) expect(r.changed).toBe(0);

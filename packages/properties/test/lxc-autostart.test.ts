@@ -39,9 +39,16 @@ async function unitState(conn: Connection, who = 'alice'): Promise<Record<string
   const props = '--property=ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic';
   for (let i = 0; ; i++) {
     const out = await conn.run([...show, props, 'consfig-lxc-autostart.service']);
-    const state = Object.fromEntries(out.stdout.toString('utf8').trim().split('\n').map((l) => l.split('=', 2) as [string, string]));
+    const state = Object.fromEntries(
+      out.stdout
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .map((l) => l.split('=', 2) as [string, string]),
+    );
     // the user's instance starts at boot, a little after the system is up
-    if ((out.exitCode === 0 && state.ActiveState !== 'inactive' && state.ActiveState !== 'activating') || i === 100) return state;
+    if ((out.exitCode === 0 && state.ActiveState !== 'inactive' && state.ActiveState !== 'activating') || i === 100)
+      return state;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
@@ -51,7 +58,11 @@ async function unitState(conn: Connection, who = 'alice'): Promise<Record<string
  * that a stopped user@.service's cgroup is empty, so a clean halt waits out its timeout.
  */
 async function reboot(): Promise<void> {
-  asOwner(TEST_USER, `lxc-stop -P ${LXCPATH} -n sd1 -k && lxc-start -P ${LXCPATH} -n sd1 && lxc-wait -P ${LXCPATH} -n sd1 -s RUNNING -t 30`);
+  asOwner(
+    TEST_USER,
+    `lxc-stop -P ${LXCPATH} -n sd1 -k && lxc-start -P ${LXCPATH} -n sd1 &&
+     lxc-wait -P ${LXCPATH} -n sd1 -s RUNNING -t 30`,
+  );
 }
 
 beforeAll(() => {
@@ -64,7 +75,10 @@ describe('lxc.userContainersAutostart under systemd', () => {
   it('puts a user unit and lingering in place offline, and the unit runs at every boot', async () => {
     const built = await deploy(
       defineHost('lxchost.example', [
-        lxc.userContainerFor({ owner: TEST_USER, lxcpath: LXCPATH, start: true, additionalLines: ['lxc.net.0.type = empty'] }, bootsSystemd),
+        lxc.userContainerFor(
+          { owner: TEST_USER, lxcpath: LXCPATH, start: true, additionalLines: ['lxc.net.0.type = empty'] },
+          bootsSystemd,
+        ),
       ]),
       'local',
     );
@@ -73,7 +87,9 @@ describe('lxc.userContainersAutostart under systemd', () => {
     expect(sh(`cat ${LXCPATH}/sd1/config`)).toContain('\nlxc.signal.halt = SIGRTMIN+3\n');
     // Applied in the chroot, where /sbin/init said systemd: no cron line, the unit instead.
     const rootfs = `${LXCPATH}/sd1/rootfs`;
-    expect(sh(`test -e ${rootfs}/etc/cron.d/consfig-lxc-autostart-alice && echo cron || echo none`).trim()).toBe('none');
+    expect(sh(`test -e ${rootfs}/etc/cron.d/consfig-lxc-autostart-alice && echo cron || echo none`).trim()).toBe(
+      'none',
+    );
     expect(sh(`readlink ${rootfs}${UNIT_DIR}/default.target.wants/consfig-lxc-autostart.service`).trim()).toBe(
       '../consfig-lxc-autostart.service',
     );
@@ -83,26 +99,43 @@ describe('lxc.userContainersAutostart under systemd', () => {
       expect((await text(conn, ['cat', '/proc/1/comm'])).trim()).toBe('systemd');
       const unit = await text(conn, ['cat', `${UNIT_DIR}/consfig-lxc-autostart.service`]);
       expect(unit).toContain(`ExecStart=/usr/local/libexec/consfig/lxc-autostart ${INNER_PATH}\n`);
-      expect((await text(conn, ['stat', '-c', '%U', UNIT_DIR, `${UNIT_DIR}/consfig-lxc-autostart.service`])).split('\n')).toEqual(['alice', 'alice', '']);
+      expect(
+        (await text(conn, ['stat', '-c', '%U', UNIT_DIR, `${UNIT_DIR}/consfig-lxc-autostart.service`])).split('\n'),
+      ).toEqual(['alice', 'alice', '']);
       // Booted once already: alice never logged in, yet her instance ran the unit.
       const first = await unitState(conn);
       expect(first).toMatchObject({ ActiveState: 'active', Result: 'success', ExecMainStatus: '0' });
       expect((await text(conn, ['loginctl', 'show-user', 'alice', '-p', 'Linger'])).trim()).toBe('Linger=yes');
       // masked offline, and systemd agrees
-      expect((await conn.run(['systemctl', 'is-enabled', 'lxc.service', 'lxc-net.service'])).stdout.toString()).toBe('masked\nmasked\n');
+      expect((await conn.run(['systemctl', 'is-enabled', 'lxc.service', 'lxc-net.service'])).stdout.toString()).toBe(
+        'masked\nmasked\n',
+      );
 
       // With systemd running, deploying from inside changes nothing.
       const again = await deploy(bootsSystemd, [sd1()]);
       expect([again.status, again.changed]).toEqual(['ok', 0]);
       // Applied where systemd runs, lingering goes through logind, which starts bob's
       // instance at once, and that runs the unit.
-      const bob = await deploy(defineHost('sd1.lxc.example', [user.hasAccount('bob'), lxc.userContainersAutostart('bob')]), [sd1()]);
+      const bob = await deploy(
+        defineHost('sd1.lxc.example', [user.hasAccount('bob'), lxc.userContainersAutostart('bob')]),
+        [sd1()],
+      );
       expect(bob.failures.map((f) => f.error.message)).toEqual([]);
-      expect(await unitState(conn, 'bob')).toMatchObject({ ActiveState: 'active', Result: 'success', ExecMainStatus: '0' });
+      expect(await unitState(conn, 'bob')).toMatchObject({
+        ActiveState: 'active',
+        Result: 'success',
+        ExecMainStatus: '0',
+      });
       expect((await text(conn, ['loginctl', 'show-user', 'bob', '-p', 'Linger'])).trim()).toBe('Linger=yes');
 
       // A container of alice's that does not autostart: lxc-autostart itself runs now.
-      await conn.run(['sh', '-c', `mkdir -p ${INNER_PATH}/idle && printf 'lxc.uts.name = idle\\nlxc.start.auto = 0\\n' > ${INNER_PATH}/idle/config && chown -R alice: ${INNER_PATH}/idle`]);
+      await conn.run([
+        'sh',
+        '-c',
+        `mkdir -p ${INNER_PATH}/idle &&
+         printf 'lxc.uts.name = idle\\nlxc.start.auto = 0\\n' > ${INNER_PATH}/idle/config &&
+         chown -R alice: ${INNER_PATH}/idle`,
+      ]);
     } finally {
       await conn.close();
     }
@@ -117,7 +150,13 @@ describe('lxc.userContainersAutostart under systemd', () => {
     }
 
     // Unapplied, the unit and its link go; nothing else of alice's.
-    const down = await deploy(defineHost('sd1.lxc.example', [os.debianStable('bookworm', 'amd64'), unapply(lxc.userContainersAutostart('alice', { lxcpath: INNER_PATH }))]), [sd1()]);
+    const down = await deploy(
+      defineHost('sd1.lxc.example', [
+        os.debianStable('bookworm', 'amd64'),
+        unapply(lxc.userContainersAutostart('alice', { lxcpath: INNER_PATH })),
+      ]),
+      [sd1()],
+    );
     expect(down.failures.map((f) => f.error.message)).toEqual([]);
     expect(sh(`find ${rootfs}${UNIT_DIR} -name 'consfig-*'`)).toBe('');
     expect(sh(`cat ${rootfs}/var/lib/systemd/linger/alice && echo lingers`)).toBe('lingers\n');

@@ -2,12 +2,27 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defineHost, defprop, deploy, deployMany, openConnection, unapply, type DeployEvent, type Host } from '@consfig/core';
+import {
+  defineHost,
+  defprop,
+  deploy,
+  deployMany,
+  openConnection,
+  unapply,
+  type DeployEvent,
+  type Host,
+} from '@consfig/core';
 import { lxc as lxcHop, su, sudo } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
 import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
-import { ensureBridge, ensureUsers, startSshd, TEST_USER, type TestSshd } from '../../connections/test/support/machine.js';
+import {
+  ensureBridge,
+  ensureUsers,
+  startSshd,
+  TEST_USER,
+  type TestSshd,
+} from '../../connections/test/support/machine.js';
 
 const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
@@ -16,7 +31,11 @@ const asUser = (command: string) => asOwner(TEST_USER, command);
 const running = (name: string) => isRunning(TEST_USER, LXCPATH, name);
 
 const containerHost = (n: string, extra: unknown[] = []): Host =>
-  defineHost(`${n}.lxc.example`, [os.debianStable('bookworm', 'amd64'), file.hasContent('/etc/motd', `this is ${n}`), ...extra]);
+  defineHost(`${n}.lxc.example`, [
+    os.debianStable('bookworm', 'amd64'),
+    file.hasContent('/etc/motd', `this is ${n}`),
+    ...extra,
+  ]);
 
 const options = (extra: Record<string, unknown> = {}) => ({
   owner: TEST_USER,
@@ -49,7 +68,7 @@ describe('lxc properties', () => {
     await deploy(defineHost('lxchost.example', [lxc.usernetVethUsableBy(TEST_USER)]), 'local');
   });
 
-  it('userContainerFor builds, shifts, starts and configures a container from inside; then nothing changes', async () => {
+  it('userContainerFor builds, shifts, starts and configures a container from inside; then no change', async () => {
     const c1 = containerHost('c1', [apt.installed('hello')]);
     const parent = defineHost('lxchost.example', [lxc.userContainerFor(options(), c1)]);
     const first = await deploy(parent, 'local');
@@ -65,11 +84,15 @@ describe('lxc properties', () => {
     // with the init's environment, which the owner can read only from inside
     expect((await conn.run(['sh', '-c', 'echo "$container $HOME"'])).stdout.toString()).toBe('lxc /root\n');
     expect((await conn.readFile('/etc/motd')).toString()).toBe('this is c1\n');
-    expect((await conn.run(['dpkg-query', '-W', '-f', '${Status}', 'hello'])).stdout.toString()).toBe('install ok installed');
+    expect((await conn.run(['dpkg-query', '-W', '-f', '${Status}', 'hello'])).stdout.toString()).toBe(
+      'install ok installed',
+    );
     expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
     await conn.close();
     // outside, the tree belongs to the owner's subordinate ids
-    expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
+    expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe(
+      String(defaultMapsFor(TEST_USER).uid[0]!.outside),
+    );
     const again = await deploy(parent, 'local');
     expect([again.status, again.changed]).toEqual(['ok', 0]);
     // check mode: nothing pending; then exactly what drifted inside the running container
@@ -78,7 +101,9 @@ describe('lxc properties', () => {
     const events: DeployEvent[] = [];
     const drift = await deploy(parent, 'local', { dryRun: true, onEvent: (e) => events.push(e) });
     expect([drift.status, drift.changed]).toEqual(['ok', 1]);
-    const inside = events.flatMap((e) => (e.type === 'property:end' && e.host === 'c1.lxc.example' && e.status === 'changed' ? [e] : []));
+    const inside = events.flatMap((e) =>
+      e.type === 'property:end' && e.host === 'c1.lxc.example' && e.status === 'changed' ? [e] : [],
+    );
     expect(inside.map((e) => [e.desc, e.changes[0]?.before])).toEqual([['/etc/motd has content', 'drifted']]);
     expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/motd`)).toBe('drifted');
     expect((await deploy(parent, 'local')).changed).toBe(1);
@@ -128,12 +153,20 @@ describe('lxc properties', () => {
   it('deploys four containers in parallel', async () => {
     const names = ['p1', 'p2', 'p3', 'p4'];
     const hosts = names.map((n) => containerHost(n));
-    const built = await deploy(defineHost('lxchost.example', hosts.map((h) => lxc.userContainerFor(options(), h))), 'local');
+    const built = await deploy(
+      defineHost(
+        'lxchost.example',
+        hosts.map((h) => lxc.userContainerFor(options(), h)),
+      ),
+      'local',
+    );
     expect(built.failures.map((f) => f.error.message)).toEqual([]);
     const work = names.map((n, i) =>
-      defineHost(`${n}.lxc.example`, [
-        ...Array.from({ length: 20 }, (_, k) => file.hasContent(`/srv/f${k}`, `${n} ${k}`)),
-      ], { via: [su(TEST_USER), lxcHop({ name: names[i]!, lxcpath: LXCPATH })] }),
+      defineHost(
+        `${n}.lxc.example`,
+        [...Array.from({ length: 20 }, (_, k) => file.hasContent(`/srv/f${k}`, `${n} ${k}`))],
+        { via: [su(TEST_USER), lxcHop({ name: names[i]!, lxcpath: LXCPATH })] },
+      ),
     );
     const results = await deployMany(work, { parallel: 4 });
     expect(results.map((r) => [r.host, r.status, r.changed])).toEqual(names.map((n) => [`${n}.lxc.example`, 'ok', 20]));
@@ -168,14 +201,19 @@ describe('lxc properties', () => {
     const p4 = containerHost('p4');
     const marker = '/var/lib/consfig-test/when-p4-runs';
     rmSync(marker, { force: true });
-    const gated = defineHost('lxchost.example', [lxc.whenUserContainerRunning(p4, { owner: TEST_USER, lxcpath: LXCPATH }, file.hasContent(marker, 'yes'))]);
+    const gated = defineHost('lxchost.example', [
+      lxc.whenUserContainerRunning(p4, { owner: TEST_USER, lxcpath: LXCPATH }, file.hasContent(marker, 'yes')),
+    ]);
     await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(false); // p4 is stopped
     // root's own session directory in the environment (as where root logged in with
     // pam_systemd) must not reach the owner's lxc-start
     const saved = process.env.XDG_RUNTIME_DIR;
     process.env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'consfig-root-runtime-'));
-    const started = await deploy(defineHost('lxchost.example', [lxc.userContainerStarted(p4, TEST_USER, LXCPATH)]), 'local').finally(() => {
+    const started = await deploy(
+      defineHost('lxchost.example', [lxc.userContainerStarted(p4, TEST_USER, LXCPATH)]),
+      'local',
+    ).finally(() => {
       if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
       else process.env.XDG_RUNTIME_DIR = saved;
     });
@@ -204,7 +242,9 @@ describe('lxc properties', () => {
   it('a container on the bridge gets its veth, and teardown leaves no container, veth or cgroup', async () => {
     await deploy(defineHost('lxchost.example', [lxc.usernetUsableBy(TEST_USER, 'lxcbr0', 10)]), 'local');
     const v1 = containerHost('v1');
-    const veth = options({ additionalLines: [SLEEP_INIT, 'lxc.net.0.type = veth', 'lxc.net.0.flags = up', 'lxc.net.0.link = lxcbr0'] });
+    const veth = options({
+      additionalLines: [SLEEP_INIT, 'lxc.net.0.type = veth', 'lxc.net.0.flags = up', 'lxc.net.0.link = lxcbr0'],
+    });
     const r = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(veth, v1)]), 'local');
     expect(r.failures.map((f) => f.error.message)).toEqual([]);
     // its veth, on the bridge (other test files' containers have theirs too)
@@ -213,7 +253,10 @@ describe('lxc properties', () => {
     expect(sh('ip -o link show master lxcbr0')).toContain(`${link}@`);
     const all = ['c1', 'p1', 'p2', 'p3', 'p4', 'v1'];
     const down = await deploy(
-      defineHost('lxchost.example', all.map((n) => unapply(lxc.userContainerFor(options(), containerHost(n))))),
+      defineHost(
+        'lxchost.example',
+        all.map((n) => unapply(lxc.userContainerFor(options(), containerHost(n)))),
+      ),
       'local',
     );
     expect(down.failures.map((f) => f.error.message)).toEqual([]);
@@ -221,7 +264,9 @@ describe('lxc properties', () => {
     expect(sh(`ip -o link show ${link} 2>/dev/null || true`).trim()).toBe('');
     const payloads = readdirSync('/sys/fs/cgroup').flatMap((h) => {
       const dir = `/sys/fs/cgroup/${h}/user/${TEST_USER}/0`;
-      return existsSync(dir) ? readdirSync(dir).filter((n) => all.some((c) => n === `lxc.monitor.${c}` || n === `lxc.payload.${c}`)) : [];
+      return existsSync(dir)
+        ? readdirSync(dir).filter((n) => all.some((c) => n === `lxc.monitor.${c}` || n === `lxc.payload.${c}`))
+        : [];
     });
     expect(payloads).toEqual([]);
   }, 600_000);
@@ -229,7 +274,12 @@ describe('lxc properties', () => {
 
 describe('userContainerFor, step by step', () => {
   const PATH2 = `/var/lib/consfig-test/lxc-steps-${TEST_USER}`;
-  const opts = (extra: Record<string, unknown> = {}) => ({ owner: TEST_USER, lxcpath: PATH2, additionalLines: [SLEEP_INIT, 'lxc.net.0.type = empty'], ...extra });
+  const opts = (extra: Record<string, unknown> = {}) => ({
+    owner: TEST_USER,
+    lxcpath: PATH2,
+    additionalLines: [SLEEP_INIT, 'lxc.net.0.type = empty'],
+    ...extra,
+  });
   afterAll(() => removeAllContainers(TEST_USER, PATH2));
 
   it('redoes a build whose configuration failed, and shifts only a configured tree', async () => {
@@ -257,7 +307,9 @@ describe('userContainerFor, step by step', () => {
     expect(second.failures.map((f) => f.error.message)).toEqual([]);
     expect(runs).toBe(2);
     expect(sh(`cat ${PATH2}/f1/rootfs/etc/configured`)).toBe('yes\n');
-    expect(sh(`stat -c %u ${PATH2}/f1/rootfs/etc/configured`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
+    expect(sh(`stat -c %u ${PATH2}/f1/rootfs/etc/configured`).trim()).toBe(
+      String(defaultMapsFor(TEST_USER).uid[0]!.outside),
+    );
     expect((await deploy(parent)).changed).toBe(0);
   }, 300_000);
 
@@ -267,7 +319,9 @@ describe('userContainerFor, step by step', () => {
     const events: DeployEvent[] = [];
     expect((await deploy(parent, undefined, { onEvent: (e) => events.push(e) })).failures).toEqual([]);
     expect(isRunning(TEST_USER, PATH2, 'w1')).toBe(false);
-    expect(events.flatMap((e) => (e.type === 'property:end' ? e.notes : []))).toContain('w1 is not running: it is configured from inside when it runs');
+    expect(events.flatMap((e) => (e.type === 'property:end' ? e.notes : []))).toContain(
+      'w1 is not running: it is configured from inside when it runs',
+    );
     asUser(`lxc-start -P ${PATH2} -n w1`);
     try {
       sh(`printf drifted > ${PATH2}/w1/rootfs/etc/motd`);
@@ -281,19 +335,34 @@ describe('userContainerFor, step by step', () => {
 
   it("builds the tree through the container's apt mirror (else its host's)", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'consfig-mirror-cache-'));
-    const m1 = defineHost('m1.lxc.example', [os.debianStable('bookworm', 'amd64'), apt.mirrors('http://127.0.0.1:9/debian')]);
-    const r = await deploy(defineHost('lxchost.example', [lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m1)], { via: 'local' }));
-    expect(r.failures[0]?.error.message).toMatch(/^building a bookworm tree with mmdebstrap from http:\/\/127\.0\.0\.1:9\/debian failed: /);
+    const m1 = defineHost('m1.lxc.example', [
+      os.debianStable('bookworm', 'amd64'),
+      apt.mirrors('http://127.0.0.1:9/debian'),
+    ]);
+    const r = await deploy(
+      defineHost('lxchost.example', [lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m1)], {
+        via: 'local',
+      }),
+    );
+    expect(r.failures[0]?.error.message).toMatch(
+      /^building a bookworm tree with mmdebstrap from http:\/\/127\.0\.0\.1:9\/debian failed: /,
+    );
     const m2 = containerHost('m2');
     const viaParent = await deploy(
-      defineHost('lxchost.example', [apt.mirrors('http://127.0.0.1:9/debian'), lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m2)], { via: 'local' }),
+      defineHost(
+        'lxchost.example',
+        [apt.mirrors('http://127.0.0.1:9/debian'), lxc.userContainerFor(opts({ chrootOptions: { cacheDir } }), m2)],
+        { via: 'local' },
+      ),
     );
     expect(viaParent.failures[0]?.error.message).toMatch(/127\.0\.0\.1:9/);
   }, 120_000);
 
   it('builds, shifts and starts a container on a container host reached over ssh', async () => {
     const s1 = containerHost('s1');
-    const parent = defineHost('lxchost.example', [lxc.userContainerFor(opts({ start: true }), s1)], { via: [sshd.hop('root')] });
+    const parent = defineHost('lxchost.example', [lxc.userContainerFor(opts({ start: true }), s1)], {
+      via: [sshd.hop('root')],
+    });
     const r = await deploy(parent);
     expect(r.failures.map((f) => f.error.message)).toEqual([]);
     expect(sh(`stat -c %u ${PATH2}/s1/rootfs/etc/motd`).trim()).toBe(String(defaultMapsFor(TEST_USER).uid[0]!.outside));
@@ -316,7 +385,9 @@ describe('userContainerFor, step by step', () => {
       const r = await deploy(parent);
       expect(r.failures.map((f) => f.error.message)).toEqual([]);
       expect(sh(`cat ${PATH2}/a1/rootfs/etc/added-by-the-host`)).toBe('yes\n');
-      expect(sh('cat /etc/subuid /etc/subgid')).toMatch(new RegExp(`^${TEST_USER}:400000:65536$[\\s\\S]*^${TEST_USER}:400000:65536$`, 'm'));
+      expect(sh('cat /etc/subuid /etc/subgid')).toMatch(
+        new RegExp(`^${TEST_USER}:400000:65536$[\\s\\S]*^${TEST_USER}:400000:65536$`, 'm'),
+      );
       expect(isRunning(TEST_USER, PATH2, 'a1')).toBe(true);
       expect(sh(`stat -c %u ${PATH2}/a1/rootfs/etc/motd`).trim()).toBe('400000');
       expect((await deploy(parent)).changed).toBe(0);
@@ -325,10 +396,15 @@ describe('userContainerFor, step by step', () => {
       sh(`sed -i '/^${TEST_USER}:400000:65536$/d' /etc/subuid /etc/subgid`);
     }
     const noInit = await deploy(
-      defineHost('lxchost.example', [lxc.userContainerFor({ owner: TEST_USER, lxcpath: PATH2, start: true }, containerHost('n1'))], { via: 'local' }),
+      defineHost(
+        'lxchost.example',
+        [lxc.userContainerFor({ owner: TEST_USER, lxcpath: PATH2, start: true }, containerHost('n1'))],
+        { via: 'local' },
+      ),
     );
     expect(noInit.failures.map((f) => f.error.message)).toEqual([
-      "n1's tree has no /sbin/init, so the container cannot start: give n1.lxc.example an init (apt.installed('systemd-sysv'), or 'sysvinit-core'), or name one in additionalLines ('lxc.init.cmd = …')",
+      "n1's tree has no /sbin/init, so the container cannot start: give n1.lxc.example an init " +
+        "(apt.installed('systemd-sysv'), or 'sysvinit-core'), or name one in additionalLines ('lxc.init.cmd = …')",
     ]);
   }, 300_000);
 });

@@ -8,7 +8,9 @@ const t = chrootHost('service');
 
 describe('service', () => {
   it('services do nothing on hosts without services', async () => {
-    const host = defineHost('lib.example', [debian, service.running('no-such-service')], { attrs: [[attrs.noServices, true]] });
+    const host = defineHost('lib.example', [debian, service.running('no-such-service')], {
+      attrs: [[attrs.noServices, true]],
+    });
     const r = await deploy(host, [chroot(t.root)]);
     expect([r.status, r.changed]).toEqual(['ok', 0]);
   });

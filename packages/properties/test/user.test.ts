@@ -8,7 +8,11 @@ const { twice, inside } = t;
 
 describe('user', () => {
   it('accounts, shells, groups and homes', async () => {
-    await twice(user.hasAccount('alice'), user.hasLoginShell('alice', '/bin/bash'), user.inGroups('alice', 'adm', 'staff'));
+    await twice(
+      user.hasAccount('alice'),
+      user.hasLoginShell('alice', '/bin/bash'),
+      user.inGroups('alice', 'adm', 'staff'),
+    );
     expect(inside('getent', 'passwd', 'alice')).toMatch(/:\/bin\/bash\n$/);
     expect(inside('id', '-nG', 'alice')).toMatch(/adm.*staff/);
     execFileSync('rm', ['-rf', `${t.root}/home/alice`]);

@@ -29,7 +29,12 @@ function container(name: string, owner: string, addresses: string[]): Host {
 }
 
 function containerHost(via: 'userv' | 'sudo', v1: Host, start = true): Host {
-  const lines = ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = veth', `lxc.net.0.link = ${BRIDGE}`, 'lxc.net.0.flags = up'];
+  const lines = [
+    'lxc.init.cmd = /usr/bin/sleep infinity',
+    'lxc.net.0.type = veth',
+    `lxc.net.0.link = ${BRIDGE}`,
+    'lxc.net.0.flags = up',
+  ];
   const other = container('w1', PASSWORD_USER, [`${NET}.20`]);
   return defineHost(
     'vethhost.example',
@@ -37,7 +42,15 @@ function containerHost(via: 'userv' | 'sudo', v1: Host, start = true): Host {
       os.debianStable('bookworm', 'amd64'),
       lxc.usernetUsableBy(TEST_USER, BRIDGE),
       veth.routingHook({ via, name: NAME }),
-      lxc.userContainerFor({ owner: TEST_USER, lxcpath: LXCPATH, start, additionalLines: [...lines, ...veth.hookLines(v1, TEST_USER, { name: NAME })] }, v1),
+      lxc.userContainerFor(
+        {
+          owner: TEST_USER,
+          lxcpath: LXCPATH,
+          start,
+          additionalLines: [...lines, ...veth.hookLines(v1, TEST_USER, { name: NAME })],
+        },
+        v1,
+      ),
       // another user's container, not started: the image knows it is not TEST_USER's
       lxc.userContainerFor({ owner: PASSWORD_USER, lxcpath: LXCPATH2, additionalLines: lines }, other),
     ],
@@ -52,8 +65,12 @@ function routes(): string {
 
 /** Run as `user`, in a login-less shell. */
 function asUser(user: string, script: string, env: Record<string, string> = {}) {
-  const vars = Object.entries(env).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
-  return spawnSync('su', [user, '-s', '/bin/sh', '-c', `${vars ? `export ${vars}; ` : ''}${script}`], { encoding: 'utf8' });
+  const vars = Object.entries(env)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .join(' ');
+  return spawnSync('su', [user, '-s', '/bin/sh', '-c', `${vars ? `export ${vars}; ` : ''}${script}`], {
+    encoding: 'utf8',
+  });
 }
 
 beforeAll(() => {
@@ -104,7 +121,10 @@ describe('the veth routing hook', () => {
 /** A peer name of the test user that exists: a veth made by hand for the refusal tests. */
 function livePeerPlaceholder(): string {
   const name = `veth${uid(TEST_USER)}_t`;
-  sh(`ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type veth peer name ${name}p; ip link set ${name}p up; ip link set ${name} up`);
+  sh(
+    `ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type veth peer name ${name}p
+     ip link set ${name}p up; ip link set ${name} up`,
+  );
   return name;
 }
 
@@ -113,7 +133,13 @@ function asUserLxc(command: string): void {
 }
 
 /** Ask the image as LXC's hook would, through userv (variables) or sudo (LXC's variables). */
-function hook(via: 'userv' | 'sudo', user: string, vars: Record<string, string | undefined>, args: string[], type = 'up') {
+function hook(
+  via: 'userv' | 'sudo',
+  user: string,
+  vars: Record<string, string | undefined>,
+  args: string[],
+  type = 'up',
+) {
   const quoted = args.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' ');
   if (via === 'userv') {
     const defines = Object.entries({ HOOK_TYPE: type, ...vars })
@@ -123,7 +149,9 @@ function hook(via: 'userv' | 'sudo', user: string, vars: Record<string, string |
     return asUser(user, `userv ${defines} root ${PATHS.service} ${quoted}`);
   }
   const env = Object.fromEntries(
-    Object.entries({ LXC_HOOK_TYPE: type, LXC_NET_PEER: vars.PEER, LXC_NAME: vars.NAME }).filter(([, v]) => v !== undefined),
+    Object.entries({ LXC_HOOK_TYPE: type, LXC_NET_PEER: vars.PEER, LXC_NAME: vars.NAME }).filter(
+      ([, v]) => v !== undefined,
+    ),
   ) as Record<string, string>;
   return asUser(user, `sudo -n ${PATHS.image} ${quoted}`, env);
 }
@@ -137,9 +165,17 @@ describe('the routing image refuses, changing nothing', () => {
       const ok = { PEER: peer, NAME: 'v1' };
       const before = routes();
       const cases: [string, ReturnType<typeof hook>, RegExp][] = [
-        ['another user’s veth', hook(via, TEST_USER, { ...ok, PEER: `veth${uid(PASSWORD_USER)}_abcd` }, [`${NET}.10`]), /does not belong to/],
+        [
+          'another user’s veth',
+          hook(via, TEST_USER, { ...ok, PEER: `veth${uid(PASSWORD_USER)}_abcd` }, [`${NET}.10`]),
+          /does not belong to/,
+        ],
         ['an address not its own', hook(via, TEST_USER, ok, [`${NET}.99`]), /may not route 10\.77\.5\.99 to v1/],
-        ['a name with shell characters', hook(via, TEST_USER, { ...ok, NAME: 'v1;touch /tmp/pwned' }, [`${NET}.10`]), /NAME is not acceptable/],
+        [
+          'a name with shell characters',
+          hook(via, TEST_USER, { ...ok, NAME: 'v1;touch /tmp/pwned' }, [`${NET}.10`]),
+          /NAME is not acceptable/,
+        ],
         ['a name with ..', hook(via, TEST_USER, { ...ok, NAME: '..v1' }, [`${NET}.10`]), /NAME is not acceptable/],
         ['an address with a newline', hook(via, TEST_USER, ok, [`${NET}.10\nid`]), /is not an address/],
         ['an address with shell characters', hook(via, TEST_USER, ok, [`${NET}.10;id`]), /is not an address/],
@@ -147,11 +183,23 @@ describe('the routing image refuses, changing nothing', () => {
         ['an empty variable', hook(via, TEST_USER, { ...ok, NAME: '' }, [`${NET}.10`]), /NAME is missing/],
         ['an extra argument', hook(via, TEST_USER, ok, [`${NET}.10`, '--force']), /"--force" is not an address/],
         ['no address', hook(via, TEST_USER, ok, []), /no address given/],
-        ['another hook type', hook(via, TEST_USER, ok, [`${NET}.10`], 'pre-start'), /hook type pre-start is neither up/],
+        [
+          'another hook type',
+          hook(via, TEST_USER, ok, [`${NET}.10`], 'pre-start'),
+          /hook type pre-start is neither up/,
+        ],
         // consfig-tpass may call the image (it routes its own container): not for v1
-        ['another user’s container', hook(via, PASSWORD_USER, { PEER: `veth${uid(PASSWORD_USER)}_t`, NAME: 'v1' }, [`${NET}.10`]), /v1 is not a container of consfig-tpass/],
+        [
+          'another user’s container',
+          hook(via, PASSWORD_USER, { PEER: `veth${uid(PASSWORD_USER)}_t`, NAME: 'v1' }, [`${NET}.10`]),
+          /v1 is not a container of consfig-tpass/,
+        ],
         // consfig-tdeny routes nothing: userv or sudo turn it away before the image runs
-        ['a user who routes nothing', hook(via, DENIED_USER, ok, [`${NET}.10`]), via === 'userv' ? /rejected/ : /password is required/],
+        [
+          'a user who routes nothing',
+          hook(via, DENIED_USER, ok, [`${NET}.10`]),
+          via === 'userv' ? /rejected/ : /password is required/,
+        ],
       ];
       for (const [what, result, message] of cases) {
         expect([what, result.status !== 0, result.stderr]).toEqual([what, true, expect.stringMatching(message)]);
@@ -171,12 +219,22 @@ describe('the routing image refuses, changing nothing', () => {
     expect((await deploy(containerHost('sudo', v1, false))).failures).toEqual([]);
     const marker = '/tmp/consfig-node-options-honoured';
     rmSync(marker, { force: true });
-    writeFileSync('/tmp/consfig-evil.cjs', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes');\n`, { mode: 0o644 });
+    writeFileSync('/tmp/consfig-evil.cjs', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'yes');\n`, {
+      mode: 0o644,
+    });
     const evil = { NODE_OPTIONS: '--require=/tmp/consfig-evil.cjs', LD_PRELOAD: '/nonexistent/consfig-evil.so' };
-    const viaSudo = asUser(TEST_USER, `sudo -n ${PATHS.image} ${NET}.10`, { ...evil, LXC_HOOK_TYPE: 'up', LXC_NET_PEER: livePeerPlaceholder(), LXC_NAME: 'v1' });
+    const viaSudo = asUser(TEST_USER, `sudo -n ${PATHS.image} ${NET}.10`, {
+      ...evil,
+      LXC_HOOK_TYPE: 'up',
+      LXC_NET_PEER: livePeerPlaceholder(),
+      LXC_NAME: 'v1',
+    });
     expect(viaSudo.status, viaSudo.stderr).toBe(0);
     expect(viaSudo.stderr).not.toMatch(/preload/);
-    const asRoot = spawnSync(PATHS.image, [`${NET}.10`], { env: { ...process.env, NODE_OPTIONS: evil.NODE_OPTIONS }, encoding: 'utf8' });
+    const asRoot = spawnSync(PATHS.image, [`${NET}.10`], {
+      env: { ...process.env, NODE_OPTIONS: evil.NODE_OPTIONS },
+      encoding: 'utf8',
+    });
     expect(asRoot.stderr).toMatch(/run it through userv or sudo/);
     expect(existsSync(marker)).toBe(false);
     hook('sudo', TEST_USER, { PEER: livePeerPlaceholder(), NAME: 'v1' }, [`${NET}.10`], 'down');

@@ -58,14 +58,26 @@ export function parseBootstrapOptions(input: BootstrapOptionsInput, property: st
   const o = parsed.data;
   const b = o.bootstrapper === undefined ? undefined : bootstrappers[o.bootstrapper];
   if (o.bootstrapper !== undefined && !b) {
-    throw new InvalidArgumentError(property, 'options.bootstrapper', `unknown bootstrapper ${JSON.stringify(o.bootstrapper)} (known: ${Object.keys(bootstrappers).join(', ')})`);
+    throw new InvalidArgumentError(
+      property,
+      'options.bootstrapper',
+      `unknown bootstrapper ${JSON.stringify(o.bootstrapper)} (known: ${Object.keys(bootstrappers).join(', ')})`,
+    );
   }
   const debianLike = !b || b.distributions.includes('debian');
   if (debianLike && !(DEBIAN_SUITES as readonly string[]).includes(o.suite)) {
-    throw new InvalidArgumentError(property, 'options.suite', `unknown Debian suite ${JSON.stringify(o.suite)} (known: ${DEBIAN_SUITES.join(', ')})`);
+    throw new InvalidArgumentError(
+      property,
+      'options.suite',
+      `unknown Debian suite ${JSON.stringify(o.suite)} (known: ${DEBIAN_SUITES.join(', ')})`,
+    );
   }
   if (o.bootstrapper === 'tarball' && !o.tarball) {
-    throw new InvalidArgumentError(property, 'options.tarball', 'the tarball bootstrapper needs the path of a root tarball');
+    throw new InvalidArgumentError(
+      property,
+      'options.tarball',
+      'the tarball bootstrapper needs the path of a root tarball',
+    );
   }
   return o;
 }
@@ -82,12 +94,17 @@ async function has(ctx: PropertyContext, program: string): Promise<boolean> {
 
 /** The bootstrapper to use: the one asked for, else mmdebstrap where installed, else debootstrap. */
 export async function chooseBootstrapper(ctx: PropertyContext, o: BootstrapOptions): Promise<Bootstrapper> {
-  const b = o.bootstrapper ? bootstrappers[o.bootstrapper]! : (await has(ctx, 'mmdebstrap')) ? bootstrappers.mmdebstrap! : bootstrappers.debootstrap!;
+  const b = o.bootstrapper
+    ? bootstrappers[o.bootstrapper]!
+    : (await has(ctx, 'mmdebstrap'))
+      ? bootstrappers.mmdebstrap!
+      : bootstrappers.debootstrap!;
   if (!(await has(ctx, b.program))) {
     ctx.fail(`${b.program} is not installed on ${ctx.hostname} (apt.installed('${b.program}') before this property)`);
   }
   // The cache is zstd-compressed: tar needs the zstd program.
-  if (!(await has(ctx, 'zstd'))) ctx.fail(`zstd is not installed on ${ctx.hostname} (apt.installed('zstd') before this property)`);
+  if (!(await has(ctx, 'zstd')))
+    ctx.fail(`zstd is not installed on ${ctx.hostname} (apt.installed('zstd') before this property)`);
   return b;
 }
 
@@ -113,7 +130,8 @@ rm -rf "$cache.building.tar.zst" "$cache.building.d"
 [ "$mode" = dir ] && mkdir -p "$cache.building.d"
 "$@" || { rc=$?; rm -rf "$cache.building.tar.zst" "$cache.building.d"; exit "$rc"; }
 if [ "$mode" = dir ]; then
-  tar -C "$cache.building.d" --numeric-owner --acls --xattrs --xattrs-include='*' --zstd -cpf "$cache.building.tar.zst" . || fail "cannot pack the tree"
+  tar -C "$cache.building.d" --numeric-owner --acls --xattrs --xattrs-include='*' --zstd \
+    -cpf "$cache.building.tar.zst" . || fail "cannot pack the tree"
   rm -rf "$cache.building.d"
 fi
 if [ "$verify" = debian ]; then
@@ -127,9 +145,11 @@ $list
   has var/lib/dpkg/status || fail "the bootstrap gave a tree without dpkg's status (not cached)"
   has usr/lib/os-release || has etc/os-release || fail "the bootstrap gave a tree without os-release (not cached)"
   if [ -n "$codename" ]; then
-    release=$(tar --zstd -xOf "$cache.building.tar.zst" ./usr/lib/os-release 2>/dev/null || tar --zstd -xOf "$cache.building.tar.zst" ./etc/os-release)
+    release=$(tar --zstd -xOf "$cache.building.tar.zst" ./usr/lib/os-release 2>/dev/null ||
+      tar --zstd -xOf "$cache.building.tar.zst" ./etc/os-release)
     case "$release" in *"VERSION_CODENAME=$codename"*) ;;
-      *) fail "the bootstrap gave a tree of another suite than $codename ($(printf '%s\n' "$release" | grep '^VERSION_CODENAME=' || echo 'no VERSION_CODENAME'); not cached)" ;; esac
+      *) got=$(printf '%s\n' "$release" | grep '^VERSION_CODENAME=' || echo 'no VERSION_CODENAME')
+         fail "the bootstrap gave a tree of another suite than $codename ($got; not cached)" ;; esac
   fi
 fi
 mv -f "$cache.building.tar.zst" "$cache" && echo built`;
@@ -157,12 +177,16 @@ export async function cachedRootfs(
   const minutes = String(Math.round((cache.maxAgeDays ?? 7) * 24 * 60));
   const verify = b.distributions.includes('debian') ? 'debian' : '';
   const codename = (DEBIAN_CODENAMES as readonly string[]).includes(o.suite) ? o.suite : '';
-  const result = await ctx.run(['sh', '-c', CACHE_SCRIPT, 'consfig-rootfs-cache', path, minutes, mode, verify, codename, ...argv], {
-    env,
-    affects: [path],
-    allowFailure: true,
-  });
-  if (result.exitCode !== 0) ctx.fail(`building a ${o.suite} tree with ${b.name}${from ? ` from ${from}` : ''} failed: ${tail(result.stderr)}`);
+  const result = await ctx.run(
+    ['sh', '-c', CACHE_SCRIPT, 'consfig-rootfs-cache', path, minutes, mode, verify, codename, ...argv],
+    {
+      env,
+      affects: [path],
+      allowFailure: true,
+    },
+  );
+  if (result.exitCode !== 0)
+    ctx.fail(`building a ${o.suite} tree with ${b.name}${from ? ` from ${from}` : ''} failed: ${tail(result.stderr)}`);
   return { path, built: result.stdout.includes('built'), bootstrapper: b };
 }
 
@@ -179,7 +203,8 @@ if [ -n "$map" ]; then
 $map
 EOF_MAP
   chown "$uid:$gid" "$partial" || exit 1
-  set -- runuser -u "$owner" -- unshare --user --map-users="$uid,0,$ucount" --map-groups="$gid,0,$gcount"     --setuid 0 --setgid 0 -- "$@" --exclude='./dev/*'
+  set -- runuser -u "$owner" -- unshare --user --map-users="$uid,0,$ucount" --map-groups="$gid,0,$gcount" \
+    --setuid 0 --setgid 0 -- "$@" --exclude='./dev/*'
 fi
 "$@" && mv -T "$partial" "$root" && exit 0
 rc=$?; rm -rf --one-file-system "$partial"; exit "$rc"`;
@@ -254,7 +279,9 @@ export async function removeRootfs(ctx: PropertyContext, root: string): Promise<
     [
       'sh',
       '-c',
-      `for m in $(awk -v r="$1" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r); do umount -l "$m" || exit 1; done
+      `for m in $(awk -v r="$1" '$2 == r || index($2, r "/") == 1 { print $2 }' /proc/self/mounts | sort -r); do
+         umount -l "$m" || exit 1
+       done
        rm -rf --one-file-system "$1"`,
       'consfig-rootfs-remove',
       root,

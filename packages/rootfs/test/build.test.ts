@@ -136,21 +136,31 @@ describe('what a build gives', () => {
     await expect(withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).rejects.toThrow(
       /building a bullseye tree with fake-debian failed: the bootstrap gave a tree without \/bin\/sh \(not cached\)/,
     );
-    fakeDebian({ 'usr/bin/sh': '', 'var/lib/dpkg/status': '', 'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bookworm\n' });
+    fakeDebian({
+      'usr/bin/sh': '',
+      'var/lib/dpkg/status': '',
+      'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bookworm\n',
+    });
     await expect(withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).rejects.toThrow(
       /the bootstrap gave a tree of another suite than bullseye \(VERSION_CODENAME=bookworm; not cached\)/,
     );
     expect(readdirSync(CACHE).filter((n) => n.endsWith('.tar.zst'))).toEqual([]);
-    fakeDebian({ 'usr/bin/sh': '', 'var/lib/dpkg/status': '', 'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bullseye\n' });
+    fakeDebian({
+      'usr/bin/sh': '',
+      'var/lib/dpkg/status': '',
+      'usr/lib/os-release': 'ID=debian\nVERSION_CODENAME=bullseye\n',
+    });
     expect((await withCtx((ctx) => cachedRootfs(ctx, o, { cacheDir: CACHE }))).built).toBe(true);
   });
 
-  it("is of the suite asked for, built on this bookworm machine from its mirror", async () => {
+  it('is of the suite asked for, built on this bookworm machine from its mirror', async () => {
     const o = opts({ suite: 'bullseye', bootstrapper: 'mmdebstrap' });
     const root = `${WORK}/bullseye-root`;
     await withCtx((ctx) => removeRootfs(ctx, root));
     expect(await withCtx((ctx) => ensureRootfs(ctx, o, root))).toBe(true);
-    expect(execFileSync('chroot', [root, 'sh', '-c', '. /etc/os-release; echo $VERSION_CODENAME'], { encoding: 'utf8' })).toBe('bullseye\n');
+    expect(
+      execFileSync('chroot', [root, 'sh', '-c', '. /etc/os-release; echo $VERSION_CODENAME'], { encoding: 'utf8' }),
+    ).toBe('bullseye\n');
     expect(execFileSync('chroot', [root, 'cat', '/etc/debian_version'], { encoding: 'utf8' })).toMatch(/^11\./);
     await withCtx((ctx) => removeRootfs(ctx, root));
   }, 600_000);

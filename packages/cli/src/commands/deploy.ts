@@ -14,7 +14,10 @@ export function exitCodeFor(results: readonly HostResult[], pendingIsError: bool
   return code;
 }
 
-export async function deployCommand(command: Extract<Command, { name: 'deploy' | 'check' }>, io: CliIo): Promise<number> {
+export async function deployCommand(
+  command: Extract<Command, { name: 'deploy' | 'check' }>,
+  io: CliIo,
+): Promise<number> {
   const { hosts, config } = await loadHosts(command, io, { deployable: true });
   const dryRun = command.name === 'check';
   const name: ReporterName = command.reporter ?? (io.stdout.isTTY ? 'tty' : 'plain');

@@ -32,7 +32,8 @@ export async function loadHosts(
   if (options.deployable) {
     for (const host of hosts.filter(nestedOnly)) {
       throw new UsageError(
-        `${host.name} has no via: it is deployed as a nested host of ${parents.get(host.name)} (deploy that), or give it a via`,
+        `${host.name} has no via: it is deployed as a nested host of ${parents.get(host.name)} ` +
+          '(deploy that), or give it a via',
       );
     }
   }

@@ -23,7 +23,8 @@ export async function runCommand(command: Extract<Command, { name: 'run' }>, io:
   if (hosts.length !== 1) throw new UsageError(`${command.host} names ${hosts.length} hosts; run takes one`);
   const host = hosts[0]!;
   const via = command.via ?? host.via;
-  if (via === undefined) throw new NoViaError(`${host.name} has no via: write via: 'local' to run on this machine`, { host: host.name });
+  if (via === undefined)
+    throw new NoViaError(`${host.name} has no via: write via: 'local' to run on this machine`, { host: host.name });
   if (io.signal?.aborted) return EXIT.interrupted;
   const conn = await openConnection(resolveVia(via), {
     ask: terminalAsk(),

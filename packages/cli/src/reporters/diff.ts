@@ -23,7 +23,13 @@ export function renderDiff(change: FileChange, pad: string, s: Style): string[] 
     .filter((line, i, all) => !(i === all.length - 1 && line === ''))
     .filter((line) => !/^={10,}$/.test(line))
     .map((line) => {
-      const colored = line.startsWith('+') ? s.green(line) : line.startsWith('-') ? s.red(line) : line.startsWith('@@') ? s.cyan(line) : line;
+      const colored = line.startsWith('+')
+        ? s.green(line)
+        : line.startsWith('-')
+          ? s.red(line)
+          : line.startsWith('@@')
+            ? s.cyan(line)
+            : line;
       return `${pad}${colored}`;
     });
 }

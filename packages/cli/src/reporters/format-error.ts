@@ -13,10 +13,13 @@ function indent(text: string, prefix: string): string[] {
 export function errorDetails(error: ConsfigError, pad: string, verbosity: number, s: Style): string[] {
   const lines: string[] = [];
   if (error instanceof CommandFailedError) {
-    lines.push(`${pad}${s.dim('command:')}   ${error.message.replace(/^command /, '').replace(/ exited with code \d+$/, '')}`);
+    lines.push(
+      `${pad}${s.dim('command:')}   ${error.message.replace(/^command /, '').replace(/ exited with code \d+$/, '')}`,
+    );
     lines.push(`${pad}${s.dim('exit code:')} ${error.exitCode}`);
     if (error.stderr.trim() !== '') lines.push(`${pad}${s.dim('stderr:')}`, ...indent(error.stderr, `${pad}  `));
-    if (verbosity >= 1 && error.stdout.trim() !== '') lines.push(`${pad}${s.dim('stdout:')}`, ...indent(error.stdout, `${pad}  `));
+    if (verbosity >= 1 && error.stdout.trim() !== '')
+      lines.push(`${pad}${s.dim('stdout:')}`, ...indent(error.stdout, `${pad}  `));
   } else if (error instanceof ConnectionError) {
     lines.push(`${pad}${s.dim('chain:')}     ${error.chain}`);
     if (error.exitCode !== undefined) lines.push(`${pad}${s.dim('exit code:')} ${error.exitCode}`);
@@ -30,7 +33,8 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
 
 /** One line naming what failed. */
 export function errorHeadline(error: ConsfigError): string {
-  const message = error instanceof CommandFailedError ? `command failed with exit code ${error.exitCode}` : error.message;
+  const message =
+    error instanceof CommandFailedError ? `command failed with exit code ${error.exitCode}` : error.message;
   // Messages that already name the property need not say it twice.
   const property = error.property && !message.includes(error.property) ? error.property : undefined;
   const where = [error.host, property].filter(Boolean).join(': ');
@@ -40,7 +44,17 @@ export function errorHeadline(error: ConsfigError): string {
 /** A plain object for JSON output. */
 export function serializeError(error: ConsfigError): Record<string, unknown> {
   const out: Record<string, unknown> = { name: error.name, code: error.code, message: error.message };
-  for (const key of ['host', 'property', 'argv', 'exitCode', 'stdout', 'stderr', 'chain', 'argument', 'path'] as const) {
+  for (const key of [
+    'host',
+    'property',
+    'argv',
+    'exitCode',
+    'stdout',
+    'stderr',
+    'chain',
+    'argument',
+    'path',
+  ] as const) {
     const value = (error as unknown as Record<string, unknown>)[key];
     if (value !== undefined) out[key] = value;
   }

@@ -23,7 +23,9 @@ export function formatDuration(ms: number): string {
 export function summaryText(r: HostResult, s: Style): string {
   if (r.status === 'unreachable') return s.red('unreachable');
   const parts = [
-    r.changed > 0 ? s.yellow(`${r.changed} ${r.dryRun ? 'to change' : 'changed'}`) : `0 ${r.dryRun ? 'to change' : 'changed'}`,
+    r.changed > 0
+      ? s.yellow(`${r.changed} ${r.dryRun ? 'to change' : 'changed'}`)
+      : `0 ${r.dryRun ? 'to change' : 'changed'}`,
     `${r.unchanged} unchanged`,
     r.failed > 0 ? s.red(`${r.failed} failed`) : '0 failed',
   ];
@@ -42,7 +44,8 @@ interface Entry {
 /** How a change reads: a diff of file text, or for metadata and secrets a summary. */
 export function renderChange(change: FileChange, pad: string, s: Style): string[] {
   if (change.kind === 'secret') return [`${pad}${s.yellow(`${change.path}: secret content would change (not shown)`)}`];
-  if (change.kind === 'metadata') return [`${pad}${change.path}: ${s.red(change.before ?? 'absent')} → ${s.green(change.after ?? 'absent')}`];
+  if (change.kind === 'metadata')
+    return [`${pad}${change.path}: ${s.red(change.before ?? 'absent')} → ${s.green(change.after ?? 'absent')}`];
   return renderDiff(change, pad, s);
 }
 
@@ -116,7 +119,10 @@ export class HostBlock {
         break;
       case 'output':
         if (this.verbosity >= 2) {
-          for (const [name, text] of [['stdout', event.stdout], ['stderr', event.stderr]] as const) {
+          for (const [name, text] of [
+            ['stdout', event.stdout],
+            ['stderr', event.stderr],
+          ] as const) {
             if (text.trim() === '') continue;
             const body = text.endsWith('\n') ? text.slice(0, -1) : text;
             this.current().lines.push(...body.split('\n').map((l) => `        ${s.dim(`${name}|`)} ${l}`));
@@ -133,7 +139,8 @@ export class HostBlock {
     const s = this.s;
     const mark = result.status === 'ok' ? s.green('✔') : s.red('✖');
     const out = [`${mark} ${s.bold(this.host)} ${s.dim(`(${this.chain})`)}`];
-    for (const entry of this.entries) if (entry.show || entry.nested.length > 0) out.push(...entry.lines, ...entry.nested);
+    for (const entry of this.entries)
+      if (entry.show || entry.nested.length > 0) out.push(...entry.lines, ...entry.nested);
     // Failures no property line showed: unreachable hosts, refused hostattrs, a
     // combinator's own (asUser's hop refused).
     for (const failure of result.failures) {

@@ -16,7 +16,9 @@ export function recapTable(results: readonly HostResult[], s: Style): string[] {
     formatDuration(r.durationMs),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  const fmt = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
-  const paint = (r: HostResult, line: string) => (r.status === 'ok' ? (r.changed > 0 ? s.yellow(line) : s.green(line)) : s.red(line));
+  const fmt = (cells: string[]) =>
+    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
+  const paint = (r: HostResult, line: string) =>
+    r.status === 'ok' ? (r.changed > 0 ? s.yellow(line) : s.green(line)) : s.red(line);
   return [s.bold(fmt(head)), ...rows.map((row, i) => paint(results[i]!, fmt(row)))];
 }

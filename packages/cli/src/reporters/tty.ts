@@ -34,7 +34,12 @@ export class TtyReporter implements Reporter {
     const lines = this.blocks.add(event);
     switch (event.type) {
       case 'host:start':
-        this.live.set(event.host, { done: 0, total: event.properties, current: 'connecting', started: performance.now() });
+        this.live.set(event.host, {
+          done: 0,
+          total: event.properties,
+          current: 'connecting',
+          started: performance.now(),
+        });
         this.ensureTimer();
         break;
       case 'property:start': {

@@ -3,21 +3,43 @@
  * file and no process behind, a failed write says why, two deployments of one machine
  * take turns, and a host without a via is never deployed to this machine by default.
  */
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { PASSWORD, PASSWORD_USER, processTable, startSshd, type TestSshd } from '../../../connections/test/support/machine.js';
-import { BIN, consfig, startConsfig, until, type Ran } from '../support/cli.js';
+import {
+  PASSWORD,
+  PASSWORD_USER,
+  processTable,
+  startSshd,
+  type TestSshd,
+} from '../../../connections/test/support/machine.js';
+import { BIN, consfig, onTerminal, startConsfig, until, type Ran } from '../support/cli.js';
 
 /** consfig as another (ordinary) user, without a terminal. */
 function consfigAs(user: string, args: string[], env: Record<string, string>): Promise<Ran> {
   const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   return new Promise((resolve) => {
-    execFile('su', [user, '-s', '/bin/sh', '-c', 'cd /tmp && exec env "$@"', '--', 'sh', ...vars, 'NO_COLOR=1', process.execPath, BIN, ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      'su',
+      [
+        user,
+        '-s',
+        '/bin/sh',
+        '-c',
+        'cd /tmp && exec env "$@"',
+        '--',
+        'sh',
+        ...vars,
+        'NO_COLOR=1',
+        process.execPath,
+        BIN,
+        ...args,
+      ],
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -84,7 +106,9 @@ describe('a failure', () => {
     try {
       const r = await consfig(['deploy', '-c', SAFETY, 'full.example'], { CONSFIG_TEST_DIR: dir });
       expect(r.code).toBe(2);
-      expect(r.stdout).toMatch(/failed +\S+\/full\/file has content\n +cannot write \S+\/full\/file: .*No space left on device/);
+      expect(r.stdout).toMatch(
+        /failed +\S+\/full\/file has content\n +cannot write \S+\/full\/file: .*No space left on device/,
+      );
       expect(r.stdout).toMatch(/failed +\S+ removed\n +\S+ is a directory \(file\.removed removes files\)/);
       expect(readdirSync(join(dir, 'full'))).toEqual([]);
       const json = await consfig(['deploy', '--json', '-c', SAFETY, 'full.example'], { CONSFIG_TEST_DIR: dir });
@@ -104,7 +128,11 @@ describe('a failure', () => {
 describe('two deployments of one machine', () => {
   it('take turns: both edits stay, and the second says whose deployment it waits for', async () => {
     const env = { CONSFIG_TEST_DIR: dir };
-    const first = startConsfig(['deploy', '-c', SAFETY, 'lines.example'], { ...env, CONSFIG_TEST_SLEEP: '2', CONSFIG_TEST_LINE: 'first' });
+    const first = startConsfig(['deploy', '-c', SAFETY, 'lines.example'], {
+      ...env,
+      CONSFIG_TEST_SLEEP: '2',
+      CONSFIG_TEST_LINE: 'first',
+    });
     expect(await until(() => processTable().includes('sleep 2'))).toBe(true);
     const second = await consfig(['deploy', '-c', SAFETY, 'lines.example'], { ...env, CONSFIG_TEST_LINE: 'second' });
     expect(await first.done).toBe(0);
@@ -117,12 +145,22 @@ describe('two deployments of one machine', () => {
 
   it('gives up after --lock-wait, clearly, changing nothing', async () => {
     const env = { CONSFIG_TEST_DIR: dir };
-    const first = startConsfig(['deploy', '-c', SAFETY, 'lines.example'], { ...env, CONSFIG_TEST_SLEEP: '3', CONSFIG_TEST_LINE: 'first' });
+    const first = startConsfig(['deploy', '-c', SAFETY, 'lines.example'], {
+      ...env,
+      CONSFIG_TEST_SLEEP: '3',
+      CONSFIG_TEST_LINE: 'first',
+    });
     expect(await until(() => processTable().includes('sleep 3'))).toBe(true);
-    const second = await consfig(['deploy', '--lock-wait', '0.5', '-c', SAFETY, 'lines.example'], { ...env, CONSFIG_TEST_LINE: 'second' });
+    const second = await consfig(['deploy', '--lock-wait', '0.5', '-c', SAFETY, 'lines.example'], {
+      ...env,
+      CONSFIG_TEST_LINE: 'second',
+    });
     expect(second.code).toBe(2);
     expect(second.stdout).toMatch(
-      new RegExp(`error +lines\\.example: local is being deployed by consfig pid ${first.child.pid} .*; gave up after waiting 0\\.5 s`),
+      new RegExp(
+        `error +lines\\.example: local is being deployed by consfig pid ${first.child.pid} .*; ` +
+          'gave up after waiting 0\\.5 s',
+      ),
     );
     expect(await first.done).toBe(0);
     expect(readFileSync(join(dir, 'shared'), 'utf8')).toBe('first\n');
@@ -150,7 +188,9 @@ describe('no implicit local machine', () => {
     expect(hosts.stdout).toMatch(/^laptop\.example {2}\(sudo\)$/m);
     const named = await consfig(['deploy', '-c', SEED_LAB, 'lxc1.example']);
     expect(named.code).toBe(1);
-    expect(named.stderr).toMatch(/lxc1\.example has no via: it is deployed as a nested host of lxctest\.example \(deploy that\)/);
+    expect(named.stderr).toMatch(
+      /lxc1\.example has no via: it is deployed as a nested host of lxctest\.example \(deploy that\)/,
+    );
     // a glob passes over it
     const glob = await consfig(['check', '-c', SEED_LAB, 'lxc1*']);
     expect(glob).toMatchObject({ code: 1, stderr: expect.stringMatching(/no host matches "lxc1\*"/) });
@@ -160,24 +200,12 @@ describe('no implicit local machine', () => {
 describe('an ordinary user deploying through sudo', () => {
   const SUDO = fileURLToPath(new URL('../fixtures/sudo.ts', import.meta.url));
 
-  /** consfig as the test user whose sudo wants a password, on a pseudo-terminal of script(1). */
-  function onTerminal(args: string, env: Record<string, string>) {
-    const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
-    const command = `cd /tmp && env ${vars} NO_COLOR=1 ${process.execPath} ${BIN} ${args}`;
-    const child = spawn('su', [PASSWORD_USER, '-s', '/bin/sh', '-c', `script -qfec ${JSON.stringify(command)} /dev/null`]);
-    const out = { text: '' };
-    child.stdout.on('data', (d: Buffer) => (out.text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out.text += d.toString()));
-    const done = new Promise<number | null>((r) => child.on('exit', r));
-    return { child, out, done };
-  }
-
   beforeEach(() => {
     execFileSync('chmod', ['1777', dir]);
   });
 
   it('types the password once at the terminal, unechoed, never in a process table or the output', async () => {
-    const run = onTerminal(`deploy -K -c ${SUDO}`, { CONSFIG_TEST_DIR: dir });
+    const run = onTerminal(PASSWORD_USER, `deploy -K -c ${SUDO}`, { CONSFIG_TEST_DIR: dir });
     const seen: string[] = [];
     const watcher = setInterval(() => seen.push(...processTable()), 5);
     expect(await until(() => run.out.text.includes('[sudo] password for consfig-tpass: '))).toBe(true);
@@ -188,17 +216,20 @@ describe('an ordinary user deploying through sudo', () => {
     expect(run.out.text.split('[sudo] password for').length - 1).toBe(1);
     expect(run.out.text).not.toContain(PASSWORD);
     expect(seen.filter((l) => l.includes(PASSWORD))).toEqual([]);
-    for (const n of ['a', 'b']) expect([statSync(join(dir, n)).uid, readFileSync(join(dir, n), 'utf8')]).toEqual([0, 'written as root\n']);
+    for (const n of ['a', 'b'])
+      expect([statSync(join(dir, n)).uid, readFileSync(join(dir, n), 'utf8')]).toEqual([0, 'written as root\n']);
   }, 60_000);
 
   it('without -K is told how to give the password; with it as data, asks nobody', async () => {
     const asked = await consfigAs(PASSWORD_USER, ['deploy', '-c', SUDO], { CONSFIG_TEST_DIR: dir });
     expect(asked.code).toBe(4);
-    expect(asked.stdout).toMatch(/sudo: a password is required \(consfig -K asks for the password on the terminal; or give it: sudo\(\{ password \}\)\)/);
+    expect(asked.stdout).toMatch(
+      /sudo: a password is required \(consfig -K asks for the password on the terminal; or give it: sudo\(/,
+    );
     const data = await consfigAs(PASSWORD_USER, ['deploy', '-c', SUDO], {
       CONSFIG_TEST_DIR: dir,
       CONSFIG_TEST_SUDO_DATA: '1',
-      'CONSFIG_TEST_DATA___user_passwd__this_sudo': PASSWORD,
+      CONSFIG_TEST_DATA___user_passwd__this_sudo: PASSWORD,
     });
     expect(data.code, data.stdout).toBe(0);
     expect(statSync(join(dir, 'a')).uid).toBe(0);

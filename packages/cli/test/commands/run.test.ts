@@ -41,7 +41,16 @@ function runCounting(args: string[]) {
 
 describe('consfig run', () => {
   it('streams 600 MB of output through, bytes unchanged, without holding it in memory', async () => {
-    const r = await runCounting(['run', '-c', SAFETY, 'ssh.example', '--', 'sh', '-c', 'printf "\\377\\376\\000"; head -c 600000000 /dev/zero']);
+    const r = await runCounting([
+      'run',
+      '-c',
+      SAFETY,
+      'ssh.example',
+      '--',
+      'sh',
+      '-c',
+      'printf "\\377\\376\\000"; head -c 600000000 /dev/zero',
+    ]);
     expect(r.code).toBe(0);
     expect(r.bytes).toBe(600_000_003);
     expect([...r.head.subarray(0, 4)]).toEqual([0xff, 0xfe, 0x00, 0x00]);

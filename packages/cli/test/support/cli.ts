@@ -31,8 +31,27 @@ export function startConsfig(args: string[], env: Record<string, string> = {}) {
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-  const done = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  const done = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))),
+  );
   return { child: child as ChildProcess, out, done };
+}
+
+/**
+ * consfig as `user`, on a pseudo-terminal of script(1) (so sudo and -K can ask), from
+ * /tmp; stdout and stderr together in `out.text`, `done` resolves with its exit code.
+ */
+export function onTerminal(user: string, args: string, env: Record<string, string>) {
+  const vars = Object.entries({ ...env, NO_COLOR: '1' })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  const command = `cd /tmp && env ${vars} ${process.execPath} ${BIN} ${args}`;
+  const child = spawn('su', [user, '-s', '/bin/sh', '-c', `script -qfec ${JSON.stringify(command)} /dev/null`]);
+  const out = { text: '' };
+  child.stdout.on('data', (d: Buffer) => (out.text += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out.text += d.toString()));
+  const done = new Promise<number | null>((r) => child.on('exit', r));
+  return { child, out, done };
 }
 
 /** Wait until `test` holds, polling; false if it never did within `ms`. */

@@ -4,8 +4,19 @@
  * Debian rootfs built once by mmdebstrap and cached as a tarball.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { ssh, type SshOptions } from '../../src/index.js';
 // @ts-expect-error: plain JavaScript shared with the benchmarks
 import { startSshd as startBareSshd } from '../../../../scripts/lib/sshd.mjs';
@@ -28,11 +39,19 @@ export function ensureUsers(): void {
   sh(`chpasswd`, `${PASSWORD_USER}:${PASSWORD}\n`);
   // setuid/subuid expectations in the tests read the ranges; make sure each user has one.
   for (const user of [TEST_USER, PASSWORD_USER, DENIED_USER]) {
-    if (!readFileSync('/etc/subuid', 'utf8').split('\n').some((l) => l.startsWith(`${user}:`))) {
+    if (
+      !readFileSync('/etc/subuid', 'utf8')
+        .split('\n')
+        .some((l) => l.startsWith(`${user}:`))
+    ) {
       sh(`usermod --add-subuids ${subidStart(user)} --add-subgids ${subidStart(user)} ${user}`);
     }
   }
-  const rules = `${TEST_USER} ALL=(ALL:ALL) NOPASSWD: ALL\n${PASSWORD_USER} ALL=(ALL:ALL) ALL\nDefaults:${PASSWORD_USER} !lecture\n`;
+  const rules = [
+    `${TEST_USER} ALL=(ALL:ALL) NOPASSWD: ALL`,
+    `${PASSWORD_USER} ALL=(ALL:ALL) ALL`,
+    `Defaults:${PASSWORD_USER} !lecture\n`,
+  ].join('\n');
   writeFileSync('/etc/sudoers.d/consfig-test', rules, { mode: 0o440 });
 }
 
@@ -52,6 +71,27 @@ export async function startSshd(): Promise<TestSshd> {
   return { ...bare, hop: (user, extra) => ssh(bare.target(user, extra)) };
 }
 
+/**
+ * A real sshd for the calling test file: started before its tests, stopped after them.
+ * The object stands for the sshd once started (it throws if used before).
+ */
+export function useSshd(): TestSshd {
+  let started: TestSshd | undefined;
+  beforeAll(async () => {
+    started = await startSshd();
+  }, 300_000);
+  afterAll(async () => {
+    await started?.stop();
+  });
+  return new Proxy({} as TestSshd, {
+    get(_target, key) {
+      if (!started) throw new Error('the test sshd is used before its beforeAll ran');
+      const value = (started as unknown as Record<PropertyKey, unknown>)[key];
+      return typeof value === 'function' ? value.bind(started) : value;
+    },
+  });
+}
+
 export const ROOTFS_TARBALL = '/var/cache/consfig-test/rootfs/bookworm-minbase-amd64.tar.zst';
 
 /** The cached minbase tarball, built by mmdebstrap under a lock when missing. */
@@ -61,7 +101,8 @@ export function ensureRootfsTarball(): string {
   sh(
     `exec 9>/var/cache/consfig-test/rootfs/.lock; flock 9
      [ -e ${ROOTFS_TARBALL} ] || {
-       mmdebstrap --variant=minbase --quiet bookworm ${ROOTFS_TARBALL}.tmp.tar.zst /etc/apt/sources.list.d/debian.sources &&
+       mmdebstrap --variant=minbase --quiet bookworm ${ROOTFS_TARBALL}.tmp.tar.zst \\
+         /etc/apt/sources.list.d/debian.sources &&
        mv ${ROOTFS_TARBALL}.tmp.tar.zst ${ROOTFS_TARBALL}
      }`,
   );
@@ -91,7 +132,8 @@ export function processTable(): string[] {
 
 /** The bridge unprivileged containers' veths join (made once; several test files may race). */
 export function ensureBridge(name = 'lxcbr0', address = '10.0.3.1/24'): void {
-  sh(`ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type bridge 2>/dev/null || ip link show ${name} >/dev/null
+  sh(`ip link show ${name} >/dev/null 2>&1 || ip link add ${name} type bridge 2>/dev/null ||
+        ip link show ${name} >/dev/null
       ip addr show dev ${name} | grep -q '${address}' || ip addr add ${address} dev ${name} 2>/dev/null || true
       ip link set ${name} up`);
 }

@@ -87,7 +87,9 @@ export class AgentClient {
       });
       const ended = (code: number | null, signal: NodeJS.Signals | null) => {
         const status = signal ? `signal ${signal}` : `exit code ${code}`;
-        this.fail(new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined));
+        this.fail(
+          new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined),
+        );
         resolve();
       };
       proc.on('close', ended);
@@ -114,7 +116,8 @@ export class AgentClient {
       const hello = await client.send(helloRequest(client.nextNonce()));
       const text = hello.stdout.toString('utf8');
       const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\S* gid=(\d+)/.exec(text);
-      if (!m) throw new ConnectionError(`unexpected greeting from ${options.chain}`, options.chain, hello.stderr.toString());
+      if (!m)
+        throw new ConnectionError(`unexpected greeting from ${options.chain}`, options.chain, hello.stderr.toString());
       client.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
       return client;
     } catch (error) {
@@ -141,7 +144,8 @@ export class AgentClient {
   }
 
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
-    if (this.exited) return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
+    if (this.exited)
+      return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
     if (!request.nonce.startsWith(this.prefix)) throw new TypeError('request was not built with this client nonce');
     const nonce = Buffer.from(request.nonce, 'latin1');
     debug('%s → %s', this.chain, request.describe);

@@ -191,9 +191,7 @@ export class AgentConnection implements Connection {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const tmp = tempPathFor(path);
     const plan = this.writePlan(path, options);
-    const answer = await this.client.send(
-      writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }),
-    );
+    const answer = await this.client.send(writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }));
     this.forget([path]);
     if (answer.exitCode !== 0) {
       throw new WriteFailedError(path, answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`);
@@ -207,7 +205,10 @@ export class AgentConnection implements Connection {
     const tried = await this.client.send(lockTryRequest(this.client.nextNonce(), name, options.holder));
     if (tried.exitCode === 0) return;
     const lockError = (answer: typeof tried) =>
-      new ConsfigError(`cannot take the deployment lock on ${this.chainText}: ${answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`}`);
+      new ConsfigError(
+        `cannot take the deployment lock on ${this.chainText}: ` +
+          (answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`),
+      );
     if (tried.exitCode !== 75) throw lockError(tried);
     const holder = tried.stdout.toString('utf8').trim() || 'another deployment';
     const waitMs = options.run !== undefined && holder.includes(options.run) ? SAME_RUN_WAIT_MS : options.waitMs;
@@ -229,12 +230,16 @@ export class AgentConnection implements Connection {
    * (umask), so no chmod: that temp is world-readable only where the file will be. An
    * owner that is already the agent's needs no chown.
    */
-  private writePlan(path: string, options: WriteOptions): { umask: string; mode: string; owner: string; group: string } {
+  private writePlan(
+    path: string,
+    options: WriteOptions,
+  ): { umask: string; mode: string; owner: string; group: string } {
     const cached = this.cache.get(path);
     // A link (or anything but a regular file) is replaced, and nothing of it carried over.
     const old = cached?.exists && cached.type !== 'file' ? { path, exists: false } : cached;
     let mode = modeString(options.mode);
-    if (mode === undefined && old) mode = !old.exists ? '0644' : old.type === 'file' ? modeString(old.mode ?? 0o644) : undefined;
+    if (mode === undefined && old)
+      mode = !old.exists ? '0644' : old.type === 'file' ? modeString(old.mode ?? 0o644) : undefined;
     let umask = '077';
     let chmod = mode ?? '';
     if (mode !== undefined && (Number.parseInt(mode, 8) & ~0o666) === 0) {

@@ -1,8 +1,9 @@
 /**
  * Parses the stdout of a `__c_probe` request: NUL-separated find records (path, then
  * type, mode, ids, names and size, then the symlink target), then the names of the files
- * whose content follows, then the contents back to back. Contents are split by the sizes stat reported; if a file changed size between
- * the stat and the cat, the split does not add up and the caller re-reads those files.
+ * whose content follows, then the contents back to back. Contents are split by the sizes
+ * stat reported; if a file changed size between the stat and the cat, the split does not
+ * add up and the caller re-reads those files.
  */
 import type { FileInfo, FileType } from '../connection.js';
 import { AgentProtocolError } from '../errors.js';

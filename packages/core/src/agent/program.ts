@@ -60,7 +60,7 @@ __c_own() {
   case $3$4 in
     -) ;;
     '') if __c_old "$1"; then __c_o=$(stat -c %u:%g -- "$1") && chown "$__c_o" "$2"; fi ;;
-    *) chown "$3${"$"}{4:+:$4}" "$2" ;;
+    *) chown "$3${'$'}{4:+:$4}" "$2" ;;
   esac
 }
 __c_mode() {
@@ -105,7 +105,7 @@ __c_rename() {
     __c_rc=$?; trap "$__c_sig" PIPE
     if [ "$__c_rc" = 0 ]; then
       [ "$__c_rr" = 0 ] && return 0
-      printf "mv: cannot move '%s' to '%s': %s\n" "$1" "$2" "${"$"}{__c_rr#1 }" >&2; return 1
+      printf "mv: cannot move '%s' to '%s': %s\n" "$1" "$2" "${'$'}{__c_rr#1 }" >&2; return 1
     fi
     __c_rn=off; exec 5>&- 6<&-
   fi
@@ -147,7 +147,9 @@ __c_probe() {
   __c_i=0
   for __c_p; do
     __c_i=$((__c_i + 1))
-    if [ "$__c_i" -gt "$__c_k" ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ]; then set -- "$@" "$__c_p"; fi
+    if [ "$__c_i" -gt "$__c_k" ] && [ -f "$__c_p" ] && [ ! -L "$__c_p" ] && [ -r "$__c_p" ]; then
+      set -- "$@" "$__c_p"
+    fi
   done
   shift "$__c_c"
   [ "$#" = 0 ] || printf '%s\0' "$@"
@@ -168,7 +170,7 @@ files "$k" "$@" | xargs -0r cat --'
 # file is in CONSFIG_LOCK_DIR where the agent's environment names a directory there.
 __c_lock_open() {
   __c_lf=
-  for __c_d in "${"$"}{CONSFIG_LOCK_DIR:-/run/lock}" /run/lock /var/lock "${"$"}{TMPDIR:-/tmp}"; do
+  for __c_d in "${'$'}{CONSFIG_LOCK_DIR:-/run/lock}" /run/lock /var/lock "${'$'}{TMPDIR:-/tmp}"; do
     if [ -d "$__c_d" ] && [ -w "$__c_d" ]; then __c_lf=$__c_d/$1; break; fi
   done
   [ -n "$__c_lf" ] || { echo "no writable directory for the lock file (/run/lock, /var/lock, /tmp)" >&2; return 2; }

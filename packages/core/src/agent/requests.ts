@@ -91,7 +91,8 @@ export function readRequest(nonce: string, path: string): Request {
 
 export function writeRequest(nonce: string, spec: WriteSpec): Request {
   const words = [nonce, spec.path, spec.tmp, spec.mode ?? '', spec.owner ?? '', spec.group ?? ''];
-  const describe = `write ${spec.path} (${spec.data.length} bytes${spec.mode && spec.mode !== '-' ? `, mode ${spec.mode}` : ''})`;
+  const mode = spec.mode && spec.mode !== '-' ? `, mode ${spec.mode}` : '';
+  const describe = `write ${spec.path} (${spec.data.length} bytes${mode})`;
   const umask = spec.umask ?? '077';
   if (!UMASK.test(umask)) throw new TypeError(`bad umask ${umask}`);
   // The umask applies to creating the temp file only; the agent's own is 077.
@@ -127,7 +128,12 @@ export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Reques
   if (payload.length <= PROBE_INLINE_BYTES && specs.length <= PROBE_INLINE_PATHS) {
     return { nonce, line: line('__c_probe ', quoteWords([nonce, metaCount, ...ordered.map((s) => s.path)])), describe };
   }
-  return { nonce, line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])), payload, describe };
+  return {
+    nonce,
+    line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])),
+    payload,
+    describe,
+  };
 }
 
 /**

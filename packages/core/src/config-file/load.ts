@@ -39,7 +39,10 @@ export function findConfig(cwd: string, explicit?: string): string {
     }
     if (dirname(dir) === dir) break;
   }
-  throw new ConfigError(`no consfig found (looked for ${NAMES.join(', ')} in ${cwd} and above; use --config FILE)`, undefined);
+  throw new ConfigError(
+    `no consfig found (looked for ${NAMES.join(', ')} in ${cwd} and above; use --config FILE)`,
+    undefined,
+  );
 }
 
 let hooksRegistered = false;
@@ -68,7 +71,8 @@ export async function loadConfig(file: string): Promise<Consfig> {
     return defineConsfig(candidate as Consfig);
   }
   throw new ConfigError(
-    `${file} must export its hosts: \`export default defineConsfig({ hosts: [...] })\` or \`export const hosts = [...]\``,
+    `${file} must export its hosts: ` +
+      '`export default defineConsfig({ hosts: [...] })` or `export const hosts = [...]`',
     file,
   );
 }

@@ -77,7 +77,9 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     const chosen = via ?? host.via;
     if (chosen === undefined) {
       chain = '?';
-      throw new NoViaError(`${host.name} has no via: write via: 'local' to configure this machine`, { host: host.name });
+      throw new NoViaError(`${host.name} has no via: write via: 'local' to configure this machine`, {
+        host: host.name,
+      });
     }
     hops = resolveVia(chosen);
     chain = describeChain(hops);
@@ -121,7 +123,9 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
         await lockTarget(conn, host.name, lockWaitMs, emit);
       } catch (error) {
         // (the connection is closed below, in finally)
-        return failBefore(options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error);
+        return failBefore(
+          options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error,
+        );
       }
     }
     result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false });
@@ -135,7 +139,13 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   }
   const lost = failures.some((f) => f.error instanceof ConnectionError || f.error.cause instanceof ConnectionError);
   const status = failures.length === 0 ? 'ok' : lost && !options.signal?.aborted ? 'unreachable' : 'failed';
-  return finish({ ...result, chain, status, failed: result.failed + (failures.length - result.failures.length), failures });
+  return finish({
+    ...result,
+    chain,
+    status,
+    failed: result.failed + (failures.length - result.failures.length),
+    failures,
+  });
 }
 
 export interface DeployTheseOptions extends DeployOptions {
@@ -150,7 +160,11 @@ export async function deployThese(
   ...props: (Propapp | readonly Propapp[])[]
 ): Promise<HostResult> {
   const isOptions =
-    typeof target === 'object' && target !== null && !Array.isArray(target) && !('wrap' in target) && !isPropapp(target);
+    typeof target === 'object' &&
+    target !== null &&
+    !Array.isArray(target) &&
+    !('wrap' in target) &&
+    !isPropapp(target);
   const options: DeployTheseOptions = isOptions ? (target as DeployTheseOptions) : { via: target as Via };
   const base = options.host;
   const host = isHost(base)

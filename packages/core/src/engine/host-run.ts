@@ -222,7 +222,13 @@ export class HostRun {
   }
 
   /** The context `node`'s steps get: its children are applied under it. */
-  private context(node: Propapp, conn: Connection, id: number | undefined, depth: number, notes: string[]): PropertyContext {
+  private context(
+    node: Propapp,
+    conn: Connection,
+    id: number | undefined,
+    depth: number,
+    notes: string[],
+  ): PropertyContext {
     const scope: ContextScope = {
       hostname: this.hostname,
       attrs: this.attrs,
@@ -235,7 +241,8 @@ export class HostRun {
         const nestedConn = await extend(`nested:${child.name}:${hop.describe()}`, async (c) => {
           const opened = await c.extend(hop);
           // Another target (a container, a tree): deployed directly too, so it has a lock of its own.
-          if (!this.dryRun && !reachesSameTarget(hop)) await lockTarget(opened, child.name, this.options.lockWaitMs, this.emit);
+          if (!this.dryRun && !reachesSameTarget(hop))
+            await lockTarget(opened, child.name, this.options.lockWaitMs, this.emit);
           return opened;
         });
         return runHost(child, nestedConn, {

@@ -20,7 +20,8 @@ export const CAPTURE_LIMIT = 16 << 20;
 function captured(buf: Buffer, omitted: number | undefined, limit: number): string {
   if (!omitted) return buf.toString('utf8');
   const half = Math.floor(limit / 2);
-  return `${buf.subarray(0, half).toString('utf8')}\n… (${omitted} bytes left out) …\n${buf.subarray(half).toString('utf8')}`;
+  const [head, tail] = [buf.subarray(0, half).toString('utf8'), buf.subarray(half).toString('utf8')];
+  return `${head}\n… (${omitted} bytes left out) …\n${tail}`;
 }
 
 /** What a context needs of the host's run. */
@@ -45,7 +46,12 @@ export interface ContextScope {
 /** Memo and extension keys are per chain: the same key over another hop is another thing. */
 const keyed = (conn: Connection, key: string) => `${conn.chainText}\u0000${key}`;
 
-export function propertyContext(scope: ContextScope, property: string, conn: Connection, notes: string[]): PropertyContext {
+export function propertyContext(
+  scope: ContextScope,
+  property: string,
+  conn: Connection,
+  notes: string[],
+): PropertyContext {
   const where = { host: scope.hostname, property };
   const ctx: PropertyContext = {
     hostname: scope.hostname,
@@ -65,7 +71,8 @@ export function propertyContext(scope: ContextScope, property: string, conn: Con
       }
       return { exitCode: raw.exitCode, stdout, stderr, raw };
     },
-    test: async (argv, options = {}) => (await conn.run(argv, { readOnly: true, outputLimit: 64 << 10, ...options })).exitCode === 0,
+    test: async (argv, options = {}) =>
+      (await conn.run(argv, { readOnly: true, outputLimit: 64 << 10, ...options })).exitCode === 0,
     readFile: (path) => conn.readFile(path),
     readFileIfExists: async (path) => {
       try {
@@ -102,8 +109,13 @@ export function propertyContext(scope: ContextScope, property: string, conn: Con
       if (result.status !== 'ok') {
         // The first failure says what went wrong; the nested host's block has them all.
         const [first, ...more] = result.failures;
-        const what = first ? `${first.property ? `${first.property}: ` : ''}${first.error.message}` : `${result.failed} failed`;
-        throw new PropertyFailedError(`nested deployment of ${child.name} failed: ${what}${more.length > 0 ? ` (and ${more.length} more)` : ''}`, where);
+        const what = first
+          ? `${first.property ? `${first.property}: ` : ''}${first.error.message}`
+          : `${result.failed} failed`;
+        throw new PropertyFailedError(
+          `nested deployment of ${child.name} failed: ${what}${more.length > 0 ? ` (and ${more.length} more)` : ''}`,
+          where,
+        );
       }
       return { result: result.changed > 0 ? 'changed' : 'unchanged' };
     },

@@ -12,9 +12,13 @@ import { issueError, readYamlFile, YamlFileError, type YamlFile } from './docume
 const itemSchema = z.union([z.string(), z.object({ base64: z.string().base64() }).strict()], {
   errorMap: () => ({ message: 'an item is text, or { base64: ... }' }),
 });
-const fileSchema = z.record(z.string(), z.record(z.string(), itemSchema, {
-  invalid_type_error: 'each host (iden1) maps names (iden2) to items',
-}), { invalid_type_error: 'the file maps iden1 to its items' });
+const fileSchema = z.record(
+  z.string(),
+  z.record(z.string(), itemSchema, {
+    invalid_type_error: 'each host (iden1) maps names (iden2) to items',
+  }),
+  { invalid_type_error: 'the file maps iden1 to its items' },
+);
 
 type Items = z.infer<typeof fileSchema>;
 

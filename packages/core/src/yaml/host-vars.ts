@@ -26,7 +26,12 @@ function firstExisting(dir: string, name: string): string | undefined {
 function mapping(file: YamlFile): Record<string, unknown> {
   const data = file.data ?? {};
   if (typeof data !== 'object' || Array.isArray(data)) {
-    throw new YamlFileError(`${displayPath(file.file)}:1: vars must be a mapping of names to values`, file.file, 1, undefined);
+    throw new YamlFileError(
+      `${displayPath(file.file)}:1: vars must be a mapping of names to values`,
+      file.file,
+      1,
+      undefined,
+    );
   }
   return data as Record<string, unknown>;
 }
@@ -40,7 +45,12 @@ export function hostVars<T>(dir: string | URL, schema: ZodType<T, ZodTypeDef, un
   const cache = new Map<string, YamlFile | undefined>();
   const read = (sub: string, name: string): YamlFile | undefined => {
     if (name.includes('/') || name.startsWith('.')) {
-      throw new YamlFileError(`${sub} name ${JSON.stringify(name)} cannot name a file`, join(root, sub), undefined, undefined);
+      throw new YamlFileError(
+        `${sub} name ${JSON.stringify(name)} cannot name a file`,
+        join(root, sub),
+        undefined,
+        undefined,
+      );
     }
     const key = `${sub}/${name}`;
     if (!cache.has(key)) {

@@ -69,7 +69,10 @@ describe('run', () => {
 
   it('sets env and cwd, and reports a missing command', async () => {
     const env = { CONSFIG_A: HOSTILE_STRINGS[7]!, CONSFIG_B: 'x\ny' };
-    const result = await conn.run(['sh', '-c', 'printf "%s|%s|%s" "$CONSFIG_A" "$CONSFIG_B" "$(pwd)"'], { env, cwd: dir });
+    const result = await conn.run(['sh', '-c', 'printf "%s|%s|%s" "$CONSFIG_A" "$CONSFIG_B" "$(pwd)"'], {
+      env,
+      cwd: dir,
+    });
     expect(result.stdout.toString()).toBe(`${env.CONSFIG_A}|x\ny|${dir}`);
     const clean = await conn.run(['env'], { clearEnv: true, env: { ONLY: '1' } });
     expect(clean.stdout.toString()).toBe('ONLY=1\n');
@@ -91,7 +94,9 @@ describe('run', () => {
   }, 120_000);
 
   it('keeps the head and tail of output beyond a limit, and counts the rest', async () => {
-    const result = await conn.run(['sh', '-c', 'printf start; head -c 1000000 /dev/zero; printf end'], { outputLimit: 1000 });
+    const result = await conn.run(['sh', '-c', 'printf start; head -c 1000000 /dev/zero; printf end'], {
+      outputLimit: 1000,
+    });
     expect(result.stdout.length).toBe(1000);
     expect(result.stdout.subarray(0, 5).toString()).toBe('start');
     expect(result.stdout.subarray(-3).toString()).toBe('end');
@@ -242,7 +247,8 @@ describe('files', () => {
 
   it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
     const own = await openConnection([]);
-    const renamers = () => execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' }).trim();
+    const renamers = () =>
+      execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' }).trim();
     for (let i = 0; i < 3; i++) await own.writeFile(join(dir, `warm-${i}`), `w${i}`);
     const perl = renamers();
     expect(perl).toMatch(/^\d+$/);
@@ -335,7 +341,9 @@ describe('lock', () => {
         .catch((e: unknown) => e);
       expect(waits).toEqual(['consfig pid 1 (first)']);
       expect(error).toBeInstanceOf(LockedError);
-      expect((error as LockedError).message).toBe('local is being deployed by consfig pid 1 (first); gave up after waiting 1 s');
+      expect((error as LockedError).message).toBe(
+        'local is being deployed by consfig pid 1 (first); gave up after waiting 1 s',
+      );
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
       // The holder's commands do not keep it: a daemon started meanwhile would otherwise.
       expect((await first.run(['sh', '-c', 'ls /proc/self/fd'])).stdout.toString().split('\n')).not.toContain('7');
@@ -352,7 +360,12 @@ describe('lock', () => {
   it('lives in /run/lock by default, one file per user, and without flock(1) in a directory', async () => {
     const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
     // (@consfig/connections' runuser hop, which core's tests cannot import)
-    const runuserNobody: Hop = { kind: 'runuser', describe: () => 'runuser:nobody', localRoot: (o) => o, wrap: (inner) => ['runuser', '-u', 'nobody', '--', ...inner] };
+    const runuserNobody: Hop = {
+      kind: 'runuser',
+      describe: () => 'runuser:nobody',
+      localRoot: (o) => o,
+      wrap: (inner) => ['runuser', '-u', 'nobody', '--', ...inner],
+    };
     const asNobody = [runuserNobody];
     const first = await openConnection(asNobody, { env });
     await first.lock({ holder: 'nobody one', waitMs: 1000 });
@@ -360,7 +373,8 @@ describe('lock', () => {
     await first.close();
     // No flock on the PATH: a lock directory with the holder's pid, stale once it is gone.
     const bin = mkdtempSync(join(tmpdir(), 'consfig-noflock-'));
-    for (const tool of ['sh', 'cat', 'mkdir', 'rm', 'sleep', 'find', 'id', 'stat']) symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    for (const tool of ['sh', 'cat', 'mkdir', 'rm', 'sleep', 'find', 'id', 'stat'])
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     const lockDir = mkdtempSync(join(tmpdir(), 'consfig-noflock-lock-'));
     const noFlock = { ...env, PATH: bin, CONSFIG_LOCK_DIR: lockDir };
     const a = await openConnection([], { env: noFlock });
@@ -377,7 +391,11 @@ describe('lock', () => {
 
 describe('chain', () => {
   it('fails to connect with the chain and its stderr in the error', async () => {
-    const bad = { kind: 'bad', describe: () => 'bad:hop', wrap: () => ['sh', '-c', 'echo "no route to nowhere" >&2; exit 255'] };
+    const bad = {
+      kind: 'bad',
+      describe: () => 'bad:hop',
+      wrap: () => ['sh', '-c', 'echo "no route to nowhere" >&2; exit 255'],
+    };
     const error = await openConnection([bad]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).message).toMatch(/bad:hop.*no route to nowhere/);

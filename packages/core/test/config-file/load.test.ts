@@ -47,20 +47,28 @@ export default defineConsfig({ hosts: [defineHost(webName(port), [], { via: 'loc
   });
 
   it('takes `export const hosts` too', async () => {
-    const root = project('plain', { 'consfig.mjs': `import { defineHost } from '${core}';\nexport const hosts = [defineHost('a.example', [])];\n` });
+    const root = project('plain', {
+      'consfig.mjs': `import { defineHost } from '${core}';\nexport const hosts = [defineHost('a.example', [])];\n`,
+    });
     expect((await loadConfig(findConfig(root))).hosts.map((h) => h.name)).toEqual(['a.example']);
   });
 
   it('throws ConfigError naming the file: none found, missing, broken, exporting no hosts', async () => {
     const empty = project('empty', { '.keep': '' });
-    expect(() => findConfig(empty)).toThrow(/^no consfig found \(looked for consfig\.ts, .* in .*empty and above; use --config FILE\)$/);
+    expect(() => findConfig(empty)).toThrow(
+      /^no consfig found \(looked for consfig\.ts, .* in .*empty and above; use --config FILE\)$/,
+    );
     expect(() => findConfig(empty, 'nope.ts')).toThrow(ConfigError);
-    const broken = project('broken', { 'consfig.ts': `import { missing } from './not-there.js';\nexport default missing;\n` });
+    const broken = project('broken', {
+      'consfig.ts': `import { missing } from './not-there.js';\nexport default missing;\n`,
+    });
     const error = await loadConfig(findConfig(broken)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ code: 'CONSFIG_CONFIG_INVALID', file: join(broken, 'consfig.ts') });
     expect((error as Error).message).toMatch(/^cannot load .*broken\/consfig\.ts: /);
     const nothing = project('nothing', { 'consfig.ts': 'export const answer: number = 42;\n' });
-    await expect(loadConfig(findConfig(nothing))).rejects.toThrow(/consfig\.ts must export its hosts: `export default defineConsfig\(\{ hosts: \[\.\.\.\] \}\)`/);
+    await expect(loadConfig(findConfig(nothing))).rejects.toThrow(
+      /consfig\.ts must export its hosts: `export default defineConsfig\(\{ hosts: \[\.\.\.\] \}\)`/,
+    );
   });
 });

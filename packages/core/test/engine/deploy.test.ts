@@ -27,7 +27,8 @@ import {
 import { recorder, type Log } from '../support/recorder.js';
 
 /** A host deployed to this machine. */
-const localHost = (name: string, props: unknown[], options: HostOptions = {}) => defineHost(name, props, { via: 'local', ...options });
+const localHost = (name: string, props: unknown[], options: HostOptions = {}) =>
+  defineHost(name, props, { via: 'local', ...options });
 
 function setup() {
   const log: Log = { entries: [] };
@@ -50,7 +51,10 @@ describe('ordering and failure semantics', () => {
   it('eseq stops at the first failure; the failure is reported once', async () => {
     const { log, step } = setup();
     const events: DeployEvent[] = [];
-    const host = localHost('b.example', [desc('group', eseq(step('1'), step('2', { fail: true }), step('3'))), step('4')]);
+    const host = localHost('b.example', [
+      desc('group', eseq(step('1'), step('2', { fail: true }), step('3'))),
+      step('4'),
+    ]);
     const result = await deploy(host, undefined, { onEvent: (e) => events.push(e) });
     expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 4', 'apply 4']);
     expect(result.failed).toBe(1);
@@ -118,7 +122,11 @@ describe('ordering and failure semantics', () => {
       },
     });
     const result = await deploy(localHost('g.example', [boom()]));
-    expect(result.failures[0]!.error).toMatchObject({ code: 'CONSFIG_PROPERTY_FAILED', host: 'g.example', property: 'boom' });
+    expect(result.failures[0]!.error).toMatchObject({
+      code: 'CONSFIG_PROPERTY_FAILED',
+      host: 'g.example',
+      property: 'boom',
+    });
     expect(result.failures[0]!.error.message).toBe('kaput');
   });
 });
@@ -126,9 +134,13 @@ describe('ordering and failure semantics', () => {
 describe('dry runs', () => {
   it('runs checks only and reports what would change', async () => {
     const { log, step } = setup();
-    const result = await deploy(localHost('h.example', [step('1'), step('2', { applied: true }), onChange(step('3'), step('4'))]), undefined, {
-      dryRun: true,
-    });
+    const result = await deploy(
+      localHost('h.example', [step('1'), step('2', { applied: true }), onChange(step('3'), step('4'))]),
+      undefined,
+      {
+        dryRun: true,
+      },
+    );
     expect(log.entries).toEqual(['check 1', 'check 2', 'check 3', 'check 4']);
     expect(result).toMatchObject({ dryRun: true, changed: 3, unchanged: 1, status: 'ok' });
   });
@@ -289,16 +301,21 @@ describe('combinators on the real target', () => {
     expect(log.entries.at(-1)).toBe('unapply 1');
   });
 
-  it("asUser takes its hops from @consfig/connections, and says so when they are not loaded: a combinator's own failure is reported once", async () => {
+  it("asUser's hops come from @consfig/connections, named when absent; a combinator's failure shown once", async () => {
     const x = defprop({ name: 'test.x', desc: 'x', apply: async () => 'unchanged' });
-    const unknown = /^unknown connection hop "runuser:nobody" \(known: local\b.*did you import @consfig\/connections\?\)$/;
+    const unknown =
+      /^unknown connection hop "runuser:nobody" \(known: local\b.*did you import @consfig\/connections\?\)$/;
     // at the top, where the host's seq goes on past failures
     const top = await deploy(localHost('o.example', [asUser('nobody', x()), x()]));
-    expect(top.failures.map((f) => [f.property, f.error.message])).toEqual([['As nobody', expect.stringMatching(unknown)]]);
+    expect(top.failures.map((f) => [f.property, f.error.message])).toEqual([
+      ['As nobody', expect.stringMatching(unknown)],
+    ]);
     expect([top.status, top.failed, top.unchanged]).toEqual(['failed', 1, 1]);
     // under a property line, which carries it
     const under = await deploy(localHost('o.example', [desc('as nobody', asUser('nobody', x()))]));
-    expect(under.failures.map((f) => [f.property, f.error.message])).toEqual([['as nobody', expect.stringMatching(unknown)]]);
+    expect(under.failures.map((f) => [f.property, f.error.message])).toEqual([
+      ['as nobody', expect.stringMatching(unknown)],
+    ]);
   });
 });
 
@@ -319,10 +336,12 @@ describe('no implicit local machine', () => {
 
   it('refuses a via that is not a chain, naming via', () => {
     expect(() => defineHost('w.example', [], { via: 42 as never })).toThrow(
-      /w\.example: via must be a chain such as 'local' or 'ssh:root@web1 sudo', a hop such as ssh\('web1'\), or a list of them, not 42/,
+      /w\.example: via must be a chain such as 'local' or 'ssh:root@web1 sudo', .*, or a list of them, not 42/,
     );
     expect(() => defineHost('w.example', [], { via: [{ wrap: 1 }] as never })).toThrow(/not \{"wrap":1\}/);
-    expect(() => defineHost('w.example', [], { via: (() => ({})) as never })).toThrow(/a function .*call it to make the hop/);
+    expect(() => defineHost('w.example', [], { via: (() => ({})) as never })).toThrow(
+      /a function .*call it to make the hop/,
+    );
     expect(() => defineHost('w.example', [], { via: '' })).toThrow(/via is empty \(write 'local'/);
   });
 });
@@ -340,7 +359,9 @@ describe('the deployment lock', () => {
     const started = Date.now();
     const [a, b] = await Promise.all([
       deploy(localHost('first.example', [slow()]), undefined, { onEvent: (e) => events.push(e) }),
-      new Promise((r) => setTimeout(r, 100)).then(() => deploy(localHost('second.example', [slow()]), undefined, { onEvent: (e) => events.push(e) })),
+      new Promise((r) => setTimeout(r, 100)).then(() =>
+        deploy(localHost('second.example', [slow()]), undefined, { onEvent: (e) => events.push(e) }),
+      ),
     ]);
     expect([a.status, b.status]).toEqual(['ok', 'ok']);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);

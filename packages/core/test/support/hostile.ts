@@ -15,7 +15,7 @@ export const HOSTILE_STRINGS: string[] = [
   '\n\n\nend',
   'tab\there',
   'cr\r\nlf',
-  "it's a \"quote\" \\' mix",
+  'it\'s a "quote" \\\' mix',
   '; rm -rf / #',
   '&& echo no || echo nope | cat > /tmp/x',
   '-n',

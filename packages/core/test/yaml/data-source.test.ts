@@ -12,12 +12,16 @@ function file(text: string): string {
 
 describe('yamlSource', () => {
   it('gives text and base64 items by iden1 and iden2, and nothing for what it lacks', async () => {
-    const source = yamlSource(file('web1.example:\n  /etc/db.conf: |\n    password=s3cret\n  key.bin: { base64: AAEC/w== }\n'));
+    const source = yamlSource(
+      file('web1.example:\n  /etc/db.conf: |\n    password=s3cret\n  key.bin: { base64: AAEC/w== }\n'),
+    );
     expect((await source.get({ iden1: 'web1.example', iden2: '/etc/db.conf' }))?.toString()).toBe('password=s3cret\n');
     expect([...(await source.get({ iden1: 'web1.example', iden2: 'key.bin' }))!]).toEqual([0, 1, 2, 255]);
     expect(await source.get({ iden1: 'web1.example', iden2: 'constructor' })).toBeUndefined();
     expect(await source.get({ iden1: 'web2.example', iden2: 'x' })).toBeUndefined();
-    const missing = await fetchData('web2.example', [{ iden1: 'web2.example', iden2: 'x' }], [source]).catch((e: unknown) => e);
+    const missing = await fetchData('web2.example', [{ iden1: 'web2.example', iden2: 'x' }], [source]).catch(
+      (e: unknown) => e,
+    );
     expect(missing).toBeInstanceOf(MissingDataError);
     expect((missing as Error).message).toMatch(/\(web2\.example, x\) \(looked in yaml:.*data\.yml\)/);
   });
@@ -29,6 +33,8 @@ describe('yamlSource', () => {
     expect([(error as YamlFileError).line, (error as YamlFileError).key]).toEqual([3, 'web1.port']);
     expect((error as Error).message).toMatch(/data\.yml:3: web1\.port: an item is text, or \{ base64: \.\.\. \}$/);
     await expect(yamlSource('/nonexistent/data.yml').get({ iden1: 'a', iden2: 'b' })).rejects.toThrow(/does not exist/);
-    expect(await yamlSource('/nonexistent/data.yml', { optional: true }).get({ iden1: 'a', iden2: 'b' })).toBeUndefined();
+    expect(
+      await yamlSource('/nonexistent/data.yml', { optional: true }).get({ iden1: 'a', iden2: 'b' }),
+    ).toBeUndefined();
   });
 });

@@ -40,7 +40,11 @@ describe('hostVars', () => {
       'host_vars/web1.example.yml': 'sshPort: 2222\n',
     });
     const vars = hostVars(pathToFileURL(dir), schema);
-    expect(vars('web1.example', ['web', 'eu'])).toEqual({ motd: 'web server', sshPort: 2222, db: { host: 'db-eu', port: 5433 } });
+    expect(vars('web1.example', ['web', 'eu'])).toEqual({
+      motd: 'web server',
+      sshPort: 2222,
+      db: { host: 'db-eu', port: 5433 },
+    });
     expect(vars('db1.example')).toEqual({ motd: 'hello', sshPort: 22, db: { host: 'db1', port: 5432 } });
     expect(vars.dir).toBe(dir);
   });
@@ -54,17 +58,26 @@ describe('hostVars', () => {
     const vars = hostVars(dir, schema);
     const nested = thrown(() => vars('web1'));
     expect(nested.code).toBe('CONSFIG_YAML_INVALID');
-    expect([nested.file, nested.line, nested.key, nested.host]).toEqual([join(dir, 'host_vars/web1.yml'), 5, 'db.port', 'web1']);
+    expect([nested.file, nested.line, nested.key, nested.host]).toEqual([
+      join(dir, 'host_vars/web1.yml'),
+      5,
+      'db.port',
+      'web1',
+    ]);
     expect(nested.message).toMatch(/host_vars\/web1\.yml:5: db\.port: Expected number, received string$/);
-    expect(thrown(() => vars('web2')).message).toMatch(/host_vars\/web2\.yml:1: sshPort: Expected number, received string$/);
+    expect(thrown(() => vars('web2')).message).toMatch(
+      /host_vars\/web2\.yml:1: sshPort: Expected number, received string$/,
+    );
 
     const bare = hostVars(inventory({ 'host_vars/web3.yml': 'sshPort: 22\n' }), schema);
     const missing = thrown(() => bare('web3', ['web']));
     expect(missing.file).toBeUndefined();
-    expect(missing.message).toMatch(/\{group_vars\/all\.yml,group_vars\/web\.yml,host_vars\/web3\.yml\} for web3: motd: Required$/);
+    expect(missing.message).toMatch(
+      /\{group_vars\/all\.yml,group_vars\/web\.yml,host_vars\/web3\.yml\} for web3: motd: Required$/,
+    );
   });
 
-  it('refuses malformed YAML with its line, a file that is not a mapping, and group names that leave the directory', () => {
+  it('refuses malformed YAML with its line, a file not a mapping, and group names that leave the directory', () => {
     const dir = inventory({
       'group_vars/all.yml': 'motd: hi\n',
       'host_vars/bad.yml': 'motd: hi\nsshPort: [1, 2\n',
@@ -76,6 +89,8 @@ describe('hostVars', () => {
     const dup = thrown(() => vars('dup'));
     expect([dup.line, dup.message]).toEqual([2, expect.stringMatching(/dup\.yml:2: Map keys must be unique/)]);
     expect(thrown(() => vars('list')).message).toMatch(/list\.yml:1: vars must be a mapping/);
-    expect(thrown(() => vars('x', ['../host_vars/bad'])).message).toMatch(/group_vars name "..\/host_vars\/bad" cannot name a file/);
+    expect(thrown(() => vars('x', ['../host_vars/bad'])).message).toMatch(
+      /group_vars name "..\/host_vars\/bad" cannot name a file/,
+    );
   });
 });

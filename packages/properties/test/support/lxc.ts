@@ -15,5 +15,9 @@ export function isRunning(owner: string, lxcpath: string, name: string): boolean
 
 /** Stops and removes every container under `lxcpath`. */
 export function removeAllContainers(owner: string, lxcpath: string): void {
-  sh(`for c in $(su ${owner} -s /bin/sh -c 'lxc-ls -P ${lxcpath}' 2>/dev/null); do su ${owner} -s /bin/sh -c "lxc-stop -P ${lxcpath} -n $c -k" 2>/dev/null; done; rm -rf ${lxcpath}; true`);
+  sh(
+    `for c in $(su ${owner} -s /bin/sh -c 'lxc-ls -P ${lxcpath}' 2>/dev/null); do
+       su ${owner} -s /bin/sh -c "lxc-stop -P ${lxcpath} -n $c -k" 2>/dev/null
+     done; rm -rf ${lxcpath}; true`,
+  );
 }

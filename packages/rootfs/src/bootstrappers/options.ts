@@ -3,8 +3,19 @@ import { z } from 'zod';
 
 /** Debian suites and their aliases that the archive serves (others are refused early). */
 export const DEBIAN_SUITES = [
-  'buster', 'bullseye', 'bookworm', 'trixie', 'forky', 'duke', 'sid',
-  'oldoldstable', 'oldstable', 'stable', 'testing', 'unstable', 'experimental',
+  'buster',
+  'bullseye',
+  'bookworm',
+  'trixie',
+  'forky',
+  'duke',
+  'sid',
+  'oldoldstable',
+  'oldstable',
+  'stable',
+  'testing',
+  'unstable',
+  'experimental',
 ] as const;
 
 export const bootstrapOptions = z
@@ -12,8 +23,14 @@ export const bootstrapOptions = z
     /** Which bootstrapper: default mmdebstrap when the building machine has it, else debootstrap. */
     bootstrapper: z.string().optional(),
     suite: z.string().regex(/^[a-z][a-z0-9.-]*$/, 'must be a suite name such as bookworm'),
-    arch: z.string().regex(/^[a-z0-9]+$/, 'must be an architecture such as amd64').default('amd64'),
-    variant: z.string().regex(/^[a-z-]+$/).default('minbase'),
+    arch: z
+      .string()
+      .regex(/^[a-z0-9]+$/, 'must be an architecture such as amd64')
+      .default('amd64'),
+    variant: z
+      .string()
+      .regex(/^[a-z-]+$/)
+      .default('minbase'),
     includes: z.array(z.string().regex(/^[a-z0-9][a-z0-9+.-]*$/, 'must be package names')).default([]),
     components: z.array(z.string().regex(/^[a-z-]+$/)).default(['main']),
     /** Archive URL; default: the building machine's own archive, with the suite asked for. */

@@ -50,16 +50,39 @@ function checkRanges(maps: IdMaps): void {
   }
 }
 
-async function runShifter(target: ShiftTarget, mode: string, root: string, maps: IdMaps, options: ShiftOptions): Promise<string> {
-  const argv = ['perl', '-e', SHIFTER, '--', mode, root, rangesText(maps.uid), rangesText(maps.gid), options.unmapped ?? 'error'];
+async function runShifter(
+  target: ShiftTarget,
+  mode: string,
+  root: string,
+  maps: IdMaps,
+  options: ShiftOptions,
+): Promise<string> {
+  const argv = [
+    'perl',
+    '-e',
+    SHIFTER,
+    '--',
+    mode,
+    root,
+    rangesText(maps.uid),
+    rangesText(maps.gid),
+    options.unmapped ?? 'error',
+  ];
   const r = await target.run(argv, mode === 'state' ? { readOnly: true } : { affects: [root] });
   const stderr = r.stderr.toString('utf8').trim();
-  if (r.exitCode === 127) throw new IdShiftError(`shifting ids in ${root} needs perl where the tree is (Debian's perl-base)`);
+  if (r.exitCode === 127)
+    throw new IdShiftError(`shifting ids in ${root} needs perl where the tree is (Debian's perl-base)`);
   if (r.exitCode !== 0) throw new IdShiftError(stderr || `the id shifter failed with exit code ${r.exitCode}`);
   return r.stdout.toString('utf8').trim();
 }
 
-async function report(target: ShiftTarget, mode: 'shift' | 'unshift', root: string, maps: IdMaps, options: ShiftOptions) {
+async function report(
+  target: ShiftTarget,
+  mode: 'shift' | 'unshift',
+  root: string,
+  maps: IdMaps,
+  options: ShiftOptions,
+) {
   checkRanges(maps);
   const started = performance.now();
   const [state, inodes, shifted] = (await runShifter(target, mode, root, maps, options)).split(' ');
@@ -72,17 +95,30 @@ async function report(target: ShiftTarget, mode: 'shift' | 'unshift', root: stri
 }
 
 /** Shift every inode below `root` (on its filesystem) from host ids into `maps`. */
-export function shiftTree(target: ShiftTarget, root: string, maps: IdMaps, options: ShiftOptions = {}): Promise<ShiftReport> {
+export function shiftTree(
+  target: ShiftTarget,
+  root: string,
+  maps: IdMaps,
+  options: ShiftOptions = {},
+): Promise<ShiftReport> {
   return report(target, 'shift', root, maps, options);
 }
 
 /** Shift a tree back to host ids (the inverse of shiftTree with the same maps). */
-export function unshiftTree(target: ShiftTarget, root: string, maps: IdMaps, options: ShiftOptions = {}): Promise<ShiftReport> {
+export function unshiftTree(
+  target: ShiftTarget,
+  root: string,
+  maps: IdMaps,
+  options: ShiftOptions = {},
+): Promise<ShiftReport> {
   return report(target, 'unshift', root, maps, options);
 }
 
 /** What the marker on `root` says: not shifted, shifting (interrupted) or shifted, and with which maps. */
-export async function shiftState(target: ShiftTarget, root: string): Promise<{ state: 'none' | 'shifting' | 'shifted'; maps?: IdMaps }> {
+export async function shiftState(
+  target: ShiftTarget,
+  root: string,
+): Promise<{ state: 'none' | 'shifting' | 'shifted'; maps?: IdMaps }> {
   const none = { uid: [], gid: [] };
   const text = await runShifter(target, 'state', root, none, {});
   const m = /^(shifting|shifted) u=(\S+) g=(\S+)$/.exec(text);

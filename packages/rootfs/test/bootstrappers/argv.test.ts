@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { bootstrapOptions, debootstrap, dnf, mmdebstrap, pacstrap, tarball, cacheKey } from '../../src/index.js';
 
-const o = bootstrapOptions.parse({ suite: 'bookworm', includes: ['vim', 'curl'], components: ['main', 'contrib'], proxy: 'http://proxy:3142' });
+const o = bootstrapOptions.parse({
+  suite: 'bookworm',
+  includes: ['vim', 'curl'],
+  components: ['main', 'contrib'],
+  proxy: 'http://proxy:3142',
+});
 
 describe('bootstrapper argv', () => {
   it("mmdebstrap uses the building machine's archive without a mirror and sets the proxy as an apt option", () => {
     expect(mmdebstrap.argv(o, '/out.tar.zst')).toEqual([
-      'mmdebstrap', '--quiet', '--variant=minbase', '--architectures=amd64', '--components=main,contrib',
-      '--include=vim,curl', '--aptopt=Acquire::http::Proxy "http://proxy:3142"', 'bookworm', '/out.tar.zst',
+      'mmdebstrap',
+      '--quiet',
+      '--variant=minbase',
+      '--architectures=amd64',
+      '--components=main,contrib',
+      '--include=vim,curl',
+      '--aptopt=Acquire::http::Proxy "http://proxy:3142"',
+      'bookworm',
+      '/out.tar.zst',
       '@host-mirror@',
     ]);
     expect(mmdebstrap.argv({ ...o, mirror: 'http://m/debian', proxy: undefined }, '/d').at(-1)).toBe('http://m/debian');
@@ -15,8 +27,15 @@ describe('bootstrapper argv', () => {
 
   it('debootstrap takes the proxy from the environment', () => {
     expect(debootstrap.argv({ ...o, keyring: '/k.gpg' }, '/d')).toEqual([
-      'debootstrap', '--variant=minbase', '--arch=amd64', '--components=main,contrib', '--include=vim,curl',
-      '--keyring=/k.gpg', 'bookworm', '/d', '@host-mirror@',
+      'debootstrap',
+      '--variant=minbase',
+      '--arch=amd64',
+      '--components=main,contrib',
+      '--include=vim,curl',
+      '--keyring=/k.gpg',
+      'bookworm',
+      '/d',
+      '@host-mirror@',
     ]);
     expect(debootstrap.env?.(o)).toEqual({ http_proxy: 'http://proxy:3142' });
   });
@@ -24,13 +43,28 @@ describe('bootstrapper argv', () => {
   it('pacstrap and dnf for other distributions', () => {
     expect(pacstrap.argv(o, '/mnt')).toEqual(['pacstrap', '-c', '-G', '-M', '/mnt', 'base', 'vim', 'curl']);
     expect(dnf.argv({ ...o, suite: '41', proxy: undefined }, '/mnt')).toEqual([
-      'dnf', '-y', '--installroot=/mnt', '--releasever=41', '--forcearch=x86_64', '--setopt=install_weak_deps=False',
-      'install', '@core', 'vim', 'curl',
+      'dnf',
+      '-y',
+      '--installroot=/mnt',
+      '--releasever=41',
+      '--forcearch=x86_64',
+      '--setopt=install_weak_deps=False',
+      'install',
+      '@core',
+      'vim',
+      'curl',
     ]);
   });
 
   it('tarball unpacks a given tarball and needs one', () => {
-    expect(tarball.argv({ ...o, tarball: '/r.tar.xz' }, '/d')).toEqual(['tar', '-C', '/d', '--numeric-owner', '-xpf', '/r.tar.xz']);
+    expect(tarball.argv({ ...o, tarball: '/r.tar.xz' }, '/d')).toEqual([
+      'tar',
+      '-C',
+      '/d',
+      '--numeric-owner',
+      '-xpf',
+      '/r.tar.xz',
+    ]);
     expect(() => tarball.argv(o, '/d')).toThrow(/needs options.tarball/);
   });
 

@@ -1,5 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { linkSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+  chmodSync,
+  chownSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { runuser, sudo } from '@consfig/connections';
 import { ensureUsers, TEST_USER } from '../../../connections/test/support/machine.js';
@@ -7,7 +17,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { openConnection, type Connection } from '@consfig/core';
 import { IdShiftError, MARKER, markerText, shiftState, shiftTree, unshiftTree, type IdMaps } from '../../src/index.js';
 
-const MAPS: IdMaps = { uid: [{ inside: 0, outside: 100000, count: 65536 }], gid: [{ inside: 0, outside: 100000, count: 65536 }] };
+const MAPS: IdMaps = {
+  uid: [{ inside: 0, outside: 100000, count: 65536 }],
+  gid: [{ inside: 0, outside: 100000, count: 65536 }],
+};
 
 let root: string;
 let conn: Connection;
@@ -22,7 +35,10 @@ function sh(script: string): string {
   return execFileSync('sh', ['-c', script], { encoding: 'utf8' });
 }
 
-/** The fixture: setuid, setgid dir, file capability, ACLs, default ACL, hard links, a symlink to /, a FIFO, a device. */
+/**
+ * The fixture: setuid, setgid dir, file capability, ACLs, default ACL, hard links, a
+ * symlink to /, a FIFO, a device.
+ */
 function makeFixture(dir: string): void {
   mkdirSync(join(dir, 'bin'));
   writeFileSync(join(dir, 'bin/suid'), '#!/bin/sh\n');
@@ -97,7 +113,10 @@ describe('shiftTree', () => {
   it('resumes an interrupted shift without shifting anything twice', async () => {
     await shiftTree(conn, root, MAPS);
     // As if interrupted before these two inodes: still at host ids, marker says shifting.
-    sh(`chown -h 0:0 ${join(root, 'bin/suid')} && chmod 4755 ${join(root, 'bin/suid')} && chown 1000:1000 ${join(root, 'home-file')}`);
+    sh(
+      `chown -h 0:0 ${join(root, 'bin/suid')} && chmod 4755 ${join(root, 'bin/suid')} &&
+       chown 1000:1000 ${join(root, 'home-file')}`,
+    );
     execFileSync('setfattr', ['-n', MARKER, '-v', markerText('shifting', MAPS), root]);
     expect((await shiftTree(conn, root, MAPS)).state).toBe('resumed');
     expect(lstatSync(join(root, 'bin/suid')).uid).toBe(100000);
@@ -115,7 +134,9 @@ describe('shiftTree', () => {
     await shiftTree(conn, root, MAPS);
     const other = { uid: [{ inside: 0, outside: 200000, count: 65536 }], gid: MAPS.gid };
     await expect(shiftTree(conn, root, other)).rejects.toThrow(/already shifted with other maps/);
-    await expect(shiftTree(conn, root, { uid: [{ inside: 0, outside: 1000, count: 65536 }], gid: MAPS.gid })).rejects.toThrow(/overlap/);
+    await expect(
+      shiftTree(conn, root, { uid: [{ inside: 0, outside: 1000, count: 65536 }], gid: MAPS.gid }),
+    ).rejects.toThrow(/overlap/);
   });
 
   it('never crosses into another filesystem', async () => {
@@ -125,13 +146,15 @@ describe('shiftTree', () => {
     expect(lstatSync(join(root, 'mnt/inside')).uid).toBe(0);
   });
 
-  it('shifts with the privileges of the far end: as an ordinary user through sudo, and says so without them', async () => {
+  it('shifts with the far end’s privileges: as an ordinary user through sudo, and says so without them', async () => {
     ensureUsers();
     const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
     const throughSudo = await openConnection([runuser(TEST_USER), sudo()], { env });
     const unprivileged = await openConnection([runuser(TEST_USER)], { env });
     try {
-      await expect(shiftTree(unprivileged, root, MAPS)).rejects.toThrow(/lsetxattr trusted\.consfig\.idshift .*: Operation not permitted/);
+      await expect(shiftTree(unprivileged, root, MAPS)).rejects.toThrow(
+        /lsetxattr trusted\.consfig\.idshift .*: Operation not permitted/,
+      );
       expect((await shiftTree(throughSudo, root, MAPS)).state).toBe('done');
       expect(lstatSync(join(root, 'bin/suid')).uid).toBe(100000);
     } finally {
