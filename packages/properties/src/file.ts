@@ -24,6 +24,18 @@ import {
 } from './text-file.js';
 import { absolutePath, fileOwnership, lines, type FileOwnership } from './schemas.js';
 
+export { hasMode, hasOwnership } from './file-metadata.js';
+export { isCopyOf } from './file-copy.js';
+export {
+  containsConfEquals,
+  containsConfShell,
+  containsConfSpace,
+  containsConfTab,
+  containsConfUnspaced,
+  lacksLinesMatching,
+  regexReplacedLines,
+} from './file-edits.js';
+
 const content = z.union([z.string(), z.array(z.string()), z.instanceof(Uint8Array)], {
   errorMap: () => ({ message: 'must be a string, an array of lines or bytes' }),
 });

@@ -27,7 +27,7 @@ export function joinLines(list: readonly string[]): string {
   return list.length === 0 ? '' : `${list.join('\n')}\n`;
 }
 
-function octal(mode: number): string {
+export function octal(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 

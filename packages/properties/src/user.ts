@@ -6,7 +6,10 @@ import { changesOf, checkLines, checkResult, rewriteLines } from './text-file.js
 
 const listShell = (shell: string) => (old: string[]) => (old.includes(shell) ? old : [...old, shell]);
 
-const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name (lower case, digits, _ and -)');
+import { userName } from './user-ids.js';
+
+export { groupExists, hasAccountWithUid } from './user-ids.js';
+export { hasEnabledPassword, hasLockedPassword } from './user-password.js';
 
 export interface PasswdEntry {
   name: string;
