@@ -188,8 +188,11 @@ export interface Connection {
    * ends). Waits up to `waitMs` for another holder, then throws LockedError.
    */
   lock(options: LockOptions): Promise<void>;
-  /** A connection with one more hop (as another user, into a chroot…). Shares the lifetime. */
-  extend(hop: Hop): Promise<Connection>;
+  /**
+   * A connection with one more hop (as another user, into a chroot…), or several (ssh
+   * then sudo): one process chain. Shares the lifetime.
+   */
+  extend(via: Hop | readonly Hop[]): Promise<Connection>;
   /** Observe every command run through this connection (and its extensions). */
   onCommand(listener: ((event: CommandEvent) => void) | undefined): void;
   close(): Promise<void>;

@@ -105,11 +105,11 @@ export interface PropertyContext {
   memo<T>(key: string, compute: () => Promise<T>): Promise<T>;
   forget(key: string): void;
   /**
-   * Deploy another host's properties through this connection extended by `hop` (into a
-   * chroot or container this property built). The nested host is reported as a host of
-   * its own; its failure fails this property.
+   * Deploy another host's properties through this connection extended by `via` (one hop
+   * into a chroot or container this property built, or a chain such as ssh then sudo).
+   * The nested host is reported as a host of its own; its failure fails this property.
    */
-  deployNested(host: NestedHost, hop: Hop): Promise<Outcome>;
+  deployNested(host: NestedHost, via: Hop | readonly Hop[]): Promise<Outcome>;
 }
 
 /** What deployNested needs of a host (a Host, nested with Host.nestedIn). */

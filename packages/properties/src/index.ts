@@ -13,6 +13,7 @@ export * as image from './image.js';
 export * as libvirt from './libvirt.js';
 export * as locale from './locale.js';
 export * as lxc from './lxc.js';
+export * as network from './network.js';
 export * as os from './os.js';
 export * as runtime from './runtime.js';
 export * as service from './service.js';

@@ -11,8 +11,10 @@ import { change, checkLines, joinLines, regularContent, rewriteLines, splitLines
 import { entryOrFail, type PasswdEntry } from './user.js';
 import { userName } from './user-ids.js';
 
-const KEY =
-  /^(?:\S+\s+)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/]+={0,3}(?:\s.*)?$/;
+const KEY = new RegExp(
+  String.raw`^(?:\S+\s+)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|` +
+    String.raw`sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s+[A-Za-z0-9+/]+={0,3}(?:\s.*)?$`,
+);
 const publicKey = z
   .string()
   .transform((k) => k.trim())

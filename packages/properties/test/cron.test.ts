@@ -50,7 +50,8 @@ describe('cron.userCrontab', () => {
     const entries = cron.userCrontab('alice', ['*/5 * * * * /usr/bin/true', '@reboot echo up']);
     const pending = await t.pending(entries);
     expect(pending[0]![0]!.after).toBe(
-      'MAILTO=alice\n0 * * * * echo mine\n# BEGIN consfig consfig\n*/5 * * * * /usr/bin/true\n@reboot echo up\n# END consfig consfig\n',
+      'MAILTO=alice\n0 * * * * echo mine\n' +
+        '# BEGIN consfig consfig\n*/5 * * * * /usr/bin/true\n@reboot echo up\n# END consfig consfig\n',
     );
     await t.twice(entries);
     await t.twice(cron.userCrontab('alice', '@daily echo other', { marker: 'other' }));

@@ -8,7 +8,7 @@ import { chrootHost, debian } from './support/chroot-host.js';
 const t = chrootHost('file-copy');
 
 describe('file.isCopyOf', () => {
-  it('copies a file on the target with its mode, shows the diff first, and follows a change of the source', async () => {
+  it('copies a file on the target with its mode, shows the diff first, follows a change of the source', async () => {
     writeFileSync(`${t.root}/etc/consfig-source`, 'one\n', { mode: 0o640 });
     const copy = file.isCopyOf('/srv/copies/dest', '/etc/consfig-source');
     expect(await t.pending(copy)).toEqual([[{ path: '/srv/copies/dest', before: null, after: 'one\n' }]]);

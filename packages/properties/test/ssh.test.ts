@@ -24,7 +24,7 @@ beforeAll(async () => {
 });
 
 describe('ssh.authorizedKeys', () => {
-  it("adds keys to alice's own 0600 file in a 0700 ~/.ssh, then only those with exact, and takes them out", async () => {
+  it("adds keys to alice's own 0600 file in a 0700 ~/.ssh, then only those with exact; takes them out", async () => {
     const [a, b, c] = [newKey('a'), newKey('b'), newKey('c')];
     const file = `${t.root}/home/alice/.ssh/authorized_keys`;
     expect(await t.pending(ssh.authorizedKeys('alice', [a, b]))).toEqual([

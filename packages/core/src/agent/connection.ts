@@ -334,8 +334,9 @@ export class AgentConnection implements Connection {
     return result;
   }
 
-  async extend(hop: Hop): Promise<Connection> {
-    const child = await openAgentConnection([...this.hops, hop], this.options, this.hops.length);
+  async extend(via: Hop | readonly Hop[]): Promise<Connection> {
+    const more: readonly Hop[] = Array.isArray(via) ? via : [via as Hop];
+    const child = await openAgentConnection([...this.hops, ...more], this.options, this.hops.length);
     child.onCommand(this.listener);
     this.children.push(child);
     return child;

@@ -237,11 +237,12 @@ export class HostRun {
       extensions: this.extensions,
       memos: this.memos,
       apply: (child, direction, on) => this.applyNode(child, direction, on, id, depth),
-      deployNested: async (child, hop, extend) => {
-        const nestedConn = await extend(`nested:${child.name}:${hop.describe()}`, async (c) => {
-          const opened = await c.extend(hop);
+      deployNested: async (child, hops, extend) => {
+        const key = `nested:${child.name}:${hops.map((h) => h.describe()).join(' ')}`;
+        const nestedConn = await extend(key, async (c) => {
+          const opened = await c.extend(hops);
           // Another target (a container, a tree): deployed directly too, so it has a lock of its own.
-          if (!this.dryRun && !reachesSameTarget(hop))
+          if (!this.dryRun && !hops.every(reachesSameTarget))
             await lockTarget(opened, child.name, this.options.lockWaitMs, this.emit);
           return opened;
         });

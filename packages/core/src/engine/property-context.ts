@@ -35,10 +35,10 @@ export interface ContextScope {
   readonly memos: Map<string, Promise<unknown>>;
   /** Apply (or unapply) `child` under this property, over `conn`. */
   apply(child: Propapp, direction: 'apply' | 'unapply', conn: Connection): Promise<Outcome>;
-  /** Run `child` through `hop`, the connection opened once through `extend`. */
+  /** Run `child` through the hops, the connection opened once through `extend`. */
   deployNested(
     child: NestedHost,
-    hop: Hop,
+    hops: readonly Hop[],
     extend: (key: string, make: (conn: Connection) => Promise<Connection>) => Promise<Connection>,
   ): Promise<HostResult>;
 }
@@ -104,8 +104,9 @@ export function propertyContext(
     note: (message) => {
       notes.push(message);
     },
-    deployNested: async (child, hop) => {
-      const result = await scope.deployNested(child, hop, ctx.extendConnection);
+    deployNested: async (child, via) => {
+      const hops: readonly Hop[] = Array.isArray(via) ? via : [via as Hop];
+      const result = await scope.deployNested(child, hops, ctx.extendConnection);
       if (result.status !== 'ok') {
         // The first failure says what went wrong; the nested host's block has them all.
         const [first, ...more] = result.failures;
