@@ -51,7 +51,7 @@ const STALE = /Unable to locate package|has no installation candidate|Failed to 
 const INSTALLED = 'apt.installed-set';
 
 // Typed with a rest parameter so that it does not pin the property's argument types.
-const debianOnly =
+export const debianOnly =
   (name: string) =>
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   (h: HostattrsContext, ..._args: any[]): void =>
@@ -77,7 +77,7 @@ export async function missingPackages(ctx: PropertyContext, pkgs: readonly strin
 }
 
 /** apt-get with the usual options; refresh the lists and retry once when they are stale. */
-async function aptGet(ctx: PropertyContext, args: string[]): Promise<void> {
+export async function aptGet(ctx: PropertyContext, args: string[]): Promise<void> {
   ctx.forget(INSTALLED);
   const run = () => ctx.run(['apt-get', '-y', ...APT_OPTS, ...args], { env: APT_ENV, allowFailure: true });
   let r = await run();
@@ -144,7 +144,7 @@ export const cacheCleaned = defprop({
   },
 });
 
-const PROXY_FILE = '/etc/apt/apt.conf.d/00consfig-proxy';
+export const PROXY_FILE = '/etc/apt/apt.conf.d/00consfig-proxy';
 
 /** Use an HTTP proxy for the archive (also a hostattr: bootstrappers use it). */
 export function proxy(url: string): Propapp {
@@ -179,7 +179,7 @@ export const standardSourcesList = defprop({
   },
 });
 
-const SOURCES = '/etc/apt/sources.list.d/debian.sources';
+export const SOURCES = '/etc/apt/sources.list.d/debian.sources';
 
 function sourcesFor(ctx: PropertyContext): string {
   const os = ctx.attrs.first(attrs.os)!;

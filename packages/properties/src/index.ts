@@ -3,7 +3,7 @@
  * `file.hasContent(...)`, `cmd.single(...)`, `os.debianStable(...)`.
  */
 export * as apache from './apache.js';
-export * as apt from './apt.js';
+export * as apt from './apt-module.js';
 export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as cron from './cron.js';

@@ -22,7 +22,8 @@ describe('network interfaces', () => {
     });
     await t.twice(eth, network.dhcp('eth8'), network.staticAddress('eth7', { address: '2001:db8::7/64' }));
     expect(t.inside('ifquery', 'eth9')).toBe(
-      'address: 192.0.2.10\ngateway: 192.0.2.1\ndns-nameservers: 192.0.2.53\nbroadcast: 192.0.2.255\nnetmask: 255.255.255.0\n',
+      'address: 192.0.2.10\ngateway: 192.0.2.1\ndns-nameservers: 192.0.2.53\n' +
+        'broadcast: 192.0.2.255\nnetmask: 255.255.255.0\n',
     );
     expect(t.inside('ifquery', '--list').split('\n')).toEqual(expect.arrayContaining(['eth7', 'eth8', 'eth9']));
     await t.twice(unapply(network.dhcp('eth8')));
@@ -40,7 +41,7 @@ describe('network interfaces', () => {
 });
 
 describe('hosts and resolv.conf', () => {
-  it('maps an address to names that getent then resolves, replacing an older line, and writes resolv.conf', async () => {
+  it('maps an address to names getent then resolves, replacing an older line; writes resolv.conf', async () => {
     await t.twice(network.hostsEntry('192.0.2.20', 'db.example', 'db'));
     await t.twice(network.hostsEntry('192.0.2.20', 'db2.example'));
     expect(t.inside('getent', 'hosts', 'db2.example')).toBe('192.0.2.20      db2.example\n');
@@ -61,7 +62,8 @@ describe('hosts and resolv.conf', () => {
       deploy(defineHost('lib.example', [debian, network.resolvConf({ nameservers: [] })]), 'local'),
     ]);
     expect(results.map((r) => r.failures[0]?.error.message)).toEqual([
-      "invalid argument 'options.address' to network.staticAddress: must be an address with its prefix, such as '192.0.2.10/24' or '2001:db8::10/64'",
+      "invalid argument 'options.address' to network.staticAddress: must be an address with its prefix, " +
+        "such as '192.0.2.10/24' or '2001:db8::10/64'",
       "invalid argument 'names' to network.hostsEntry: must be host names",
       "invalid argument 'options.nameservers' to network.resolvConf: give at least one nameserver",
     ]);
