@@ -8,6 +8,7 @@ export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as cron from './cron.js';
 export * as file from './file.js';
+export * as git from './git.js';
 export * as hostname from './hostname.js';
 export * as image from './image.js';
 export * as libvirt from './libvirt.js';

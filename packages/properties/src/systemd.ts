@@ -1,6 +1,9 @@
-/** systemd: unit enablement and lingering (works offline, in chroots too). */
+/**
+ * systemd: units enabled, disabled, masked and lingering (offline too, in chroots), and
+ * started, stopped, restarted and reloaded where systemd runs.
+ */
 import { posix } from 'node:path';
-import { defprop, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
 import { metadataChange } from './text-file.js';
 import { passwdEntry } from './user.js';
@@ -89,5 +92,71 @@ export const masked = defprop({
     if ((await ctx.stat('/run/systemd/system')).exists)
       await ctx.run(['systemctl', 'unmask', unit], { affects: [path] });
     else await ctx.run(['rm', '-f', path], { affects: [path] });
+  },
+});
+
+/** A unit disabled (the opposite of enabled; works offline too). */
+export const disabled = defprop({
+  name: 'systemd.disabled',
+  desc: (unit) => `${unit} disabled`,
+  args: z.tuple([unitName]),
+  argNames: ['unit'],
+  check: async (ctx, unit) => !(await ctx.test(['systemctl', 'is-enabled', '-q', unit])),
+  apply: async (ctx, unit) => {
+    await ctx.run(['systemctl', 'disable', unit]);
+  },
+  unapply: async (ctx, unit) => {
+    await ctx.run(['systemctl', 'enable', unit]);
+  },
+});
+
+/**
+ * Whether units can be started here: systemd is the running init, and the host is not
+ * marked noServices (a tree being built). Where not, the runtime properties below do
+ * nothing and change nothing, as service.* do.
+ */
+async function systemdRuns(ctx: PropertyContext): Promise<boolean> {
+  if (ctx.attrs.first(attrs.noServices) === true) return false;
+  return (await ctx.stat('/run/systemd/system')).exists;
+}
+
+const isActive = (ctx: PropertyContext, unit: string) => ctx.test(['systemctl', 'is-active', '-q', unit]);
+
+/** A `systemctl VERB UNIT` property, applied unless `done` says so. */
+function unitAction(
+  name: string,
+  verb: string,
+  what: string,
+  done: (ctx: PropertyContext, unit: string) => Promise<boolean>,
+) {
+  return defprop({
+    name: `systemd.${name}`,
+    desc: (unit) => `${unit} ${what}`,
+    args: z.tuple([unitName]),
+    argNames: ['unit'],
+    prefetch: () => [{ path: '/run/systemd/system' }],
+    check: async (ctx, unit) => !(await systemdRuns(ctx)) || done(ctx, unit),
+    apply: async (ctx, unit) => {
+      await ctx.run(['systemctl', verb, unit]);
+    },
+  });
+}
+
+export const started = unitAction('started', 'start', 'started', isActive);
+export const stopped = unitAction('stopped', 'stop', 'stopped', async (ctx, unit) => !(await isActive(ctx, unit)));
+/** Always a change: put it after what needs it with onChange. */
+export const restarted = unitAction('restarted', 'restart', 'restarted', async () => false);
+/** Reloaded if it runs (one that does not reads its config when it starts). */
+export const reloaded = unitAction('reloaded', 'reload', 'reloaded', async (ctx, unit) => !(await isActive(ctx, unit)));
+
+/** systemd reads its unit files again: for onChange after a unit file property. */
+export const daemonReloaded = defprop({
+  name: 'systemd.daemonReloaded',
+  desc: 'systemd daemon reloaded',
+  args: z.tuple([]),
+  prefetch: () => [{ path: '/run/systemd/system' }],
+  check: async (ctx) => !(await systemdRuns(ctx)),
+  apply: async (ctx) => {
+    await ctx.run(['systemctl', 'daemon-reload']);
   },
 });
