@@ -7,7 +7,7 @@ need=()
 for cmd_pkg in runuser:util-linux sudo:sudo sshd:openssh-server ssh:openssh-client unshare:util-linux \
   mmdebstrap:mmdebstrap debootstrap:debootstrap zstd:zstd newuidmap:uidmap pkill:procps \
   setfacl:acl setcap:libcap2-bin lxc-start:lxc /usr/lib/x86_64-linux-gnu/security/pam_cgfs.so:libpam-cgfs \
-  curl:curl setfattr:attr userv:userv \
+  curl:curl setfattr:attr userv:userv pebble:pebble git:git \
   qemu-system-x86_64:qemu-system-x86 libvirtd:libvirt-daemon-system virsh:libvirt-clients; do
   cmd=${cmd_pkg%%:*} pkg=${cmd_pkg#*:}
   if [ "${cmd#/}" != "$cmd" ]; then [ -e "$cmd" ] || need+=("$pkg")

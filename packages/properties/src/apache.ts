@@ -1,20 +1,19 @@
 /**
  * apache: Debian's apache2 with its a2enmod/a2ensite/a2query tools, reloaded when its config
- * changes, and `httpsVhost` as in the seed: a 443 vhost plus a port-80 redirect. The
- * certificate is given as files, or generated self-signed (tests, internal sites); for a
- * public certificate put an ACME client property (certbot, say) before it and point
- * `certificate.files` at what it writes.
+ * changes, and `httpsVhost` as in the seed: a 443 vhost plus a port-80 redirect that
+ * leaves ACME challenges alone. The certificate is given as files, generated self-signed
+ * (tests, internal sites), or obtained from Let's Encrypt (or another ACME CA) by certbot
+ * through htdocs, the 443 vhost waiting for it (`<IfFile>`).
  */
 import { defprop, desc, eseq, invalidApplication, onChange, type Propapp } from '@consfig/core';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { directoryExists, hasContent } from './file.js';
 import { reloaded as serviceReloaded } from './service.js';
+import { letsEncrypt, letsEncryptOptions, livePath } from './certificates.js';
+import { domainName } from './schemas.js';
 
 const confName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name such as ssl or mysite');
-const domainName = z
-  .string()
-  .regex(/^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name such as www.example.com');
 
 export function installed(): Propapp {
   return aptInstalled('apache2');
@@ -84,6 +83,7 @@ const certificateSchema = z.union([
     })
     .strict(),
   z.object({ selfSigned: z.literal(true) }).strict(),
+  z.object({ letsEncrypt: letsEncryptOptions.omit({ webroot: true, aliases: true }) }).strict(),
 ]);
 
 export const httpsVhostOptions = z
@@ -139,8 +139,13 @@ const selfSignedCertificate = defprop({
 
 /** The site's configuration: port 80 redirects to https, port 443 serves htdocs. */
 export function httpsVhostConfig(o: z.output<typeof httpsVhostOptions>): string[] {
-  const cert = 'files' in o.certificate ? o.certificate.files.cert : `${SELF_SIGNED_DIR}/${o.domain}.crt`;
-  const key = 'files' in o.certificate ? o.certificate.files.key : `${SELF_SIGNED_DIR}/${o.domain}.key`;
+  const acme = 'letsEncrypt' in o.certificate;
+  const [cert, key] =
+    'files' in o.certificate
+      ? [o.certificate.files.cert, o.certificate.files.key]
+      : acme
+        ? [`${livePath(o.domain)}/fullchain.pem`, `${livePath(o.domain)}/privkey.pem`]
+        : [`${SELF_SIGNED_DIR}/${o.domain}.crt`, `${SELF_SIGNED_DIR}/${o.domain}.key`];
   const chain =
     'files' in o.certificate && o.certificate.files.chain
       ? [`    SSLCertificateChainFile ${o.certificate.files.chain}`]
@@ -161,11 +166,15 @@ export function httpsVhostConfig(o: z.output<typeof httpsVhostOptions>): string[
     `    DocumentRoot ${o.htdocs}`,
     ...logs,
     '    RewriteEngine on',
+    // ACME http-01 challenges are answered here, over plain http, from htdocs.
+    '    RewriteCond %{REQUEST_URI} !^/\\.well-known/acme-challenge/',
     '    RewriteRule ^/(.*)$ https://%{HTTP_HOST}/$1 [R=301,L]',
     ...o.additionalConfig.map((l) => `    ${l}`),
     '</VirtualHost>',
     '',
     '<IfModule ssl_module>',
+    // Until the CA has issued the certificate, the site is served over http alone.
+    ...(acme ? [`<IfFile ${cert}>`] : []),
     '<VirtualHost *:443>',
     ...names,
     `    DocumentRoot ${o.htdocs}`,
@@ -177,6 +186,7 @@ export function httpsVhostConfig(o: z.output<typeof httpsVhostOptions>): string[
     ...o.additionalConfig.map((l) => `    ${l}`),
     ...o.additionalConfigHttps.map((l) => `    ${l}`),
     '</VirtualHost>',
+    ...(acme ? ['</IfFile>'] : []),
     '</IfModule>',
   ];
 }
@@ -202,6 +212,12 @@ export function httpsVhost(options: HttpsVhostOptions): Propapp {
       'selfSigned' in o.certificate ? selfSignedCertificate(o.domain, o.aliases) : undefined,
       directoryExists(o.htdocs),
       siteEnabled(o.domain, httpsVhostConfig(o)),
+      'letsEncrypt' in o.certificate
+        ? onChange(
+            letsEncrypt(o.domain, { ...o.certificate.letsEncrypt, webroot: o.htdocs, aliases: o.aliases }),
+            reloaded(),
+          )
+        : undefined,
     ),
   );
 }

@@ -4,6 +4,7 @@
  */
 export * as apache from './apache.js';
 export * as apt from './apt-module.js';
+export * as certificates from './certificates.js';
 export * as chroot from './chroot.js';
 export * as cmd from './cmd.js';
 export * as cron from './cron.js';

@@ -41,3 +41,8 @@ export const lines = z
   .union([z.string(), z.array(z.string())], { errorMap: () => ({ message: 'must be a line or an array of lines' }) })
   .transform((l) => (typeof l === 'string' ? [l] : l))
   .refine((l) => l.every((x) => !x.includes('\n')), { message: 'lines must not contain newlines' });
+
+/** A DNS name: labels of letters, digits and dashes. */
+export const domainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)*[A-Za-z0-9-]{1,63}$/, 'must be a domain name such as www.example.com');

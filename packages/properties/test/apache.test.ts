@@ -1,8 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { copyFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, openConnection, type Connection, type Propapp } from '@consfig/core';
 import { chroot, nsenter } from '@consfig/connections';
 import { apache, file, service } from '../src/index.js';
+import { startPebble } from './support/acme.js';
 import { chrootHost, debian } from './support/chroot-host.js';
 
 const t = chrootHost('apache');
@@ -97,6 +99,54 @@ describe('apache', () => {
     await twiceThere(service.enabled('apache2'));
     expect(inside('sh', '-c', 'ls /etc/rc2.d/ | grep -c S..apache2')).toBe('1\n');
   }, 120_000);
+
+  it("gets a certificate from an ACME CA through the site's own port 80, then serves https with it", async () => {
+    const pebble = await startPebble();
+    try {
+      copyFileSync(pebble.caFile, `${t.root}/etc/ssl/consfig-test-acme-ca.pem`);
+      const domain = 'acme.consfig.test';
+      const site = apache.httpsVhost({
+        domain,
+        aliases: ['www.acme.consfig.test'],
+        htdocs: '/srv/acme',
+        certificate: {
+          letsEncrypt: {
+            email: 'admin@consfig.test',
+            agreeTos: true,
+            server: pebble.directory,
+            caBundle: '/etc/ssl/consfig-test-acme-ca.pem',
+          },
+        },
+      });
+      const where = [nsenter(conn!.pid)];
+      const host = defineHost('lib.example', [debian, site, file.hasContent('/srv/acme/index.html', 'acme site')]);
+      const first = await deploy(host, where);
+      expect(first.failures.map((f) => f.error.message)).toEqual([]);
+      // pebble fetched each challenge from port 80 here, which the redirect leaves alone
+      const issuer = execFileSync('sh', [
+        '-c',
+        `echo | openssl s_client -connect 127.0.0.1:443 -servername www.${domain} 2>/dev/null |
+         openssl x509 -noout -issuer`,
+      ]).toString();
+      expect(issuer).toMatch(/Pebble Intermediate CA/);
+      const page = execFileSync('curl', ['-sk', '--resolve', `${domain}:443:127.0.0.1`, `https://${domain}/`]);
+      expect(page.toString()).toBe('acme site\n');
+      expect((await deploy(host, where)).changed).toBe(0);
+      const redirect = execFileSync('curl', [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--resolve',
+        `${domain}:80:127.0.0.1`,
+        `http://${domain}/index.html`,
+      ]).toString();
+      expect(redirect).toBe('301');
+    } finally {
+      pebble.stop();
+    }
+  }, 300_000);
 
   it('refuses bad options naming the option', async () => {
     const r = await deploy(
