@@ -23,5 +23,28 @@ if (r.changed !== 1 || typeof runCli !== 'function' || !defineHost) process.exit
 if (ssh('a@b').describe() !== 'ssh:a@b') process.exit(1);
 if (!sudo() || typeof shiftTree !== 'function' || mmdebstrap.name !== 'mmdebstrap') process.exit(1);
 "
+# A CommonJS project (npm init's default) requires them too (require of ESM, Node >= 20.19).
+node -e "
+const core = require('@consfig/core');
+const { file } = require('@consfig/properties');
+require('@consfig/connections');
+if (typeof core.defineHost !== 'function' || typeof file.hasContent !== 'function') process.exit(1);
+"
+# The docs' property example typechecks against the shipped types, whatever zod the project has.
+npm install --no-audit --no-fund --prefer-offline zod@4 typescript@5.9.3 @types/node@20 >/dev/null
+cat > motd.ts <<'EOF_TS'
+import { defprop, z } from '@consfig/core';
+export const motd = defprop({
+  name: 'site.motd',
+  desc: (text) => `motd says ${text}`,
+  args: z.tuple([z.string().min(1)]),
+  argNames: ['text'],
+  check: async (ctx, text) => (await ctx.readFileIfExists('/etc/motd'))?.toString() === `${text}\n`,
+  apply: async (ctx, text) => ctx.writeFile('/etc/motd', `${text}\n`),
+});
+const app = motd('hello');
+void app;
+EOF_TS
+./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext --skipLibCheck false motd.ts
 ./node_modules/.bin/consfig --version
 echo "check-pack: the packages install and import from their tarballs"

@@ -45,10 +45,11 @@ Options:
   -c, --config FILE     the consfig (default: consfig.ts here or above)
   -p, --parallel N      hosts at once (default 10)
       --via CHAIN       reach the hosts this way instead (e.g. local, "ssh:root@web1 sudo")
-  -v, -vv               show unchanged properties and diffs; -vv commands and their output
+  -v, -vv, --verbose    show unchanged properties and diffs; -vv commands and their output
       --json            NDJSON events on stdout (same as --reporter json)
       --reporter NAME   tty, plain or json (default: tty on a terminal, else plain)
-      --no-color        no ANSI colours (also NO_COLOR=1)
+      --color, --no-color  colours or none (default: on a terminal, unless NO_COLOR
+                        or TERM=dumb; FORCE_COLOR=1 or 0 decides before those)
       --exit-code       check: exit 3 when something would change
       --lock-wait S     wait S seconds (default 300) for another deployment of a
                         target to end before failing that host

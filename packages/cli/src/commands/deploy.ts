@@ -5,6 +5,7 @@ import { EXIT, type CliIo } from '../io.js';
 import { terminalAsk } from '../prompt.js';
 import { loadHosts } from './load-hosts.js';
 import { reporters, type ReporterName } from '../reporters/index.js';
+import { useColor } from '../color.js';
 
 export function exitCodeFor(results: readonly HostResult[], pendingIsError: boolean): number {
   let code = 0;
@@ -21,7 +22,7 @@ export async function deployCommand(
   const { hosts, config } = await loadHosts(command, io, { deployable: true });
   const dryRun = command.name === 'check';
   const name: ReporterName = command.reporter ?? (io.stdout.isTTY ? 'tty' : 'plain');
-  const color = command.color ?? (Boolean(io.stdout.isTTY) && !io.env.NO_COLOR);
+  const color = useColor(command.color, Boolean(io.stdout.isTTY), io.env);
   const reporter = new reporters[name]({ verbosity: command.verbosity, dryRun, color, out: io.stdout });
   const targets = command.via === undefined ? hosts : hosts.map((h) => h.withVia(command.via!));
   const results = await deployMany(targets, {
