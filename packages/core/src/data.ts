@@ -11,7 +11,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { ConsfigError } from './errors.js';
 import { hostattr } from './hostattrs.js';
@@ -91,6 +90,8 @@ export function commandSource(
     name: `command:${argv[0]}`,
     async get(item) {
       const args = argv.map((a) => a.replaceAll('{iden1}', item.iden1).replaceAll('{iden2}', item.iden2));
+      // Loaded on first use: execa costs a run that needs no command ~0.1 s of start-up.
+      const { execa } = await import('execa');
       const result = await execa(args[0]!, args.slice(1), {
         encoding: 'buffer',
         reject: false,
