@@ -12,6 +12,12 @@ export interface ErrorContext {
   cause?: unknown;
 }
 
+/**
+ * Marks consfig's errors across copies of this package (a config that resolves its own
+ * @consfig/core): `instanceof` sees only one copy's classes; the brand, all.
+ */
+const BRAND = Symbol.for('consfig.error');
+
 export class ConsfigError extends Error {
   readonly code: string = 'CONSFIG_ERROR';
   host: string | undefined;
@@ -22,6 +28,7 @@ export class ConsfigError extends Error {
     this.host = context.host;
     this.property = context.property;
     Object.defineProperty(this, 'name', { value: new.target.name, enumerable: false });
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
   }
 
   /** Fill in host and property where the code that threw did not know them. */
@@ -163,13 +170,30 @@ export class DeployAbortedError extends ConsfigError {
   override readonly code = 'CONSFIG_ABORTED';
 }
 
+/** A ConsfigError of this copy of @consfig/core or of any other. */
 export function isConsfigError(value: unknown): value is ConsfigError {
-  return value instanceof ConsfigError;
+  return value instanceof ConsfigError || (value instanceof Error && (value as { [BRAND]?: unknown })[BRAND] === true);
+}
+
+/**
+ * `value instanceof cls` that holds across copies of @consfig/core too: the brand, then
+ * the class by name along the prototype chain (so subclasses count).
+ */
+export function isErrorOf<C extends abstract new (...args: never[]) => ConsfigError>(
+  value: unknown,
+  cls: C,
+): value is InstanceType<C> {
+  if (value instanceof cls) return true;
+  if (!isConsfigError(value)) return false;
+  for (let p: unknown = Object.getPrototypeOf(value); p; p = Object.getPrototypeOf(p)) {
+    if ((p as { constructor?: { name?: string } }).constructor?.name === cls.name) return true;
+  }
+  return false;
 }
 
 /** Wrap anything thrown into a ConsfigError, keeping the original as `cause`. */
 export function toConsfigError(value: unknown, context: ErrorContext = {}): ConsfigError {
-  if (value instanceof ConsfigError) return value.withContext(context);
+  if (isConsfigError(value)) return value.withContext(context);
   const message = value instanceof Error ? value.message : String(value);
   return new PropertyFailedError(message, { ...context, cause: value });
 }

@@ -6,7 +6,7 @@
 import { seq } from './combinators.js';
 import type { Hop } from './connection.js';
 import { dataAttr } from './data.js';
-import { ConsfigError, InapplicablePropertyError, InvalidHostError } from './errors.js';
+import { InapplicablePropertyError, InvalidHostError, isConsfigError } from './errors.js';
 import { checkVia } from './hop-registry.js';
 import { attrs, HostattrStore, type HostattrKey, type HostattrView } from './hostattrs.js';
 import type { HostattrsContext, Propapp } from './property.js';
@@ -161,7 +161,7 @@ export function walkHostattrs(node: Propapp, store: HostattrStore, hostname: str
   try {
     node.hostattrs?.(contextFor(store, hostname, node.desc));
   } catch (error) {
-    if (error instanceof ConsfigError) throw error.withContext({ host: hostname, property: node.desc });
+    if (isConsfigError(error)) throw error.withContext({ host: hostname, property: node.desc });
     throw new InapplicablePropertyError(
       `hostattrs of ${node.desc} failed: ${error instanceof Error ? error.message : String(error)}`,
       { host: hostname, property: node.desc, cause: error },
@@ -187,7 +187,7 @@ export function defineHost(name: string, props: readonly unknown[], options: Hos
   try {
     return new Host(name, seq(...(props as Parameters<typeof seq>)), options);
   } catch (error) {
-    if (error instanceof ConsfigError) throw error.withContext({ host: name });
+    if (isConsfigError(error)) throw error.withContext({ host: name });
     throw error;
   }
 }

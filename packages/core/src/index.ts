@@ -60,6 +60,7 @@ export {
   InvalidArgumentError,
   InvalidHostError,
   isConsfigError,
+  isErrorOf,
   LockedError,
   NoViaError,
   PropertyFailedError,

@@ -2,7 +2,7 @@
  * How a failure reads: what failed (host, property), then the command, its exit code
  * and its stderr verbatim, indented. A stack trace only at -vv.
  */
-import { CommandFailedError, ConnectionError, type ConsfigError } from '@consfig/core';
+import { CommandFailedError, ConnectionError, isErrorOf, type ConsfigError } from '@consfig/core';
 import type { Style } from './colors.js';
 
 function indent(text: string, prefix: string): string[] {
@@ -12,7 +12,7 @@ function indent(text: string, prefix: string): string[] {
 
 export function errorDetails(error: ConsfigError, pad: string, verbosity: number, s: Style): string[] {
   const lines: string[] = [];
-  if (error instanceof CommandFailedError) {
+  if (isErrorOf(error, CommandFailedError)) {
     lines.push(
       `${pad}${s.dim('command:')}   ${error.message.replace(/^command /, '').replace(/ exited with code \d+$/, '')}`,
     );
@@ -20,7 +20,7 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
     if (error.stderr.trim() !== '') lines.push(`${pad}${s.dim('stderr:')}`, ...indent(error.stderr, `${pad}  `));
     if (verbosity >= 1 && error.stdout.trim() !== '')
       lines.push(`${pad}${s.dim('stdout:')}`, ...indent(error.stdout, `${pad}  `));
-  } else if (error instanceof ConnectionError) {
+  } else if (isErrorOf(error, ConnectionError)) {
     lines.push(`${pad}${s.dim('chain:')}     ${error.chain}`);
     if (error.exitCode !== undefined) lines.push(`${pad}${s.dim('exit code:')} ${error.exitCode}`);
     if (error.stderr.trim() !== '' && !error.message.includes(error.stderr.trim())) {
@@ -33,8 +33,9 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
 
 /** One line naming what failed. */
 export function errorHeadline(error: ConsfigError): string {
-  const message =
-    error instanceof CommandFailedError ? `command failed with exit code ${error.exitCode}` : error.message;
+  const message = isErrorOf(error, CommandFailedError)
+    ? `command failed with exit code ${error.exitCode}`
+    : error.message;
   // Messages that already name the property need not say it twice.
   const property = error.property && !message.includes(error.property) ? error.property : undefined;
   const where = [error.host, property].filter(Boolean).join(': ');

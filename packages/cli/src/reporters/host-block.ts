@@ -3,7 +3,7 @@
  * parallel hosts never interleave: the host, each changed or failed property (and at
  * -v the unchanged ones), diffs, failure details, and a summary line.
  */
-import { CommandFailedError, type DeployEvent, type FileChange, type HostResult } from '@consfig/core';
+import { CommandFailedError, isErrorOf, type DeployEvent, type FileChange, type HostResult } from '@consfig/core';
 import type { Style } from './colors.js';
 import { renderDiff } from './diff.js';
 import { errorDetails, errorHeadline } from './format-error.js';
@@ -100,7 +100,7 @@ export class HostBlock {
         if (event.error) {
           this.shownErrors.add(event.error);
           // A failed command's own details say what failed; anything else says it here.
-          if (!(event.error instanceof CommandFailedError)) details.push(`${pad}    ${s.red(event.error.message)}`);
+          if (!isErrorOf(event.error, CommandFailedError)) details.push(`${pad}    ${s.red(event.error.message)}`);
           details.push(...errorDetails(event.error, `${pad}    `, this.verbosity, s));
         }
         // A combinator's changes are its steps', shown under them.

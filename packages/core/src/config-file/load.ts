@@ -7,7 +7,7 @@ import { register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
-import { ConsfigError } from '../errors.js';
+import { ConsfigError, isConsfigError } from '../errors.js';
 import { isHost } from '../host.js';
 import { compiledConfigUrl } from './compile.js';
 
@@ -60,7 +60,7 @@ export async function loadConfig(file: string): Promise<Consfig> {
   try {
     mod = (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    if (error instanceof ConsfigError) throw error;
+    if (isConsfigError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new ConfigError(`cannot load ${file}: ${message}`, file, error);
   }

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CommandFailedError,
+  ConnectionError,
+  defineHost,
+  defprop,
+  deploy,
+  InvalidArgumentError,
+  isConsfigError,
+  isErrorOf,
+  LockedError,
+  toConsfigError,
+} from '../src/index.js';
+
+describe('errors across two copies of @consfig/core', () => {
+  it("keeps another copy's errors as they are: codes, context and classes", async () => {
+    // The built package is another copy of the module, as a config's own node_modules would be.
+    const other = (await import('../dist/index.js')) as typeof import('../src/index.js');
+    expect(other.InvalidArgumentError).not.toBe(InvalidArgumentError);
+    const foreign = new other.InvalidArgumentError('t.x', 'size', 'must be small');
+    expect([
+      isConsfigError(foreign),
+      isErrorOf(foreign, InvalidArgumentError),
+      foreign instanceof InvalidArgumentError,
+    ]).toEqual([true, true, false]);
+    expect(toConsfigError(foreign, { host: 'h.example' })).toBe(foreign);
+
+    const prop = defprop({
+      name: 't.x',
+      desc: 'x',
+      apply: async () => {
+        throw new other.InvalidArgumentError('t.x', 'size', 'must be small');
+      },
+    });
+    const r = await deploy(defineHost('h.example', [prop()]), 'local');
+    expect(r.failures[0]?.error).toMatchObject({
+      code: 'CONSFIG_INVALID_ARGUMENT',
+      host: 'h.example',
+      argument: 'size',
+    });
+
+    // subclasses by name, and nothing else
+    const lost = new other.ConnectionLostError('gone', 'local', '');
+    const locked = new other.LockedError('held', 'x', 'local');
+    expect([
+      isErrorOf(lost, ConnectionError),
+      isErrorOf(locked, ConnectionError),
+      isErrorOf(locked, LockedError),
+    ]).toEqual([true, false, true]);
+    expect(isErrorOf(lost, CommandFailedError)).toBe(false);
+    expect([isConsfigError(new Error('plain')), isErrorOf(new Error('x'), ConnectionError)]).toEqual([false, false]);
+  });
+});
