@@ -36,7 +36,7 @@ export type Command =
 export const HELP = `consfig: declarative configuration of Linux hosts, containers and VMs
 
 Usage:
-  consfig deploy [HOST-GLOB...]   apply the hosts' properties
+  consfig deploy [HOST-GLOB...]   apply the hosts' properties (@TAG: the hosts tagged so)
   consfig check  [HOST-GLOB...]   dry run: run the checks, change nothing, show diffs
   consfig hosts  [HOST-GLOB...]   list hosts, their chains and hostattrs
   consfig run HOST -- ARGV...     run one command on a host

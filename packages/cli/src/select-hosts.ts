@@ -1,5 +1,8 @@
-/** Host selection by glob (minimatch): no patterns means every host. */
-import { hostsInside, type Host } from '@consfig/core';
+/**
+ * Host selection: by name glob (minimatch), or `@TAG` (a glob too) for the hosts tagged
+ * so; no patterns means every host.
+ */
+import { attrs, hostsInside, type Host } from '@consfig/core';
 import { createRequire } from 'node:module';
 import { UsageError } from './args.js';
 
@@ -17,6 +20,16 @@ export function selectHosts(hosts: readonly Host[], patterns: readonly string[],
   const { minimatch } = createRequire(import.meta.url)('minimatch') as typeof import('minimatch');
   const chosen = new Set<Host>();
   for (const pattern of patterns) {
+    if (pattern.startsWith('@')) {
+      const tag = pattern.slice(1);
+      const tagged = hosts.filter((h) => h.attrs.get(attrs.tags).some((t) => minimatch(t, tag, { nocase: true })));
+      if (tagged.length === 0) {
+        const known = [...new Set(hosts.flatMap((h) => h.attrs.get(attrs.tags)))].sort().join(', ') || '(none)';
+        throw new UsageError(`no host is tagged ${JSON.stringify(tag)} (tags: ${known})`);
+      }
+      for (const h of tagged) chosen.add(h);
+      continue;
+    }
     const exact = hosts.filter((h) => h.name.toLowerCase() === pattern.toLowerCase());
     const matched =
       exact.length > 0 ? exact : hosts.filter((h) => minimatch(h.name, pattern, { nocase: true }) && !skip(h));

@@ -23,6 +23,8 @@ export interface HostOptions {
   parentAttrs?: HostattrView;
   /** Extra hostattrs to seed, pushed before any property's. */
   attrs?: readonly [HostattrKey<unknown>, unknown][];
+  /** Groups the host belongs to, as the `tags` hostattr (select them with `consfig deploy @TAG`). */
+  tags?: readonly string[];
 }
 
 const HOST = Symbol.for('consfig.host');
@@ -75,6 +77,7 @@ export class Host {
       store.push(attrs.hostname, this.name);
       if (this.options.desc) store.push(attrs.desc, this.options.desc);
       for (const [key, value] of this.options.attrs ?? []) store.push(key, value);
+      if (this.options.tags?.length) store.push(attrs.tags, ...this.options.tags);
       walkHostattrs(this.root, store, this.name);
       this.resolved = store;
       return store;

@@ -104,6 +104,8 @@ export const attrs = {
   noServices: hostattr('no-services', z.boolean()),
   /** The host's description from defineHost. */
   desc: hostattr('desc', z.string()),
+  /** Groups the host belongs to (`tags` of defineHost): `consfig deploy @web` selects by them. */
+  tags: hostattr('tags', z.string().regex(/^[A-Za-z0-9_.-]+$/, 'tags are letters, digits, _, . and -')),
 } as const;
 
 /** Fail at hostattrs time unless the host's OS matches. */
