@@ -92,3 +92,24 @@ describe('PlainReporter', () => {
     );
   });
 });
+
+describe('the plain reporter, for logs', () => {
+  it('says which property a quiet host is at, every heartbeat, and stops at the end', async () => {
+    const { chunks, out } = output();
+    const r = new PlainReporter({ verbosity: 0, dryRun: false, color: false, out, heartbeatMs: 150 });
+    const [start, propStart] = run('slow.example', 'changed');
+    r.onEvent(start!);
+    r.onEvent(propStart!);
+    await new Promise((resolve) => setTimeout(resolve, 1400));
+    r.end([result('slow.example')]);
+    const beats = chunks
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('…'));
+    expect(beats.length).toBeGreaterThanOrEqual(1);
+    expect(beats[0]).toMatch(/^… slow\.example: still at slow\.example prop \((\d+ms|\d+\.\d+s)\)$/);
+    const after = chunks.length;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(chunks.length).toBe(after);
+  });
+});
