@@ -3,7 +3,7 @@
  * become one clear message on stderr (a stack trace only at -vv).
  */
 import '@consfig/connections';
-import { ConnectionError, isConsfigError } from '@consfig/core';
+import { ConnectionError, isConsfigError, toConsfigError } from '@consfig/core';
 import { HELP, parseCommand, UsageError, type Command } from './args.js';
 import { deployCommand } from './commands/deploy.js';
 import { hostsCommand } from './commands/hosts.js';
@@ -11,6 +11,7 @@ import { runCommand } from './commands/run.js';
 import { EXIT, type CliIo } from './io.js';
 import { errorDetails, errorHeadline, style } from './reporters/index.js';
 import { VERSION } from './version.js';
+import { jsonLine } from './reporters/json.js';
 
 async function dispatch(command: Command, io: CliIo): Promise<number> {
   switch (command.name) {
@@ -33,11 +34,15 @@ async function dispatch(command: Command, io: CliIo): Promise<number> {
 /** Run the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let verbosity = 0;
+  let json = false;
   try {
     const command = parseCommand(argv);
     if ('verbosity' in command) verbosity = command.verbosity;
+    json = ('reporter' in command && command.reporter === 'json') || ('json' in command && command.json);
     return await dispatch(command, io);
   } catch (error) {
+    // A program reading --json gets the failure in the stream too, as a line of its own.
+    if (json) io.stdout.write(jsonLine('error', { error: isConsfigError(error) ? error : toConsfigError(error) }));
     const s = style(false);
     if (error instanceof UsageError) {
       io.stderr.write(`consfig: ${error.message}\n`);

@@ -100,6 +100,8 @@ describe('consfig deploy', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
+    // the envelope of docs/json.md on every line
+    expect(events.every((e) => e.v === 1 && typeof e.type === 'string' && typeof e.time === 'string')).toBe(true);
     const types = new Set(events.map((e) => e.type));
     for (const t of [
       'host:start',
@@ -141,6 +143,8 @@ describe('consfig hosts, run, usage', () => {
     expect(r.stdout).toMatch(/down\.example {2}\(refused:nowhere\)/);
     const json = await consfig(['hosts', '--json', '-c', FIXTURE, 'files.example']);
     expect(JSON.parse(json.stdout)).toMatchObject({
+      v: 1,
+      type: 'host',
       host: 'files.example',
       hostattrs: { hostname: ['files.example'] },
     });
@@ -173,6 +177,19 @@ describe('consfig hosts, run, usage', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
     const missing = await consfig(['deploy', '-c', join(dir, 'nope.ts')]);
     expect(missing).toMatchObject({ code: 1, stderr: expect.stringMatching(/does not exist/) });
+    // with --json, in the stream too
+    const json = await consfig([
+      'deploy',
+      '--json',
+      '-c',
+      fileURLToPath(new URL('./fixtures/broken.ts', import.meta.url)),
+    ]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      v: 1,
+      type: 'error',
+      error: { code: 'CONSFIG_CONFIG_INVALID', message: expect.stringMatching(/^cannot load .*broken\.ts/) },
+    });
   });
 
   it('takes per-host values and secrets from YAML, and names the file, line and key of a bad one', async () => {

@@ -3,6 +3,7 @@ import { describeChain, resolveVia, toConsfigError } from '@consfig/core';
 import type { Command } from '../args.js';
 import { EXIT, type CliIo } from '../io.js';
 import { errorHeadline, serializeError } from '../reporters/index.js';
+import { jsonLine } from '../reporters/json.js';
 import { loadHosts } from './load-hosts.js';
 
 function show(value: unknown): string {
@@ -32,13 +33,13 @@ export async function hostsCommand(command: Extract<Command, { name: 'hosts' }>,
     }
     if (command.json) {
       io.stdout.write(
-        `${JSON.stringify({
+        jsonLine('host', {
           host: host.name,
           chain,
           properties: host.props.map((p) => p.desc),
           ...(attrs ? { hostattrs: Object.fromEntries(attrs) } : {}),
           ...(error ? { error: serializeError(error) } : {}),
-        })}\n`,
+        }),
       );
       continue;
     }
