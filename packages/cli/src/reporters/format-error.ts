@@ -28,6 +28,11 @@ export function errorDetails(error: ConsfigError, pad: string, verbosity: number
     }
   }
   if (verbosity >= 2 && error.stack) lines.push(...indent(error.stack, `${pad}${s.dim('| ')}`));
+  // What it wraps, a config's own error say: its stack names the user's files and lines.
+  const cause = error.cause;
+  if (verbosity >= 2 && cause instanceof Error && cause.stack) {
+    lines.push(...indent(`caused by ${cause.stack}`, `${pad}${s.dim('| ')}`));
+  }
   return lines;
 }
 

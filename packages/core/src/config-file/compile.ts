@@ -72,6 +72,23 @@ function strip(source: string, filePath: string): string {
   return sucraseTransform(source, { transforms: ['typescript'], filePath, disableESTransforms: true }).code;
 }
 
+/** Each compiled copy's original file, so that stack traces can name the user's files. */
+const originals = new Map<string, string>();
+
+/** The user's file a cached compiled copy stands for (or the path itself). */
+export function originalOf(path: string): string {
+  return originals.get(path) ?? path;
+}
+
+/** A relative import of a config file that names no file. */
+export class MissingImportError extends Error {
+  constructor(specifier: string, importer: string) {
+    const base = resolve(dirname(importer), specifier);
+    const tried = /\.m?js$/.test(base) ? [base.replace(/\.(m?)js$/, '.$1ts'), base] : [base, `${base}.ts`];
+    super(`${importer} imports ${specifier}, which does not exist (looked for ${tried.join(', ')})`);
+  }
+}
+
 class ConfigCompiler {
   private readonly done = new Map<string, string>();
   private readonly active = new Set<string>();
@@ -99,7 +116,8 @@ class ConfigCompiler {
       const targets = new Map<string, string>();
       for (const specifier of meta.specifiers) {
         const target = resolveRelative(file, specifier);
-        if (!target) continue; // left as is: the import fails with Node's own message
+        // Node's own message would name the cache, not the user's files.
+        if (!target) throw new MissingImportError(specifier, file);
         targets.set(specifier, TS.test(target) ? this.compile(target) : target);
       }
       const outKey = hash(sourceKey, ...[...targets.values()]);
@@ -119,6 +137,7 @@ class ConfigCompiler {
         if (!isFile(metaPath)) writeAtomic(metaPath, JSON.stringify(meta));
       }
       this.done.set(file, out);
+      originals.set(out, file);
       return out;
     } finally {
       this.active.delete(file);
@@ -139,7 +158,8 @@ export function compiledConfigUrl(file: string): string | undefined {
   try {
     mkdirSync(cacheDir, { recursive: true });
     return pathToFileURL(new ConfigCompiler(cacheDir).compile(file)).href;
-  } catch {
+  } catch (error) {
+    if (error instanceof MissingImportError) throw error;
     return undefined;
   }
 }

@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
 import { ConsfigError, isConsfigError } from '../errors.js';
 import { isHost } from '../host.js';
-import { compiledConfigUrl } from './compile.js';
+import { compiledConfigUrl, originalOf } from './compile.js';
 
 export class ConfigError extends ConsfigError {
   override readonly code = 'CONSFIG_CONFIG_INVALID';
@@ -47,8 +47,26 @@ export function findConfig(cwd: string, explicit?: string): string {
 
 let hooksRegistered = false;
 
+/** Where in the user's files an error arose: the first stack frame outside node_modules and node itself. */
+function whereInConfig(error: unknown): string | undefined {
+  const stack = error instanceof Error ? (error.stack ?? '') : '';
+  for (const line of stack.split('\n')) {
+    const m = /^\s*at (?:.*\()?((?:file:\/\/)?\/[^()]*?):(\d+):\d+\)?$/.exec(line);
+    if (!m) continue;
+    const path = originalOf(m[1]!.replace(/^file:\/\//, ''));
+    if (path.includes('/node_modules/') || path.includes('/@consfig/')) continue;
+    return `${path}:${m[2]}`;
+  }
+  return undefined;
+}
+
 export async function loadConfig(file: string): Promise<Consfig> {
-  let url = compiledConfigUrl(file);
+  let url: string | undefined;
+  try {
+    url = compiledConfigUrl(file);
+  } catch (error) {
+    throw new ConfigError(`cannot load ${file}: ${(error as Error).message}`, file, error);
+  }
   if (url === undefined) {
     if (!hooksRegistered) {
       register('./ts-hooks.js', import.meta.url);
@@ -62,7 +80,15 @@ export async function loadConfig(file: string): Promise<Consfig> {
   } catch (error) {
     if (isConsfigError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
-    throw new ConfigError(`cannot load ${file}: ${message}`, file, error);
+    const where = whereInConfig(error);
+    // A stack that names the compiled copies (where sourceURL is not honoured) names the originals.
+    if (error instanceof Error && error.stack) {
+      error.stack = error.stack.replace(
+        /(?:file:\/\/)?(\/[^\s():]*\/\.cache\/consfig\/[^\s():]+\.mjs)/g,
+        (_all, p: string) => originalOf(p),
+      );
+    }
+    throw new ConfigError(`cannot load ${file}: ${message}${where ? ` (at ${where})` : ''}`, file, error);
   }
   const candidate = mod.default ?? mod.consfig ?? (mod.hosts !== undefined ? { hosts: mod.hosts } : undefined);
   if (isConsfig(candidate)) return candidate;

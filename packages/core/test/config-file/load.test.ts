@@ -61,11 +61,26 @@ export default defineConsfig({ hosts: [defineHost(webName(port), [], { via: 'loc
     expect(() => findConfig(empty, 'nope.ts')).toThrow(ConfigError);
     const broken = project('broken', {
       'consfig.ts': `import { missing } from './not-there.js';\nexport default missing;\n`,
+      'node_modules/.keep': '',
     });
     const error = await loadConfig(findConfig(broken)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConfigError);
     expect(error).toMatchObject({ code: 'CONSFIG_CONFIG_INVALID', file: join(broken, 'consfig.ts') });
-    expect((error as Error).message).toMatch(/^cannot load .*broken\/consfig\.ts: /);
+    // the user's files, never the cache's
+    expect((error as Error).message).toBe(
+      `cannot load ${broken}/consfig.ts: ${broken}/consfig.ts imports ./not-there.js, which does not exist ` +
+        `(looked for ${broken}/not-there.ts, ${broken}/not-there.js)`,
+    );
+    const throwing = project('throwing', {
+      'consfig.ts': `import { check } from './lib/check.js';\nconst n: number = 3;\ncheck(n);\nexport default [];\n`,
+      'lib/check.ts': `export function check(n: number): void {\n  if (n > 2) throw new Error('too many');\n}\n`,
+      'node_modules/.keep': '',
+    });
+    const thrown = await loadConfig(findConfig(throwing)).catch((e: unknown) => e);
+    expect((thrown as Error).message).toBe(
+      `cannot load ${throwing}/consfig.ts: too many (at ${throwing}/lib/check.ts:2)`,
+    );
+    expect(((thrown as Error).cause as Error).stack).toContain(`${join(throwing, 'consfig.ts')}:3:`);
     const nothing = project('nothing', { 'consfig.ts': 'export const answer: number = 42;\n' });
     await expect(loadConfig(findConfig(nothing))).rejects.toThrow(
       /consfig\.ts must export its hosts: `export default defineConsfig\(\{ hosts: \[\.\.\.\] \}\)`/,
