@@ -32,7 +32,7 @@ if (typeof core.defineHost !== 'function' || typeof file.hasContent !== 'functio
 "
 # The docs' property example typechecks against the shipped types, whatever zod the project has.
 npm install --no-audit --no-fund --prefer-offline zod@4 typescript@5.9.3 @types/node@20 >/dev/null
-cat > motd.ts <<'EOF_TS'
+cat > motd.mts <<'EOF_TS'
 import { defprop, z } from '@consfig/core';
 export const motd = defprop({
   name: 'site.motd',
@@ -45,6 +45,19 @@ export const motd = defprop({
 const app = motd('hello');
 void app;
 EOF_TS
-./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext --skipLibCheck false motd.ts
+./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext --skipLibCheck false motd.mts
+# The README's consfig in this CommonJS project (npm init's default): named consfig.mts it
+# is an ES module whatever package.json says, typechecks with the tsconfig `tsc --init`
+# writes, and is found and loaded.
+cat > extract.cjs <<'EOF_JS'
+const fs = require('fs');
+const m = /```ts\n\/\/ consfig\.ts\n([\s\S]*?)```/.exec(fs.readFileSync(process.argv[2], 'utf8'));
+fs.writeFileSync('consfig.mts', m[1]);
+EOF_JS
+node extract.cjs "$top/README.md"
+./node_modules/.bin/tsc --init >/dev/null
+./node_modules/.bin/tsc --noEmit -p .
+./node_modules/.bin/consfig hosts > hosts.txt
+grep -q '^web1.example.com  (local)$' hosts.txt
 ./node_modules/.bin/consfig --version
 echo "check-pack: the packages install and import from their tarballs"

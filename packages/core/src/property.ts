@@ -4,7 +4,7 @@
  * are checked against the zod schema when the application is made, but the error is
  * raised when the host is resolved, so that it can name the host too.
  */
-import { ZodTuple, type ZodType, type ZodTypeDef } from 'zod';
+import type { ZodType, ZodTypeDef } from 'zod';
 import type { CommandResult, Connection, FileInfo, Hop, ProbeQuery, RunOptions, WriteOptions } from './connection.js';
 import { ConsfigError, InvalidArgumentError } from './errors.js';
 import type { HostattrKey, HostattrView } from './hostattrs.js';
@@ -209,16 +209,24 @@ function argumentError(
   return new InvalidArgumentError(def.name, argument, issue.message);
 }
 
+/** A zod tuple, of any copy of zod 3 (each package may have its own: no instanceof). */
+function tupleItems(schema: unknown): unknown[] | undefined {
+  const def = (schema as { _def?: { typeName?: string; items?: unknown } } | undefined)?._def;
+  return def?.typeName === 'ZodTuple' && Array.isArray(def.items) ? def.items : undefined;
+}
+
 /** zod 3 tuples want every element: fill omitted trailing (optional) arguments with undefined. */
 function padToTuple(schema: ZodType, given: unknown[]): unknown[] {
   let inner: unknown = schema;
   // Look through refinements and transforms to the tuple, if there is one.
-  while (inner && !(inner instanceof ZodTuple) && (inner as { _def?: { schema?: unknown } })._def?.schema) {
+  while (inner && !tupleItems(inner) && (inner as { _def?: { schema?: unknown } })._def?.schema) {
     inner = (inner as { _def: { schema: unknown } })._def.schema;
   }
-  if (!(inner instanceof ZodTuple)) return given;
-  const length = (inner.items as unknown[]).length;
-  return given.length >= length ? given : [...given, ...new Array<undefined>(length - given.length).fill(undefined)];
+  const items = tupleItems(inner);
+  if (!items) return given;
+  return given.length >= items.length
+    ? given
+    : [...given, ...new Array<undefined>(items.length - given.length).fill(undefined)];
 }
 
 /** Define a property. */

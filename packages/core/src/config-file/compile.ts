@@ -16,9 +16,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
 
-const TS = /\.(?:ts|mts)$/;
-/** Static and dynamic import/export specifiers that are relative paths. */
-const RELATIVE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)(['"])(\.{1,2}\/[^'"\n]*)\2/g;
+const TS = /\.(?:ts|mts|cts)$/;
+/** Static and dynamic import/export specifiers (and requires) that are relative paths. */
+const RELATIVE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]*)\2/g;
 
 interface Meta {
   /** Relative specifiers the compiled code imports. */
@@ -51,8 +51,8 @@ function isFile(path: string): boolean {
 /** Where a relative specifier points, trying .ts for .js as TypeScript's NodeNext does. */
 function resolveRelative(from: string, specifier: string): string | undefined {
   const base = resolve(dirname(from), specifier);
-  const candidates = /\.m?js$/.test(base)
-    ? [base.replace(/\.(m?)js$/, '.$1ts'), base]
+  const candidates = /\.[mc]?js$/.test(base)
+    ? [base.replace(/\.([mc]?)js$/, '.$1ts'), base]
     : TS.test(base)
       ? [base]
       : [base, `${base}.ts`, join(base, 'index.ts'), `${base}.js`];
@@ -67,9 +67,37 @@ function writeAtomic(path: string, data: string): void {
 
 let sucraseTransform: typeof import('sucrase').transform | undefined;
 
+/** Types stripped; a .cts file (CommonJS TypeScript) also has its imports made requires. */
 function strip(source: string, filePath: string): string {
   sucraseTransform ??= (createRequire(import.meta.url)('sucrase') as typeof import('sucrase')).transform;
-  return sucraseTransform(source, { transforms: ['typescript'], filePath, disableESTransforms: true }).code;
+  const transforms: ('typescript' | 'imports')[] = filePath.endsWith('.cts')
+    ? ['typescript', 'imports']
+    : ['typescript'];
+  return sucraseTransform(source, { transforms, filePath, disableESTransforms: true }).code;
+}
+
+/**
+ * What a config may use wherever it was loaded from: `import.meta.url`/`dirname`/
+ * `filename` in ES modules, and `__dirname`/`__filename` in both kinds (as vite gives).
+ */
+function inPlace(code: string, file: string, commonjs: boolean): string {
+  const url = pathToFileURL(file).href;
+  let out = code;
+  if (commonjs) {
+    out = out.replace(/\b__filename\b/g, JSON.stringify(file)).replace(/\b__dirname\b/g, JSON.stringify(dirname(file)));
+  } else {
+    out = out
+      .replace(/\bimport\.meta\.url\b/g, JSON.stringify(url))
+      .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
+      .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(file)));
+    // Declared only where used and not declared by the config itself.
+    const declares = (name: string) => new RegExp(`\\b(?:const|let|var|function)\\s+${name}\\b`).test(out);
+    if (/\b__filename\b/.test(out) && !declares('__filename'))
+      out = `const __filename = ${JSON.stringify(file)};${out}`;
+    if (/\b__dirname\b/.test(out) && !declares('__dirname'))
+      out = `const __dirname = ${JSON.stringify(dirname(file))};${out}`;
+  }
+  return out;
 }
 
 /** Each compiled copy's original file, so that stack traces can name the user's files. */
@@ -84,7 +112,7 @@ export function originalOf(path: string): string {
 export class MissingImportError extends Error {
   constructor(specifier: string, importer: string) {
     const base = resolve(dirname(importer), specifier);
-    const tried = /\.m?js$/.test(base) ? [base.replace(/\.(m?)js$/, '.$1ts'), base] : [base, `${base}.ts`];
+    const tried = /\.[mc]?js$/.test(base) ? [base.replace(/\.([mc]?)js$/, '.$1ts'), base] : [base, `${base}.ts`];
     super(`${importer} imports ${specifier}, which does not exist (looked for ${tried.join(', ')})`);
   }
 }
@@ -121,19 +149,19 @@ class ConfigCompiler {
         targets.set(specifier, TS.test(target) ? this.compile(target) : target);
       }
       const outKey = hash(sourceKey, ...[...targets.values()]);
-      const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.mjs`);
+      const commonjs = file.endsWith('.cts');
+      const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.${commonjs ? 'cjs' : 'mjs'}`);
       if (!isFile(out)) {
         code ??= strip(source, file);
         const url = pathToFileURL(file).href;
-        const rewritten = code
-          .replace(RELATIVE_SPECIFIER, (all, lead: string, quote: string, specifier: string) => {
-            const target = targets.get(specifier);
-            return target ? `${lead}${quote}${pathToFileURL(target).href}${quote}` : all;
-          })
-          .replace(/\bimport\.meta\.url\b/g, JSON.stringify(url))
-          .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(file))
-          .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(file)));
-        writeAtomic(out, `${rewritten}\n//# sourceURL=${url}\n`);
+        const rewritten = code.replace(RELATIVE_SPECIFIER, (all, lead: string, quote: string, specifier: string) => {
+          const target = targets.get(specifier);
+          // require() takes paths; import, URLs
+          const to = target && (lead.startsWith('require') ? target : pathToFileURL(target).href);
+          return to ? `${lead}${quote}${to}${quote}` : all;
+        });
+        // One line, so that line numbers stay those of the original.
+        writeAtomic(out, `${inPlace(rewritten, file, commonjs)}\n//# sourceURL=${url}\n`);
         if (!isFile(metaPath)) writeAtomic(metaPath, JSON.stringify(meta));
       }
       this.done.set(file, out);

@@ -22,7 +22,16 @@ export class ConfigError extends ConsfigError {
   }
 }
 
-const NAMES = ['consfig.ts', 'consfig.config.ts', '.config/consfig.ts', 'consfig.mjs', 'consfig.js'];
+const NAMES = [
+  'consfig.ts',
+  'consfig.mts',
+  'consfig.cts',
+  'consfig.config.ts',
+  '.config/consfig.ts',
+  'consfig.mjs',
+  'consfig.js',
+  'consfig.cjs',
+];
 
 export function findConfig(cwd: string, explicit?: string): string {
   if (explicit) {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // The built core: loading registers its module hooks by their built path, as a program's would.
-import { ConfigError, findConfig, loadConfig } from '../../dist/index.js';
+import { attrs, ConfigError, findConfig, loadConfig } from '../../dist/index.js';
 
 // The config imports the built core by its path: a temp directory has no node_modules.
 const core = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
@@ -44,6 +44,37 @@ export default defineConsfig({ hosts: [defineHost(webName(port), [], { via: 'loc
     expect(readdirSync(join(root, 'node_modules/.cache/consfig')).length).toBeGreaterThan(0);
     // a directory given explicitly is looked into
     expect(findConfig('/', root)).toBe(join(root, 'consfig.ts'));
+  });
+
+  it('finds consfig.mts, .cts and .cjs, each with __dirname and __filename (ES modules: import.meta too)', async () => {
+    const mts = project('mts', {
+      'consfig.mts': `import { defineHost } from '${core}';
+const here: string = __dirname + '|' + import.meta.dirname + '|' + __filename;
+export const hosts = [defineHost('m.example', [], { desc: here })];
+`,
+      'node_modules/.keep': '',
+    });
+    const loaded = await loadConfig(findConfig(mts));
+    expect(loaded.hosts[0]!.attrs.first(attrs.desc)).toBe(`${mts}|${mts}|${mts}/consfig.mts`);
+    const cts = project('cts', {
+      'consfig.cts': `const { defineHost } = require(${JSON.stringify(fileURLToPath(core))});
+const { suffix } = require('./lib/suffix.cjs');
+const name: string = 'c' + suffix;
+module.exports = { hosts: [defineHost(name, [], { desc: __dirname })] };
+`,
+      'lib/suffix.cts': `export const suffix: string = '.example';\n`,
+      'node_modules/.keep': '',
+    });
+    expect(findConfig(cts)).toBe(join(cts, 'consfig.cts'));
+    const c = await loadConfig(findConfig(cts));
+    expect([c.hosts[0]!.name, c.hosts[0]!.attrs.first(attrs.desc)]).toEqual(['c.example', cts]);
+    const cjs = project('cjs', {
+      'consfig.cjs': `const { defineHost } = require(${JSON.stringify(fileURLToPath(core))});
+module.exports = { hosts: [defineHost('j.example', [], { desc: __dirname })] };
+`,
+    });
+    const j = await loadConfig(findConfig(cjs));
+    expect([j.hosts[0]!.name, j.hosts[0]!.attrs.first(attrs.desc)]).toEqual(['j.example', cjs]);
   });
 
   it('takes `export const hosts` too', async () => {
