@@ -44,6 +44,11 @@ export const motd = defprop({
 });
 const app = motd('hello');
 void app;
+// A property list holds property applications (and false/null/undefined, nested lists):
+import { defineHost } from '@consfig/core';
+defineHost('y.example', [motd('hi'), false, null, undefined, [motd('there')]]);
+// @ts-expect-error a property not called, a string and a number are not applications
+defineHost('x.example', [motd, 'x', 42]);
 EOF_TS
 ./node_modules/.bin/tsc --noEmit --strict --module nodenext --moduleResolution nodenext --skipLibCheck false motd.mts
 # The README's consfig in this CommonJS project (npm init's default): named consfig.mts it

@@ -9,7 +9,9 @@ import { parseHop } from './hop-registry.js';
 import type { HostattrKey } from './hostattrs.js';
 import { isPropapp, PROPAPP, type FileChange, type Outcome, type Propapp, type PropertyContext } from './property.js';
 
-type Spec = Propapp | readonly Spec[] | null | undefined | false;
+/** What a property list holds: applications, nested lists, and false/null/undefined (skipped). */
+export type PropSpec = Propapp | readonly PropSpec[] | null | undefined | false;
+type Spec = PropSpec;
 
 /** Flatten nested arrays and drop null/undefined/false, so `cond && prop` works in lists. */
 export function flattenProps(specs: readonly Spec[], where = 'property list'): Propapp[] {

@@ -3,7 +3,7 @@
  * purely, on first use (so hosts may read each other's regardless of definition order);
  * a property that refuses the host fails here, before any connection is made.
  */
-import { seq } from './combinators.js';
+import { seq, type PropSpec } from './combinators.js';
 import type { Hop } from './connection.js';
 import { dataAttr } from './data.js';
 import { InapplicablePropertyError, InvalidHostError, isConsfigError } from './errors.js';
@@ -175,7 +175,7 @@ export function walkHostattrs(node: Propapp, store: HostattrStore, hostname: str
 }
 
 /** Define a host: its name (an FQDN), its properties in order, and how it is reached. */
-export function defineHost(name: string, props: readonly unknown[], options: HostOptions = {}): Host {
+export function defineHost(name: string, props: readonly PropSpec[], options: HostOptions = {}): Host {
   if (typeof name !== 'string' || !isValidHostname(name)) {
     throw new InvalidHostError(`${JSON.stringify(name)} is not a valid host name`, { host: String(name) });
   }
@@ -196,6 +196,6 @@ export function defineHost(name: string, props: readonly unknown[], options: Hos
 }
 
 /** A host nested in `parent`: it sees the parent's hostattrs. */
-export function childHost(parent: Host, name: string, props: readonly unknown[], options: HostOptions = {}): Host {
+export function childHost(parent: Host, name: string, props: readonly PropSpec[], options: HostOptions = {}): Host {
   return defineHost(name, props, { ...options, parent });
 }

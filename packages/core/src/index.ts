@@ -17,6 +17,7 @@ export type {
   TextResult,
 } from './property.js';
 export { asUser, desc, eseq, flattenProps, hasAttr, onChange, seq, unapply, withFlagfile } from './combinators.js';
+export type { PropSpec } from './combinators.js';
 export { deploys, deploysThese } from './deploys.js';
 export { attrs, hostattr, HostattrStore, osSchema, requireOs } from './hostattrs.js';
 export type { HostattrKey, HostattrView, OperatingSystem } from './hostattrs.js';

@@ -20,6 +20,7 @@ import {
   type HostattrView,
   type Hop,
   type Propapp,
+  type PropSpec,
   type PropertyContext,
 } from '@consfig/core';
 import { chroot as chrootHop } from '@consfig/connections';
@@ -159,7 +160,7 @@ export function osBootstrappedFor(options: ChrootOptions, root: string, host: Ho
 }
 
 /** `osBootstrappedFor` with an inline host: the properties to apply inside. */
-export function osBootstrapped(options: ChrootOptions, root: string, props: readonly unknown[]) {
+export function osBootstrapped(options: ChrootOptions, root: string, props: readonly PropSpec[]) {
   const base = root.split('/').filter(Boolean).pop() ?? 'chroot';
   const name = /^[A-Za-z0-9-]{1,63}$/.test(base) && !base.startsWith('-') ? base : 'chroot';
   return osBootstrappedFor(options, root, defineHost(name, props));

@@ -5,7 +5,7 @@
  */
 import pLimit from 'p-limit';
 import { openConnection } from '../agent/connection.js';
-import { seq } from '../combinators.js';
+import { seq, type PropSpec } from '../combinators.js';
 import { describeChain, type Ask, type Connection } from '../connection.js';
 import { dataAttr, fetchData, fetchItem, type DataSource } from '../data.js';
 import { ConnectionError, DeployAbortedError, NoViaError, toConsfigError } from '../errors.js';
@@ -169,7 +169,7 @@ export async function deployThese(
   const base = options.host;
   const host = isHost(base)
     ? base.withProps(seq(...props))
-    : defineHost(typeof base === 'string' ? base : 'localhost', props as unknown[]);
+    : defineHost(typeof base === 'string' ? base : 'localhost', props as PropSpec[]);
   return deploy(host, options.via ?? (isHost(base) ? base.via : undefined), options);
 }
 
