@@ -8,7 +8,7 @@
  * daemons; where the chroot has none, an empty placeholder (which invoke-rc.d ignores)
  * is made for it and removed afterwards.
  */
-import type { Hop } from '@consfig/core';
+import { InvalidHopError, type Hop } from '@consfig/core';
 
 const SETUP = String.raw`set -e
 r=$1; shift
@@ -43,7 +43,8 @@ rm -f "$policy"
 exit "$rc"`;
 
 export function chroot(root: string): Hop {
-  if (!root.startsWith('/')) throw new TypeError(`chroot needs an absolute path, not ${JSON.stringify(root)}`);
+  if (!root.startsWith('/'))
+    throw new InvalidHopError('chroot', `chroot needs an absolute path, not ${JSON.stringify(root)}`);
   return {
     kind: 'chroot',
     describe: () => `chroot:${root}`,

@@ -7,7 +7,7 @@
  * without systemd. Without nsenter it falls back to lxc-attach. A container that is not
  * running is reported as such at once.
  */
-import { shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
 import { ENTER } from './nsenter.js';
 
 export interface LxcOptions {
@@ -80,9 +80,9 @@ exec sh -c "$enter" consfig-nsenter "$@"`;
 export function lxc(options: LxcOptions | string): Hop {
   const o = typeof options === 'string' ? parseLxcTarget(options) : options;
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(o.name))
-    throw new TypeError(`lxc: ${JSON.stringify(o.name)} is not a container name`);
+    throw new InvalidHopError('lxc', `lxc: ${JSON.stringify(o.name)} is not a container name`);
   if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
-    throw new TypeError(`lxc: bad owner ${JSON.stringify(o.owner)}`);
+    throw new InvalidHopError('lxc', `lxc: bad owner ${JSON.stringify(o.owner)}`);
   return {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,

@@ -6,7 +6,7 @@
  * target's root and working directory. This runs in a single-threaded helper process:
  * Node itself can never setns(2) into a user or mount namespace.
  */
-import type { Hop } from '@consfig/core';
+import { InvalidHopError, type Hop } from '@consfig/core';
 
 export interface NsenterOptions {
   pid: number | string;
@@ -45,7 +45,8 @@ exec nsenter "$@"`;
 
 export function nsenter(options: NsenterOptions | number | string): Hop {
   const o = typeof options === 'object' ? options : { pid: options };
-  if (!/^\d+$/.test(String(o.pid))) throw new TypeError(`nsenter needs a PID, not ${JSON.stringify(o.pid)}`);
+  if (!/^\d+$/.test(String(o.pid)))
+    throw new InvalidHopError('nsenter', `nsenter needs a PID, not ${JSON.stringify(o.pid)}`);
   const ids = [
     ...(o.uid !== undefined ? ['-S', String(o.uid)] : []),
     ...(o.gid !== undefined ? ['-G', String(o.gid)] : []),

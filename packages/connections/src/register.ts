@@ -2,7 +2,7 @@
  * The text forms of these hops, registered with @consfig/core so configs and the CLI
  * can write chains as strings: `ssh:root@web1:22 sudo chroot:/srv/c1`.
  */
-import { registerHopKind } from '@consfig/core';
+import { InvalidHopError, registerHopKind } from '@consfig/core';
 import { chroot } from './chroot.js';
 import { lxc } from './lxc.js';
 import { nsenter } from './nsenter.js';
@@ -11,7 +11,7 @@ import { runuser, su } from './su.js';
 import { sudo } from './sudo.js';
 
 function required(kind: string, argument: string | undefined): string {
-  if (!argument) throw new TypeError(`hop ${kind} needs an argument: ${kind}:…`);
+  if (!argument) throw new InvalidHopError(kind, `hop ${kind} needs an argument: ${kind}:…`);
   return argument;
 }
 

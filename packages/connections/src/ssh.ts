@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
 
 export interface SshOptions {
   host: string;
@@ -34,7 +34,7 @@ export interface SshOptions {
 /** `[user@]host[:port]`. */
 export function parseSshTarget(text: string): SshOptions {
   const m = /^(?:([^@\s]+)@)?(\[[^\]]+\]|[^:@\s]+)(?::(\d+))?$/.exec(text);
-  if (!m) throw new TypeError(`ssh target ${JSON.stringify(text)} is not [user@]host[:port]`);
+  if (!m) throw new InvalidHopError('ssh', `ssh target ${JSON.stringify(text)} is not [user@]host[:port]`);
   const [, user, host, port] = m;
   return {
     host: host!.replace(/^\[(.*)\]$/, '$1'),
@@ -48,7 +48,10 @@ function persistFromEnv(): number | undefined {
   if (text === undefined || text === '') return undefined;
   const seconds = Number(text);
   if (!Number.isInteger(seconds) || seconds < 1) {
-    throw new TypeError(`CONSFIG_SSH_PERSIST must be a whole number of seconds, not ${JSON.stringify(text)}`);
+    throw new InvalidHopError(
+      'ssh',
+      `CONSFIG_SSH_PERSIST must be a whole number of seconds, not ${JSON.stringify(text)}`,
+    );
   }
   return seconds;
 }
@@ -61,7 +64,7 @@ function sharedControlDir(): string {
   const st = statSync(dir);
   const uid = process.getuid?.();
   if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new TypeError(`ssh: ${dir} must belong to this user alone (mode 0700) to hold shared masters`);
+    throw new InvalidHopError('ssh', `ssh: ${dir} must belong to this user alone (mode 0700) to hold shared masters`);
   }
   return dir;
 }
@@ -88,9 +91,9 @@ function privateControlDir(): string {
 
 export function ssh(target: string | SshOptions): Hop {
   const o = typeof target === 'string' ? parseSshTarget(target) : target;
-  if (!o.host || o.host.startsWith('-')) throw new TypeError(`bad ssh host ${JSON.stringify(o.host)}`);
+  if (!o.host || o.host.startsWith('-')) throw new InvalidHopError('ssh', `bad ssh host ${JSON.stringify(o.host)}`);
   if (o.persist !== undefined && (!Number.isInteger(o.persist) || o.persist < 1)) {
-    throw new TypeError(`ssh: persist must be a whole number of seconds, not ${o.persist}`);
+    throw new InvalidHopError('ssh', `ssh: persist must be a whole number of seconds, not ${o.persist}`);
   }
   let controlDir: string | undefined;
   let sharedDir: string | undefined;
@@ -112,7 +115,7 @@ export function ssh(target: string | SshOptions): Hop {
         const persist = context.keepConnections ?? o.persist ?? persistFromEnv();
         if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
           // (0 would be ssh's "for ever")
-          throw new TypeError(`ssh: keepConnections must be a whole number of seconds, not ${persist}`);
+          throw new InvalidHopError('ssh', `ssh: keepConnections must be a whole number of seconds, not ${persist}`);
         }
         // %C: a hash of the local host and the remote host, port and user.
         const path =

@@ -3,12 +3,12 @@
  * su(1) goes through PAM's session stack, which on machines without systemd is what
  * delegates cgroups to the user (pam_cgfs), as unprivileged LXC needs.
  */
-import { shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
 
 const USER = /^[a-z_][a-z0-9_.-]*\$?$/i;
 
 function checkUser(kind: string, user: string): void {
-  if (!USER.test(user)) throw new TypeError(`${kind}: ${JSON.stringify(user)} is not a user name`);
+  if (!USER.test(user)) throw new InvalidHopError(kind, `${kind}: ${JSON.stringify(user)} is not a user name`);
 }
 
 export function su(user: string, options: { login?: boolean } = {}): Hop {

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { ConsfigError, type Hop, type HopContext } from '@consfig/core';
+import { ConsfigError, InvalidHopError, type Hop, type HopContext } from '@consfig/core';
 
 export type SudoPassword = string | (() => string | Promise<string>) | { data: readonly [string, string] } | 'ask';
 
@@ -73,7 +73,7 @@ export function sudo(options: SudoOptions | string = {}): Hop {
         password = undefined;
         throw error;
       });
-      if (text.includes('\n')) throw new TypeError('a sudo password cannot contain a newline');
+      if (text.includes('\n')) throw new InvalidHopError('sudo', 'a sudo password cannot contain a newline');
       return Buffer.from(`${text}\n${sentinel}\n`);
     },
   };

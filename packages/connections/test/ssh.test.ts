@@ -33,6 +33,8 @@ describe('ssh hop', () => {
     expect(parseSshTarget('root@web1:2222')).toEqual({ host: 'web1', user: 'root', port: 2222 });
     expect(parseSshTarget('admin@[::1]:22')).toEqual({ host: '::1', user: 'admin', port: 22 });
     expect(() => parseSshTarget('a b')).toThrow(/is not \[user@\]host\[:port\]/);
+    // a bad hop argument is an InvalidHopError, whose code programs test
+    expect(() => ssh('-oProxyCommand=x')).toThrow(expect.objectContaining({ code: 'CONSFIG_INVALID_HOP', hop: 'ssh' }));
   });
 
   it('uses a private master by default and a shared one with persist', () => {

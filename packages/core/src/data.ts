@@ -45,7 +45,10 @@ function describeItem(item: DataItem): string {
 function safeSegment(value: string, what: string): string {
   const n = normalize(value).replace(/^\/+/, '');
   if (n === '' || n.startsWith('..'))
-    throw new TypeError(`data ${what} ${JSON.stringify(value)} leaves the data directory`);
+    throw new MissingDataError(
+      { iden1: what, iden2: value },
+      `data ${what} ${JSON.stringify(value)} leaves the data directory`,
+    );
   return n;
 }
 

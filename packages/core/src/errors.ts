@@ -165,6 +165,29 @@ export class FileNotFoundError extends ConsfigError {
   }
 }
 
+/** A connection hop was given something it cannot use (a bad host, user, path or option). */
+export class InvalidHopError extends ConsfigError {
+  override readonly code = 'CONSFIG_INVALID_HOP';
+  constructor(
+    /** The kind of hop: ssh, sudo, chroot… */
+    readonly hop: string,
+    message: string,
+    context: ErrorContext = {},
+  ) {
+    super(message, context);
+  }
+}
+
+/** A command, write or probe asked of a connection is malformed (an empty argv, a NUL byte, a relative path). */
+export class InvalidRequestError extends ConsfigError {
+  override readonly code = 'CONSFIG_INVALID_REQUEST';
+}
+
+/** A property or other definition in code is incomplete (no steps). */
+export class InvalidDefinitionError extends ConsfigError {
+  override readonly code = 'CONSFIG_INVALID_DEFINITION';
+}
+
 /** The deployment was cancelled (AbortSignal, SIGINT in the CLI). */
 export class DeployAbortedError extends ConsfigError {
   override readonly code = 'CONSFIG_ABORTED';

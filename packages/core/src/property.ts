@@ -6,7 +6,7 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { CommandResult, Connection, FileInfo, Hop, ProbeQuery, RunOptions, WriteOptions } from './connection.js';
-import { ConsfigError, InvalidArgumentError } from './errors.js';
+import { ConsfigError, InvalidArgumentError, InvalidDefinitionError } from './errors.js';
 import type { HostattrKey, HostattrView } from './hostattrs.js';
 
 export type Result = 'changed' | 'unchanged';
@@ -234,7 +234,7 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
   def: PropertyDefinition<A> & { args?: ZodType<A, ZodTypeDef, I> },
 ): Property<A, I> {
   if (!def.hostattrs && !def.apply && !def.unapply) {
-    throw new TypeError(`property ${def.name} needs at least one of hostattrs, apply or unapply`);
+    throw new InvalidDefinitionError(`property ${def.name} needs at least one of hostattrs, apply or unapply`);
   }
   const make = (...given: unknown[]): Propapp => {
     let args = given as unknown as A;

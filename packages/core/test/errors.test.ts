@@ -1,3 +1,7 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   CommandFailedError,
@@ -49,5 +53,28 @@ describe('errors across two copies of @consfig/core', () => {
     ]).toEqual([true, false, true]);
     expect(isErrorOf(lost, CommandFailedError)).toBe(false);
     expect([isConsfigError(new Error('plain')), isErrorOf(new Error('x'), ConnectionError)]).toEqual([false, false]);
+  });
+});
+
+describe('error codes', () => {
+  it('docs/errors.md lists every code the packages define', () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const sources = execFileSync('git', ['ls-files', 'packages/*/src/*.ts', 'packages/*/src/**/*.ts'], {
+      cwd: root,
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .filter(Boolean);
+    const codes = new Set<string>();
+    for (const file of sources) {
+      for (const m of readFileSync(join(root, file), 'utf8').matchAll(
+        /readonly code(?:: string)? = '(CONSFIG_[A-Z_]+)'/g,
+      )) {
+        codes.add(m[1]!);
+      }
+    }
+    expect(codes.size).toBeGreaterThan(20);
+    const docs = readFileSync(join(root, 'docs/errors.md'), 'utf8');
+    expect([...codes].filter((c) => !docs.includes(`\`${c}\``))).toEqual([]);
   });
 });

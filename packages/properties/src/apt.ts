@@ -11,6 +11,7 @@ import {
   eseq,
   hasAttr,
   hostattr,
+  invalidApplication,
   onChange,
   requireOs,
   type HostattrsContext,
@@ -199,7 +200,9 @@ function sourcesFor(ctx: PropertyContext): string {
 
 /** An extra sources file (deb822 `.sources` text, or one-line `.list` entries), then update. */
 export function additionalSources(name: string, content: string): Propapp {
-  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new TypeError(`apt.additionalSources: bad name ${JSON.stringify(name)}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) {
+    return invalidApplication('apt.additionalSources', 'name', 'must be letters, digits, _, . and -');
+  }
   const file = content.includes('URIs:') ? `${name}.sources` : `${name}.list`;
   return desc(`apt sources ${name}`, onChange(hasContent(`/etc/apt/sources.list.d/${file}`, content), updated()));
 }

@@ -15,6 +15,7 @@ import {
   desc,
   eseq,
   Host,
+  InvalidArgumentError,
   invalidApplication,
   isHost,
   type HostattrView,
@@ -67,7 +68,12 @@ export function bootstrapFor(
   const mirror = options.mirror ?? child.first(mirrorsAttr) ?? parent.first(mirrorsAttr);
   const { cacheDir: _c, maxAgeDays: _m, ...rest } = options;
   const suite = rest.suite ?? os?.suite;
-  if (!suite) throw new TypeError(`give options.suite, or an os property (os.debianStable(...)) to ${host.name}`);
+  if (!suite)
+    throw new InvalidArgumentError(
+      'chroot.osBootstrappedFor',
+      'options.suite',
+      `give it, or an os property (os.debianStable(...)) to ${host.name}`,
+    );
   return {
     ...rest,
     suite,

@@ -224,9 +224,14 @@ function mapArgument(userns: UnpackOptions['userns']): string {
   const [u] = maps.uid;
   const [g] = maps.gid;
   if (maps.uid.length !== 1 || maps.gid.length !== 1 || u!.inside !== 0 || g!.inside !== 0) {
-    throw new TypeError('unpacking in a user namespace takes one range for uids and one for gids, both from 0');
+    throw new InvalidArgumentError(
+      'rootfs unpacking',
+      'maps',
+      'in a user namespace it takes one range for uids and one for gids, both from 0',
+    );
   }
-  if (!/^[a-z_][a-z0-9_.-]*$/i.test(owner)) throw new TypeError(`${JSON.stringify(owner)} is not a user name`);
+  if (!/^[a-z_][a-z0-9_.-]*$/i.test(owner))
+    throw new InvalidArgumentError('rootfs unpacking', 'owner', `${JSON.stringify(owner)} is not a user name`);
   return `${owner}:${u!.outside}:${u!.count}:${g!.outside}:${g!.count}`;
 }
 

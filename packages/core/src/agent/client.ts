@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ConnectionError, ConnectionLostError } from '../errors.js';
+import { AgentProtocolError, ConnectionError, ConnectionLostError } from '../errors.js';
 import { logger } from '../log.js';
 import { FrameReader } from './frame-reader.js';
 import type { OutputSink } from '../connection.js';
@@ -146,7 +146,8 @@ export class AgentClient {
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited)
       return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
-    if (!request.nonce.startsWith(this.prefix)) throw new TypeError('request was not built with this client nonce');
+    if (!request.nonce.startsWith(this.prefix))
+      throw new AgentProtocolError('request was not built with this client nonce');
     const nonce = Buffer.from(request.nonce, 'latin1');
     debug('%s → %s', this.chain, request.describe);
     return new Promise<RawAnswer>((resolve, reject) => {

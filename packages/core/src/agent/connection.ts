@@ -32,7 +32,14 @@ import {
   type RunOptions,
   type WriteOptions,
 } from '../connection.js';
-import { ConnectionError, ConsfigError, FileNotFoundError, LockedError, WriteFailedError } from '../errors.js';
+import {
+  ConnectionError,
+  ConsfigError,
+  FileNotFoundError,
+  InvalidRequestError,
+  LockedError,
+  WriteFailedError,
+} from '../errors.js';
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -107,7 +114,7 @@ export function tempPathFor(path: string): string {
 function modeString(mode: string | number | undefined): string | undefined {
   if (mode === undefined) return undefined;
   const text = typeof mode === 'number' ? mode.toString(8) : mode;
-  if (!/^[0-7]{3,4}$/.test(text)) throw new TypeError(`bad file mode ${String(mode)}`);
+  if (!/^[0-7]{3,4}$/.test(text)) throw new InvalidRequestError(`bad file mode ${String(mode)}`);
   return text.padStart(4, '0');
 }
 
@@ -187,7 +194,7 @@ export class AgentConnection implements Connection {
   }
 
   async writeFile(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
-    if (!path.startsWith('/')) throw new TypeError(`writeFile needs an absolute path, not ${path}`);
+    if (!path.startsWith('/')) throw new InvalidRequestError(`writeFile needs an absolute path, not ${path}`);
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const tmp = tempPathFor(path);
     const plan = this.writePlan(path, options);
@@ -290,9 +297,9 @@ export class AgentConnection implements Connection {
     const result = new Map<string, FileInfo>();
     const unique = new Map<string, boolean>();
     for (const q of queries) {
-      if (q.path.includes('\0')) throw new TypeError('a path cannot contain a NUL byte');
+      if (q.path.includes('\0')) throw new InvalidRequestError('a path cannot contain a NUL byte');
       // find(1) would take a path such as -name or ! for part of its expression.
-      if (!q.path.startsWith('/')) throw new TypeError(`probe needs absolute paths, not ${q.path}`);
+      if (!q.path.startsWith('/')) throw new InvalidRequestError(`probe needs absolute paths, not ${q.path}`);
       unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
     }
     if (unique.size === 0) return result;

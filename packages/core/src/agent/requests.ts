@@ -3,6 +3,7 @@
  * bytes that follow it on stdin (if any) and a description for debug output that never
  * includes file contents or stdin data.
  */
+import { InvalidRequestError } from '../errors.js';
 import { quoteWord, quoteWords } from './shell-quote.js';
 
 export interface Request {
@@ -47,17 +48,18 @@ function line(...parts: (string | Buffer)[]): Buffer {
 }
 
 export function runRequest(nonce: string, spec: RunSpec): Request {
-  if (spec.argv.length === 0) throw new TypeError('run needs a non-empty argv');
+  if (spec.argv.length === 0) throw new InvalidRequestError('run needs a non-empty argv');
   const setup: Buffer[] = [Buffer.from(`umask ${spec.umask ?? '022'}; `)];
-  if (spec.umask !== undefined && !UMASK.test(spec.umask)) throw new TypeError(`bad umask ${spec.umask}`);
+  if (spec.umask !== undefined && !UMASK.test(spec.umask)) throw new InvalidRequestError(`bad umask ${spec.umask}`);
   if (spec.cwd !== undefined) setup.push(Buffer.from('cd -- '), quoteWord(spec.cwd), Buffer.from(' || exit 1; '));
   const env = Object.entries(spec.env ?? {});
   for (const [name] of env) {
-    if (!ENV_NAME.test(name)) throw new TypeError(`bad environment variable name ${JSON.stringify(name)}`);
+    if (!ENV_NAME.test(name)) throw new InvalidRequestError(`bad environment variable name ${JSON.stringify(name)}`);
   }
   let command: Buffer;
   if (spec.clearEnv) {
-    if (spec.argv[0]!.includes('=')) throw new TypeError('with clearEnv the command name may not contain "="');
+    if (spec.argv[0]!.includes('='))
+      throw new InvalidRequestError('with clearEnv the command name may not contain "="');
     command = Buffer.concat([
       Buffer.from('exec env -i '),
       quoteWords([...env.map(([k, v]) => `${k}=${v}`), ...spec.argv]),
@@ -94,7 +96,7 @@ export function writeRequest(nonce: string, spec: WriteSpec): Request {
   const mode = spec.mode && spec.mode !== '-' ? `, mode ${spec.mode}` : '';
   const describe = `write ${spec.path} (${spec.data.length} bytes${mode})`;
   const umask = spec.umask ?? '077';
-  if (!UMASK.test(umask)) throw new TypeError(`bad umask ${umask}`);
+  if (!UMASK.test(umask)) throw new InvalidRequestError(`bad umask ${umask}`);
   // The umask applies to creating the temp file only; the agent's own is 077.
   const [pre, post] = umask === '077' ? ['', ''] : [`umask ${umask}; `, '; umask 077'];
   if (spec.data.length <= INLINE_WRITE_LIMIT && !spec.data.includes(0)) {

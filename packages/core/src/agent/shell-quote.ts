@@ -4,6 +4,7 @@
  * variable. Single quotes keep every other byte literal, so argv of any bytes (but NUL,
  * which argv cannot hold) reaches the target unchanged.
  */
+import { InvalidRequestError } from '../errors.js';
 
 const NEWLINE = 0x0a;
 const QUOTE = 0x27;
@@ -32,7 +33,7 @@ export function quoteWordBytes(word: Uint8Array): Buffer {
       parts.push(Buffer.from(byte === NEWLINE ? '"$__c_nl"' : "\\'"));
       start = i + 1;
     } else if (byte === 0) {
-      throw new TypeError('a shell word cannot contain a NUL byte');
+      throw new InvalidRequestError('a shell word cannot contain a NUL byte');
     }
   }
   if (word.length > start || parts.length === 0) {

@@ -1,4 +1,5 @@
 /** A distribution's own root tarball, unpacked (any distribution that ships one). */
+import { InvalidArgumentError } from '@consfig/core';
 import type { BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 
@@ -8,7 +9,7 @@ export const tarball: Bootstrapper = {
   distributions: ['*'],
   writesTarball: false,
   argv(o: BootstrapOptions, target: string) {
-    if (!o.tarball) throw new TypeError('the tarball bootstrapper needs options.tarball');
+    if (!o.tarball) throw new InvalidArgumentError('the tarball bootstrapper', 'options.tarball', 'is required');
     // tar detects the compression itself when extracting.
     return ['tar', '-C', target, '--numeric-owner', '-xpf', o.tarball];
   },

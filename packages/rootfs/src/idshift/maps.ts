@@ -4,6 +4,7 @@
  * /etc/subgid ranges, mapped from 0.
  */
 import { readFileSync } from 'node:fs';
+import { InvalidArgumentError, PropertyFailedError } from '@consfig/core';
 
 export interface IdRange {
   inside: number;
@@ -37,7 +38,7 @@ export function overlaps(ranges: readonly IdRange[]): boolean {
 export function parseRanges(spec: string): IdRange[] {
   return spec.split(',').map((part) => {
     const m = /^\s*(\d+):(\d+):(\d+)\s*$/.exec(part);
-    if (!m) throw new TypeError(`id map ${JSON.stringify(part)} is not inside:outside:count`);
+    if (!m) throw new InvalidArgumentError('id maps', 'map', `${JSON.stringify(part)} is not inside:outside:count`);
     return { inside: Number(m[1]), outside: Number(m[2]), count: Number(m[3]) };
   });
 }
@@ -55,7 +56,7 @@ export function subordinateRanges(text: string, user: string, uid?: number): { s
 export function defaultMapsFor(user: string, files = { subuid: '/etc/subuid', subgid: '/etc/subgid' }): IdMaps {
   const first = (file: string, what: string) => {
     const [range] = subordinateRanges(readFileSync(file, 'utf8'), user);
-    if (!range) throw new TypeError(`${user} has no ${what} range in ${file}`);
+    if (!range) throw new PropertyFailedError(`${user} has no ${what} range in ${file}`);
     return [{ inside: 0, outside: range.start, count: range.count }];
   };
   return { uid: first(files.subuid, 'subordinate uid'), gid: first(files.subgid, 'subordinate gid') };
