@@ -18,8 +18,39 @@ export interface ErrorContext {
  */
 const BRAND = Symbol.for('consfig.error');
 
+/**
+ * The codes consfig's errors carry (docs/errors.md says what each means). Other packages'
+ * subclasses may bring codes of their own, hence the open end.
+ */
+export type ConsfigErrorCode =
+  | 'CONSFIG_ABORTED'
+  | 'CONSFIG_AGENT_PROTOCOL'
+  | 'CONSFIG_CANNOT_UNAPPLY'
+  | 'CONSFIG_COMMAND_FAILED'
+  | 'CONSFIG_CONFIG_INVALID'
+  | 'CONSFIG_CONNECTION_FAILED'
+  | 'CONSFIG_CONNECTION_LOST'
+  | 'CONSFIG_ERROR'
+  | 'CONSFIG_FILE_NOT_FOUND'
+  | 'CONSFIG_IDSHIFT'
+  | 'CONSFIG_INAPPLICABLE_PROPERTY'
+  | 'CONSFIG_INVALID_ARGUMENT'
+  | 'CONSFIG_INVALID_DEFINITION'
+  | 'CONSFIG_INVALID_HOP'
+  | 'CONSFIG_INVALID_HOST'
+  | 'CONSFIG_INVALID_REQUEST'
+  | 'CONSFIG_LOCKED'
+  | 'CONSFIG_MISSING_DATA'
+  | 'CONSFIG_NO_VIA'
+  | 'CONSFIG_PROPERTY_FAILED'
+  | 'CONSFIG_UNKNOWN_HOP'
+  | 'CONSFIG_USAGE'
+  | 'CONSFIG_WRITE_FAILED'
+  | 'CONSFIG_YAML_INVALID'
+  | (string & {});
+
 export class ConsfigError extends Error {
-  readonly code: string = 'CONSFIG_ERROR';
+  readonly code: ConsfigErrorCode = 'CONSFIG_ERROR';
   host: string | undefined;
   property: string | undefined;
 
@@ -58,7 +89,7 @@ export class CommandFailedError extends ConsfigError {
 
 /** A hop of the connection chain could not be established, or the chain died. */
 export class ConnectionError extends ConsfigError {
-  override readonly code: string = 'CONSFIG_CONNECTION_FAILED';
+  override readonly code: ConsfigErrorCode = 'CONSFIG_CONNECTION_FAILED';
   /** The chain as text, e.g. `ssh:root@web1 → sudo`. */
   readonly chain: string;
   readonly stderr: string;

@@ -71,7 +71,7 @@ export {
   toConsfigError,
   WriteFailedError,
 } from './errors.js';
-export type { ErrorContext } from './errors.js';
+export type { ConsfigErrorCode, ErrorContext } from './errors.js';
 export { defineConsfig, isConsfig } from './consfig.js';
 export type { Consfig } from './consfig.js';
 export { ConfigError, findConfig, loadConfig } from './config-file/load.js';

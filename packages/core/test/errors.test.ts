@@ -68,7 +68,7 @@ describe('error codes', () => {
     const codes = new Set<string>();
     for (const file of sources) {
       for (const m of readFileSync(join(root, file), 'utf8').matchAll(
-        /readonly code(?:: string)? = '(CONSFIG_[A-Z_]+)'/g,
+        /readonly code(?:: \w+)? = '(CONSFIG_[A-Z_]+)'/g,
       )) {
         codes.add(m[1]!);
       }
