@@ -33,6 +33,8 @@ export interface LabOptions {
   sshPort?: number;
   /** A key that lxctest's root accepts, and where its private half is on the laptop. */
   sshKey?: { public: string; private: string };
+  /** How lxctest's VM gets its root: the tree over virtiofs, or an ext4 image of it (default: auto). */
+  rootfs?: 'virtiofs' | 'image' | 'auto';
 }
 
 export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Host } {
@@ -91,6 +93,7 @@ export function seedLab(o: LabOptions): { laptop: Host; lxctest: Host; lxc1: Hos
           memory: 1024,
           root: `${o.images}/lxctest`,
           network: { type: 'user', sshPort },
+          ...(o.rootfs ? { rootfs: o.rootfs } : {}),
         },
         lxctest,
       ),

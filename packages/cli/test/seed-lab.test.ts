@@ -313,6 +313,38 @@ describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc
     }
   }, 300_000);
 
+  it('boots the same tree from a raw ext4 image made of it, where asked (the fallback without virtiofs)', async () => {
+    const env = {
+      SEED_LAB_IMAGES: IMAGES,
+      SEED_LAB_SSH_KEY: KEY,
+      SEED_LAB_SSH_PORT: String(port),
+      SEED_LAB_ROOTFS: 'image',
+    };
+    const image = `${IMAGES}/lxctest.ext4`;
+    const pending = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN} laptop.example`, env);
+    expect(pending.code, pending.out).toBe(3);
+    expect(pending.out).toContain(`${image}: absent → made from the tree`);
+    const made = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
+    expect(made.code, made.out).toBe(0);
+    expect(made.out).toMatch(/accel (tcg|kvm): .*; root from a raw ext4 image made from the tree \(as asked\)/);
+    expect(virsh('dumpxml', '--inactive', 'lxctest.example').stdout).toContain(`<source file='${image}'/>`);
+    // it takes effect at the next start: the deploy starts the domain again (autostart)
+    virsh('destroy', 'lxctest.example');
+    const booted = await asUserOnTerminal(`deploy -K -c ${CHAIN} laptop.example`, env);
+    expect(booted.code, booted.out).toBe(0);
+    const serial = `/var/log/libvirt/qemu/lxctest.example-serial.log`;
+    expect(
+      await until(() => existsSync(serial) && readFileSync(serial, 'utf8').includes('lxctest login:'), 300_000, 1000),
+    ).toBe(true);
+    expect(await until(() => inGuest('true').status === 0, 60_000, 1000)).toBe(true);
+    expect(inGuest('findmnt -no SOURCE,FSTYPE /').stdout.trim()).toBe('/dev/vda ext4');
+    const lxc1Running = () =>
+      /RUNNING/.test(inGuest('runuser -u lxcowner -- env -u XDG_RUNTIME_DIR lxc-info -n lxc1 -s').stdout);
+    expect(await until(lxc1Running, 180_000, 2000)).toBe(true);
+    const check = await asUserOnTerminal(`check -K --exit-code -c ${CHAIN} laptop.example`, env);
+    expect(check.code, check.out).toBe(0);
+  }, 1_200_000);
+
   it('unapplied: the domain, its tree and every process of it gone', async () => {
     const { lxctest } = seedLab({ owner: 'lxcowner', images: IMAGES, suite: 'bullseye', sshPort: port });
     const down = await deploy(
@@ -338,6 +370,7 @@ describe("the seed's chain, as an ordinary user: laptop → lxctest's VM → lxc
     expect(down.failures.map((f) => f.error.message)).toEqual([]);
     expect(virsh('dominfo', 'lxctest.example').status).not.toBe(0);
     expect(existsSync(`${IMAGES}/lxctest`)).toBe(false);
+    expect(existsSync(`${IMAGES}/lxctest.ext4`)).toBe(false);
     expect(
       await until(() => !processTable().some((l) => l.includes('qemu-system') || l.includes('virtiofsd')), 20_000),
     ).toBe(true);

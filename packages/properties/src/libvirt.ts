@@ -58,7 +58,8 @@ function domainFacts(ctx: PropertyContext, name: string): Promise<DomainFacts> {
   return ctx.memo(factsKey(name), async () => {
     // virsh's own command line: quoted for its parser (names are host names).
     const quoted = `'${name.replace(/'/g, '')}'`;
-    const r = await virsh(ctx, [`domstate ${quoted}; dumpxml ${quoted}`], { readOnly: true });
+    // --inactive: the definition (what the next start boots), not a running domain's live XML.
+    const r = await virsh(ctx, [`domstate ${quoted}; dumpxml --inactive ${quoted}`], { readOnly: true });
     if (/failed to get domain/i.test(r.stderr)) return {};
     if (r.exitCode !== 0) ctx.fail(`virsh could not tell about domain ${name}: ${r.stderr.trim()}`);
     const at = r.stdout.indexOf('<domain');
@@ -114,6 +115,12 @@ const domainOptions = z
     initrd: z.string().min(1).default('initrd.img'),
     append: z.string().default(''),
     accel: z.enum(['kvm', 'tcg', 'auto']).default('auto'),
+    /**
+     * How the guest gets the tree as its root: over virtiofs (the tree itself, live), or a
+     * raw ext4 image made from it (`mkfs.ext4 -d`, no loop mounts) where virtiofs cannot
+     * work; auto: virtiofs where there is a virtiofsd, else the image.
+     */
+    rootfs: z.enum(['virtiofs', 'image', 'auto']).default('auto'),
     network: networkSchema.default({ type: 'user', restrict: false }),
     autostart: z.boolean().default(false),
     /** More for the domain: device XML, and qemu arguments. */
@@ -137,13 +144,19 @@ export function serialLog(host: { name: string }): string {
   return `/var/log/libvirt/qemu/${domainName(host)}-serial.log`;
 }
 
-/** The domain's XML: direct kernel boot with `root` as the guest's root over virtiofs. */
+/** How the guest's root is given: the tree over virtiofs (with the daemon), or an image of it. */
+export type RootChoice = { kind: 'virtiofs'; virtiofsd: string; why: string } | { kind: 'image'; why: string };
+
+/** The raw ext4 image made from the tree at `root`, beside it. */
+export const imagePath = (root: string) => `${root}.ext4`;
+
+/** The domain's XML: direct kernel boot with the tree at `root` as the guest's root. */
 export function domainXml(
   host: { name: string },
   root: string,
   o: DomainOptions,
   accel: 'kvm' | 'tcg',
-  virtiofsd: string,
+  rootfs: RootChoice,
 ): string {
   const net = o.network;
   const qemuArgs = [...o.virtOptions.qemuArgs];
@@ -161,7 +174,25 @@ export function domainXml(
       `<interface type='network'><source network='${xmlText(net.name)}'/><model type='virtio'/></interface>`,
     );
   }
-  const cmdline = ['console=ttyS0', 'root=rootfs', 'rootfstype=virtiofs', 'rw', o.append].filter(Boolean).join(' ');
+  const rootArgs = rootfs.kind === 'virtiofs' ? ['root=rootfs', 'rootfstype=virtiofs'] : ['root=/dev/vda'];
+  const cmdline = ['console=ttyS0', ...rootArgs, 'rw', o.append].filter(Boolean).join(' ');
+  const rootDevice =
+    rootfs.kind === 'virtiofs'
+      ? [
+          "    <filesystem type='mount' accessmode='passthrough'>",
+          "      <driver type='virtiofs'/>",
+          `      <binary path='${xmlText(rootfs.virtiofsd)}'/>`,
+          `      <source dir='${xmlText(root)}'/>`,
+          "      <target dir='rootfs'/>",
+          '    </filesystem>',
+        ]
+      : [
+          "    <disk type='file' device='disk'>",
+          "      <driver name='qemu' type='raw'/>",
+          `      <source file='${xmlText(imagePath(root))}'/>`,
+          "      <target dev='vda' bus='virtio'/>",
+          '    </disk>',
+        ];
   return [
     `<domain type='${accel === 'kvm' ? 'kvm' : 'qemu'}' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>`,
     `  <name>${xmlText(domainName(host))}</name>`,
@@ -176,12 +207,7 @@ export function domainXml(
     '  </os>',
     ...(accel === 'kvm' ? ["  <cpu mode='host-passthrough'/>"] : []),
     '  <devices>',
-    "    <filesystem type='mount' accessmode='passthrough'>",
-    "      <driver type='virtiofs'/>",
-    `      <binary path='${xmlText(virtiofsd)}'/>`,
-    `      <source dir='${xmlText(root)}'/>`,
-    "      <target dir='rootfs'/>",
-    '    </filesystem>',
+    ...rootDevice,
     `    <serial type='file'><source path='${xmlText(serialLog(host))}'/><target port='0'/></serial>`,
     "    <console type='pty'><target type='serial' port='0'/></console>",
     ...devices.map((d) => `    ${d}`),
@@ -222,15 +248,16 @@ echo "/dev/kvm can boot it"`,
   return { accel: r.exitCode === 0 ? 'kvm' : 'tcg', why: r.stdout.trim() };
 }
 
-async function findVirtiofsd(ctx: PropertyContext): Promise<string> {
+/** virtiofs where asked or where there is a virtiofsd (auto), else the image. */
+async function chooseRoot(ctx: PropertyContext, asked: DomainOptions['rootfs']): Promise<RootChoice> {
+  if (asked === 'image') return { kind: 'image', why: 'as asked' };
   const found = await ctx.probe(VIRTIOFSD.map((path) => ({ path })));
-  const path = VIRTIOFSD.find((p) => found.get(p)?.exists);
-  return (
-    path ??
-    ctx.fail(
-      `no virtiofsd on ${ctx.hostname} (looked for ${VIRTIOFSD.join(', ')}): ` +
-        'install qemu-system-x86 (bookworm) or virtiofsd (newer)',
-    )
+  const virtiofsd = VIRTIOFSD.find((p) => found.get(p)?.exists);
+  if (virtiofsd) return { kind: 'virtiofs', virtiofsd, why: asked === 'auto' ? `${virtiofsd} is there` : 'as asked' };
+  if (asked === 'auto') return { kind: 'image', why: `no virtiofsd (looked for ${VIRTIOFSD.join(', ')})` };
+  return ctx.fail(
+    `no virtiofsd on ${ctx.hostname} (looked for ${VIRTIOFSD.join(', ')}): ` +
+      "install qemu-system-x86 (bookworm) or virtiofsd (newer), or boot from an image (rootfs: 'image')",
   );
 }
 
@@ -242,13 +269,15 @@ interface DomainPlan {
   xml: string;
   hash: string;
   accel: { accel: 'kvm' | 'tcg'; why: string };
+  rootfs: RootChoice;
 }
 
 async function plan(ctx: PropertyContext, host: Host, root: string, o: DomainOptions): Promise<DomainPlan> {
   const accel = await ctx.memo(`libvirt.accel:${o.accel}`, () => chooseAccel(ctx, o.accel));
-  const xml = domainXml(host, root, o, accel.accel, await findVirtiofsd(ctx));
+  const rootfs = await ctx.memo(`libvirt.rootfs:${o.rootfs}`, () => chooseRoot(ctx, o.rootfs));
+  const xml = domainXml(host, root, o, accel.accel, rootfs);
   // The hash goes into the domain's description, where a check finds it.
-  return { xml, hash: hashOf(xml), accel };
+  return { xml, hash: hashOf(xml), accel, rootfs };
 }
 
 const definedArgs = z.tuple([hostSchema, z.string().startsWith('/'), domainOptions]);
@@ -263,7 +292,12 @@ async function defineDomain(ctx: PropertyContext, host: Host, root: string, o: D
       );
     }
   }
-  const xml = p.xml.replace('  <memory ', `  <description>consfig ${p.hash}</description>\n  <memory `);
+  // Defining a domain again takes its uuid: without it libvirt sees another domain of that name.
+  const uuid = /<uuid>([0-9a-f-]{36})<\/uuid>/.exec((await definedXml(ctx, host)) ?? '')?.[1];
+  const xml = p.xml.replace(
+    '  <memory ',
+    `${uuid ? `  <uuid>${uuid}</uuid>\n` : ''}  <description>consfig ${p.hash}</description>\n  <memory `,
+  );
   const file = tempPathFor(`/run/consfig-libvirt-${domainName(host)}.xml`);
   await ctx.writeFile(file, xml, { mode: 0o600 });
   ctx.forget(factsKey(domainName(host)));
@@ -276,7 +310,8 @@ async function defineDomain(ctx: PropertyContext, host: Host, root: string, o: D
 
 /** Say (in the step's output) which accelerator the probe chose, and why. */
 function noteHowItBoots(ctx: PropertyContext, p: DomainPlan): void {
-  ctx.note(`accel ${p.accel.accel}: ${p.accel.why}; root over virtiofs`);
+  const how = p.rootfs.kind === 'virtiofs' ? 'root over virtiofs' : 'root from a raw ext4 image made from the tree';
+  ctx.note(`accel ${p.accel.accel}: ${p.accel.why}; ${how} (${p.rootfs.why})`);
 }
 
 /** The domain's XML as libvirt has it, undefined when there is no such domain. */
@@ -513,11 +548,67 @@ export function kvmBootsChrootFor(options: KvmBootsChrootOptions, host: Host): P
       refuseSameName(host),
       keptWhenUnapplied(installed()),
       o.alwaysDeploys ? tree : withFlagfile(`${root}.bootstrapped`, tree),
+      imageMade(root, o.rootfs),
       definedFor(host, root, domain),
       o.autostart && bootStarted(host),
     ),
   );
 }
+
+/**
+ * Where the guest boots from an image: the raw ext4 image made from the tree
+ * (`mkfs.ext4 -d`: owners, modes and xattrs as they are, no loop mount), made again when
+ * a file or link of the tree is newer than it. Made beside the old one and renamed over
+ * it: a running guest keeps the old until its next start.
+ */
+const imageMade = defprop({
+  name: 'libvirt.imageMade',
+  desc: (root) => `${imagePath(root)} made from the tree`,
+  args: z.tuple([z.string().startsWith('/'), domainOptions.shape.rootfs]),
+  argNames: ['root', 'rootfs'],
+  check: async (ctx, root, rootfs) => {
+    if ((await ctx.memo(`libvirt.rootfs:${rootfs}`, () => chooseRoot(ctx, rootfs))).kind !== 'image') return true;
+    const r = await ctx.run(
+      [
+        'sh',
+        '-c',
+        '[ -f "$2" ] || exit 2; [ -z "$(find "$1" -xdev \\( -type f -o -type l \\) -newer "$2" -print -quit)" ]',
+        'sh',
+        root,
+        imagePath(root),
+      ],
+      { readOnly: true, allowFailure: true },
+    );
+    if (r.exitCode === 0) return true;
+    const before = r.exitCode === 2 ? 'absent' : 'older than the tree';
+    return {
+      applied: false,
+      changes: [{ path: imagePath(root), before, after: 'made from the tree', kind: 'metadata' }],
+    };
+  },
+  apply: async (ctx, root) => {
+    const r = await ctx.run(
+      [
+        'sh',
+        '-c',
+        `size=$(du -sxb "$1" | cut -f1) || exit 1
+size=$((size + size / 3 + 512 * 1024 * 1024))
+tmp="$2.consfig-new"
+rm -f "$tmp"
+truncate -s "$size" "$tmp" && mkfs.ext4 -q -F -L rootfs -d "$1" "$tmp" && mv -f "$tmp" "$2" ||
+  { rc=$?; rm -f "$tmp"; exit "$rc"; }`,
+        'sh',
+        root,
+        imagePath(root),
+      ],
+      { affects: [imagePath(root), `${imagePath(root)}.consfig-new`], allowFailure: true },
+    );
+    if (r.exitCode !== 0) ctx.fail(`cannot make ${imagePath(root)}: ${r.stderr.trim() || `exit code ${r.exitCode}`}`);
+  },
+  unapply: async (ctx, root) => {
+    await ctx.run(['rm', '-f', '--', imagePath(root)], { affects: [imagePath(root)] });
+  },
+});
 
 /** Started, as part of kvmBootsChrootFor: a domain that cannot start is not left defined. */
 const bootStarted = runningProperty('libvirt.bootStarted', true);

@@ -12,16 +12,24 @@ const options = (o: Partial<Options> = {}): Options => ({
   initrd: 'initrd.img',
   append: '',
   accel: 'auto',
+  rootfs: 'auto',
   network: { type: 'user', restrict: false },
   autostart: false,
   virtOptions: { devices: [], qemuArgs: [] },
   ...o,
 });
 const guest = { name: 'guest.example' };
+const fs = (virtiofsd: string): libvirt.RootChoice => ({ kind: 'virtiofs', virtiofsd, why: 'test' });
 
 describe('libvirt.domainXml', () => {
   it('boots the tree directly: its kernel and initramfs, the tree itself as root over virtiofs', () => {
-    const xml = libvirt.domainXml(guest, '/srv/guest', options({ append: 'quiet' }), 'tcg', '/usr/lib/qemu/virtiofsd');
+    const xml = libvirt.domainXml(
+      guest,
+      '/srv/guest',
+      options({ append: 'quiet' }),
+      'tcg',
+      fs('/usr/lib/qemu/virtiofsd'),
+    );
     expect(xml).toMatch(/^<domain type='qemu' /);
     expect(xml).toContain('<kernel>/srv/guest/vmlinuz</kernel>');
     expect(xml).toContain('<initrd>/srv/guest/initrd.img</initrd>');
@@ -34,8 +42,17 @@ describe('libvirt.domainXml', () => {
     expect(xml).not.toContain('host-passthrough');
   });
 
+  it('boots from the raw ext4 image beside the tree where that is the choice', () => {
+    const xml = libvirt.domainXml(guest, '/srv/guest', options(), 'tcg', { kind: 'image', why: 'test' });
+    expect(xml).toContain('<cmdline>console=ttyS0 root=/dev/vda rw</cmdline>');
+    expect(xml).toContain("<source file='/srv/guest.ext4'/>");
+    expect(xml).toContain("<target dev='vda' bus='virtio'/>");
+    expect(xml).not.toContain('virtiofs');
+    expect(libvirt.imagePath('/srv/guest')).toBe('/srv/guest.ext4');
+  });
+
   it('uses kvm with the host CPU when the probe chose kvm', () => {
-    const xml = libvirt.domainXml(guest, '/srv/guest', options(), 'kvm', '/usr/lib/qemu/virtiofsd');
+    const xml = libvirt.domainXml(guest, '/srv/guest', options(), 'kvm', fs('/usr/lib/qemu/virtiofsd'));
     expect(xml).toMatch(/^<domain type='kvm' /);
     expect(xml).toContain("<cpu mode='host-passthrough'/>");
   });
@@ -46,19 +63,19 @@ describe('libvirt.domainXml', () => {
       '/g',
       options({ network: { type: 'user', sshPort: 2222, restrict: true } }),
       'tcg',
-      '/v',
+      fs('/v'),
     );
     expect(forwarded).toContain("<qemu:arg value='user,id=consfig0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22'/>");
     expect(forwarded.match(/hostfwd/g)).toHaveLength(1);
-    expect(libvirt.domainXml(guest, '/g', options(), 'tcg', '/v')).not.toContain('hostfwd');
-    const none = libvirt.domainXml(guest, '/g', options({ network: { type: 'none' } }), 'tcg', '/v');
+    expect(libvirt.domainXml(guest, '/g', options(), 'tcg', fs('/v'))).not.toContain('hostfwd');
+    const none = libvirt.domainXml(guest, '/g', options({ network: { type: 'none' } }), 'tcg', fs('/v'));
     expect(none).not.toMatch(/netdev|<interface/);
     const bridged = libvirt.domainXml(
       guest,
       '/g',
       options({ network: { type: 'network', name: 'default' } }),
       'tcg',
-      '/v',
+      fs('/v'),
     );
     expect(bridged).toContain(
       "<interface type='network'><source network='default'/><model type='virtio'/></interface>",
@@ -66,7 +83,7 @@ describe('libvirt.domainXml', () => {
   });
 
   it('escapes what it puts into the XML', () => {
-    const xml = libvirt.domainXml(guest, "/srv/a'b&c", options({ append: 'x="<y>"' }), 'tcg', '/v');
+    const xml = libvirt.domainXml(guest, "/srv/a'b&c", options({ append: 'x="<y>"' }), 'tcg', fs('/v'));
     expect(xml).toContain("<source dir='/srv/a&apos;b&amp;c'/>");
     expect(xml).toContain('rw x=&quot;&lt;y&gt;&quot;</cmdline>');
   });
