@@ -572,7 +572,9 @@ const imageMade = defprop({
       [
         'sh',
         '-c',
-        '[ -f "$2" ] || exit 2; [ -z "$(find "$1" -xdev \\( -type f -o -type l \\) -newer "$2" -print -quit)" ]',
+        // (what a chroot connection into the tree puts there while it is open is not the tree's)
+        '[ -f "$2" ] || exit 2; [ -z "$(find "$1" -xdev \\( -path "$1/usr/sbin/policy-rc.d" -o -path "$1/tmp" ' +
+          '-o -path "$1/run" \\) -prune -o \\( -type f -o -type l \\) -newer "$2" -print -quit)" ]',
         'sh',
         root,
         imagePath(root),
