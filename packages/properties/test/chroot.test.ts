@@ -123,6 +123,8 @@ describe('chroot.osBootstrappedFor', () => {
     rmSync(`${BASE}/outer.consfig-partial`, { recursive: true });
 
     const noOs = await deploy(defineHost('b.example', [chroot.osBootstrapped({}, `${BASE}/z`, [])]), 'local');
-    expect(noOs.failures[0]!.error.message).toMatch(/give options\.suite, or an os property/);
+    expect(noOs.failures[0]!.error.message).toMatch(
+      /invalid argument 'options\.suite' to chroot\.osBootstrappedFor: give it, or an os property/,
+    );
   });
 });

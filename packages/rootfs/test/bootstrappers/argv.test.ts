@@ -65,7 +65,9 @@ describe('bootstrapper argv', () => {
       '-xpf',
       '/r.tar.xz',
     ]);
-    expect(() => tarball.argv(o, '/d')).toThrow(/needs options.tarball/);
+    expect(() => tarball.argv(o, '/d')).toThrow(
+      /invalid argument 'options\.tarball' to the tarball bootstrapper: is required/,
+    );
   });
 
   it('cache keys depend on what the tree contains, not on include order', () => {
