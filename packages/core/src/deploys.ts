@@ -5,13 +5,11 @@
  * The target is reported as a host of its own, in dry runs too, and takes its own lock.
  */
 import { z } from 'zod';
-import { flattenProps } from './combinators.js';
+import { flattenProps, type PropSpec } from './combinators.js';
 import { dataAttr } from './data.js';
 import { checkVia, resolveVia } from './hop-registry.js';
 import { defineHost, isHost, type Host, type Via } from './host.js';
 import { defprop, type Propapp } from './property.js';
-
-type Spec = Parameters<typeof flattenProps>[0][number];
 
 const via = z.unknown().superRefine((v, ctx) => {
   const problem = checkVia(v);
@@ -73,6 +71,6 @@ const deploysTheseProp = defprop({
  * Deploy just these properties on the target that `via` reaches from this host; they are
  * reported as a host of this host's name there.
  */
-export function deploysThese(v: Via, ...props: Spec[]): Propapp {
+export function deploysThese(v: Via, ...props: PropSpec[]): Propapp {
   return deploysTheseProp(v, flattenProps(props, 'deploysThese'));
 }

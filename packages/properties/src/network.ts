@@ -8,7 +8,7 @@ import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { defprop, isValidHostname, type PropertyContext } from '@consfig/core';
 import { z } from 'zod';
-import { change, checkLines, joinLines, rewriteLines } from './text-file.js';
+import { change, checkLines, joinLines, regularContent, rewriteLines } from './text-file.js';
 
 const ifaceName = z.string().regex(/^[A-Za-z0-9_.:-]{1,15}$/, 'must be an interface name (up to 15 characters)');
 const cidr = z.string().refine(
@@ -50,8 +50,7 @@ function stanzaProperty<A extends unknown[]>(
     ],
     check: async (ctx, ...a: A) => {
       const path = stanzaPath(String(a[0]));
-      const info = await ctx.stat(path);
-      const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
+      const old = await regularContent(ctx, path);
       const want = Buffer.from(text(...a));
       const changes = [];
       if (!old?.equals(want)) changes.push(change(path, old, want));
@@ -135,8 +134,7 @@ export const networkdFile = defprop({
   prefetch: (name) => [{ path: `/etc/systemd/network/${name}.network`, content: true }],
   check: async (ctx, name, o) => {
     const path = `/etc/systemd/network/${name}.network`;
-    const info = await ctx.stat(path);
-    const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
+    const old = await regularContent(ctx, path);
     const want = Buffer.from(networkdText(o));
     return old?.equals(want) ? true : { applied: false, changes: [change(path, old, want)] };
   },
@@ -207,11 +205,6 @@ async function underMount<T>(ctx: PropertyContext, path: string, use: (seen: str
 
 const isMount = (ctx: PropertyContext, path: string) => ctx.test(['mountpoint', '-q', path]);
 
-async function fileAt(ctx: PropertyContext, path: string): Promise<Buffer | null> {
-  const info = await ctx.stat(path);
-  return info.exists && info.type === 'file' ? ctx.readFile(path) : null;
-}
-
 /**
  * /etc/resolv.conf as given (a link there, systemd-resolved's, is replaced by the file).
  * Under a chroot connection the tree's own file is set, while the connection goes on
@@ -225,9 +218,9 @@ export const resolvConf = defprop({
   prefetch: () => [{ path: '/etc/resolv.conf', content: true }],
   check: async (ctx, o) => {
     const want = Buffer.from(resolvText(o));
-    let old = await fileAt(ctx, '/etc/resolv.conf');
+    let old = await regularContent(ctx, '/etc/resolv.conf');
     if (!old?.equals(want) && (await isMount(ctx, '/etc/resolv.conf'))) {
-      old = await underMount(ctx, '/etc/resolv.conf', (seen) => fileAt(ctx, seen));
+      old = await underMount(ctx, '/etc/resolv.conf', (seen) => regularContent(ctx, seen));
     }
     return old?.equals(want) ? true : { applied: false, changes: [change('/etc/resolv.conf', old, want)] };
   },

@@ -7,7 +7,7 @@ import { defprop, desc, eseq, onChange, type Propapp, type PropertyContext } fro
 import { z } from 'zod';
 import { installed } from './apt.js';
 import { reloaded } from './service.js';
-import { change, joinLines } from './text-file.js';
+import { change, joinLines, regularContent } from './text-file.js';
 
 const keyword = z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'must be an sshd_config keyword such as PermitRootLogin');
 const settings = z
@@ -53,8 +53,7 @@ const dropIn = defprop({
   argNames: ['settings', 'name'],
   prefetch: (_pairs, name) => [{ path: pathOf(name), content: true }],
   check: async (ctx, pairs, name) => {
-    const info = await ctx.stat(pathOf(name));
-    const old = info.exists && info.type === 'file' ? await ctx.readFile(pathOf(name)) : null;
+    const old = await regularContent(ctx, pathOf(name));
     const want = Buffer.from(text(pairs));
     return old?.equals(want) ? true : { applied: false, changes: [change(pathOf(name), old, want)] };
   },
