@@ -117,22 +117,27 @@ const key = z.union(
  * armored key, NAME.gpg for a binary one (never apt-key or trusted.gpg.d).
  */
 export function trustsKey(name: string, publicKey: string | Uint8Array): Propapp {
-  const parsedName = fileName.safeParse(name);
-  const ext = typeof publicKey === 'string' ? 'asc' : 'gpg';
-  const path = `/etc/apt/keyrings/${parsedName.success ? name : 'invalid'}.${ext}`;
-  return desc(`apt trusts key ${name}`, trustedKey(name, publicKey as string, path));
+  return desc(`apt trusts key ${name}`, trustedKey(name, publicKey as string));
 }
+
+/** Where the keyring goes: .asc for an armored key, .gpg for a binary keyring. */
+const keyringPath = (name: string, k: string | Uint8Array) =>
+  `/etc/apt/keyrings/${name}.${typeof k === 'string' ? 'asc' : 'gpg'}`;
+/** The keyring's bytes: armored text ends with a newline. */
+const keyringData = (k: string | Uint8Array) =>
+  typeof k === 'string' ? Buffer.from(k.endsWith('\n') ? k : `${k}\n`) : Buffer.from(k);
 
 const trustedKey = defprop({
   name: 'apt.trustsKey',
   desc: (name) => `keyring ${name}`,
-  args: z.tuple([fileName, key, z.string()]),
-  argNames: ['name', 'key', 'path'],
+  args: z.tuple([fileName, key]),
+  argNames: ['name', 'key'],
   hostattrs: debianOnly('apt.trustsKey'),
-  prefetch: (_name, _key, path) => [{ path, content: true }],
-  check: async (ctx, _name, k, path) => {
+  prefetch: (name, k) => [{ path: keyringPath(name, k), content: true }],
+  check: async (ctx, name, k) => {
+    const path = keyringPath(name, k);
     const old = await regularContent(ctx, path);
-    const want = typeof k === 'string' ? Buffer.from(k.endsWith('\n') ? k : `${k}\n`) : Buffer.from(k);
+    const want = keyringData(k);
     if (old?.equals(want)) return true;
     // A binary keyring is not text to diff.
     return {
@@ -144,13 +149,12 @@ const trustedKey = defprop({
       ],
     };
   },
-  apply: async (ctx, _name, k, path) => {
+  apply: async (ctx, name, k) => {
     await ctx.run(['mkdir', '-p', '-m', '0755', '/etc/apt/keyrings'], { affects: ['/etc/apt/keyrings'] });
-    const data = typeof k === 'string' ? (k.endsWith('\n') ? k : `${k}\n`) : Buffer.from(k);
-    await ctx.writeFile(path, data, { mode: 0o644, owner: 'root', group: 'root' });
+    await ctx.writeFile(keyringPath(name, k), keyringData(k), { mode: 0o644, owner: 'root', group: 'root' });
   },
-  unapply: async (ctx, _name, _k, path) => {
-    await ctx.run(['rm', '-f', '--', path], { affects: [path] });
+  unapply: async (ctx, name, k) => {
+    await ctx.run(['rm', '-f', '--', keyringPath(name, k)], { affects: [keyringPath(name, k)] });
   },
 });
 
