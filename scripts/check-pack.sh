@@ -18,6 +18,11 @@ import { file } from '@consfig/properties';
 import { ssh, sudo } from '@consfig/connections';
 import { shiftTree, mmdebstrap } from '@consfig/rootfs';
 import { runCli } from 'consfig';
+import { requireOs, defprop as defprop2 } from '@consfig/core/property';
+import { registerHopKind, defineHost as defineHost2 } from '@consfig/core/hop';
+if (typeof requireOs !== 'function' || typeof registerHopKind !== 'function') process.exit(1);
+// One instance behind all three entry points.
+if (defineHost2 !== defineHost || defprop2 === undefined) process.exit(1);
 const r = await deployThese('local', file.hasContent('$out/app/ok', 'packed'));
 if (r.changed !== 1 || typeof runCli !== 'function' || !defineHost) process.exit(1);
 if (ssh('a@b').describe() !== 'ssh:a@b') process.exit(1);
@@ -28,6 +33,7 @@ node -e "
 const core = require('@consfig/core');
 const { file } = require('@consfig/properties');
 require('@consfig/connections');
+if (require('@consfig/core/property').defineHost !== core.defineHost) process.exit(1);
 if (typeof core.defineHost !== 'function' || typeof file.hasContent !== 'function') process.exit(1);
 "
 # The docs' property example typechecks against the shipped types, whatever zod the project has.
@@ -65,4 +71,52 @@ node extract.cjs "$top/README.md"
 ./node_modules/.bin/consfig hosts > hosts.txt
 grep -q '^web1.example.com  (local)$' hosts.txt
 ./node_modules/.bin/consfig --version
-echo "check-pack: the packages install and import from their tarballs"
+
+# pnpm and yarn install the same tarballs, and `consfig deploy` runs from each. The
+# packages' dependencies on each other name registry versions: overrides point those at
+# the tarballs, as they would resolve once published.
+tarball() { ls "$out"/consfig-"$1"-*.tgz; }
+cli_tarball=$(ls "$out"/consfig-[0-9]*.tgz)
+deploy_with() {
+  local manager=$1 dir="$out/with-$1"
+  mkdir "$dir"
+  cat > "$dir/package.json" <<EOF_PKG
+{
+  "name": "app-$manager",
+  "private": true,
+  "dependencies": {
+    "@consfig/core": "file:$(tarball core)", "@consfig/connections": "file:$(tarball connections)",
+    "@consfig/rootfs": "file:$(tarball rootfs)", "@consfig/properties": "file:$(tarball properties)",
+    "consfig": "file:$cli_tarball"
+  },
+  "pnpm": { "overrides": {
+    "@consfig/core": "file:$(tarball core)", "@consfig/connections": "file:$(tarball connections)",
+    "@consfig/rootfs": "file:$(tarball rootfs)", "@consfig/properties": "file:$(tarball properties)"
+  }, "onlyBuiltDependencies": ["esbuild"] },
+  "resolutions": {
+    "@consfig/core": "file:$(tarball core)", "@consfig/connections": "file:$(tarball connections)",
+    "@consfig/rootfs": "file:$(tarball rootfs)", "@consfig/properties": "file:$(tarball properties)"
+  }
+}
+EOF_PKG
+  cat > "$dir/consfig.ts" <<'EOF_TS'
+import { defineConsfig, defineHost } from '@consfig/core';
+import { file } from '@consfig/properties';
+export default defineConsfig({
+  hosts: [defineHost('here.example', [file.hasContent(`${import.meta.dirname}/deployed`, 'yes\n')], { via: 'local' })],
+});
+EOF_TS
+  (
+    cd "$dir"
+    case $manager in
+      pnpm) pnpm install --prefer-offline --config.confirmModulesPurge=false >/dev/null ;;
+      yarn) npx --yes yarn@1.22.22 install --prefer-offline --non-interactive --silent >/dev/null 2>&1 ||
+        npx --yes yarn@1.22.22 install --prefer-offline --non-interactive ;;
+    esac
+    ./node_modules/.bin/consfig deploy --reporter plain > deploy.txt
+    grep -q '1 changed' deploy.txt && [ "$(cat deployed)" = yes ] || { cat deploy.txt; exit 1; }
+  )
+}
+deploy_with pnpm
+deploy_with yarn
+echo "check-pack: the packages install and import from their tarballs (npm, pnpm, yarn)"

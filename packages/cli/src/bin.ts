@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 /** The `consfig` executable: the only place that touches process state. */
-import '@consfig/connections';
-import { runCli } from './main.js';
+import { VERSION } from './version.js';
 
 const controller = new AbortController();
 let interrupts = 0;
@@ -20,7 +19,14 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 process.on('SIGTERM', onSignal);
 
-const code = await runCli(process.argv.slice(2), {
+const argv = process.argv.slice(2);
+// The version is asked for by scripts and yardsticks: answered before loading the rest.
+if (argv.length === 1 && argv[0] === '--version') {
+  process.stdout.write(`consfig ${VERSION}\n`);
+  process.exit(0);
+}
+const { runCli } = await import('./main.js');
+const code = await runCli(argv, {
   stdout: process.stdout,
   stderr: process.stderr,
   cwd: process.cwd(),

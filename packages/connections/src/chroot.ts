@@ -8,7 +8,7 @@
  * daemons; where the chroot has none, an empty placeholder (which invoke-rc.d ignores)
  * is made for it and removed afterwards.
  */
-import { InvalidHopError, type Hop } from '@consfig/core';
+import { InvalidHopError, type Hop } from '@consfig/core/hop';
 
 const SETUP = String.raw`set -e
 r=$1; shift

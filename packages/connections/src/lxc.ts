@@ -7,7 +7,7 @@
  * without systemd. Without nsenter it falls back to lxc-attach. A container that is not
  * running is reported as such at once.
  */
-import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
 import { ENTER } from './nsenter.js';
 
 export interface LxcOptions {

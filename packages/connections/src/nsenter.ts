@@ -6,7 +6,7 @@
  * target's root and working directory. This runs in a single-threaded helper process:
  * Node itself can never setns(2) into a user or mount namespace.
  */
-import { InvalidHopError, type Hop } from '@consfig/core';
+import { InvalidHopError, type Hop } from '@consfig/core/hop';
 
 export interface NsenterOptions {
   pid: number | string;

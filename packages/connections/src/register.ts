@@ -2,7 +2,7 @@
  * The text forms of these hops, registered with @consfig/core so configs and the CLI
  * can write chains as strings: `ssh:root@web1:22 sudo chroot:/srv/c1`.
  */
-import { InvalidHopError, registerHopKind } from '@consfig/core';
+import { InvalidHopError, registerHopKind } from '@consfig/core/hop';
 import { chroot } from './chroot.js';
 import { lxc } from './lxc.js';
 import { nsenter } from './nsenter.js';

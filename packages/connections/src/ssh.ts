@@ -12,7 +12,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
 
 export interface SshOptions {
   host: string;

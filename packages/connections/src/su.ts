@@ -3,7 +3,7 @@
  * su(1) goes through PAM's session stack, which on machines without systemd is what
  * delegates cgroups to the user (pam_cgfs), as unprivileged LXC needs.
  */
-import { InvalidHopError, shellJoin, type Hop } from '@consfig/core';
+import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
 
 const USER = /^[a-z_][a-z0-9_.-]*\$?$/i;
 

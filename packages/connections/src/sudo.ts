@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { ConsfigError, InvalidHopError, type Hop, type HopContext } from '@consfig/core';
+import { ConsfigError, InvalidHopError, type Hop, type HopContext } from '@consfig/core/hop';
 
 export type SudoPassword = string | (() => string | Promise<string>) | { data: readonly [string, string] } | 'ask';
 

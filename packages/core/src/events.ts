@@ -2,24 +2,40 @@
  * Typed events from the engine. Libraries never print: reporters (the CLI's, or an
  * embedding tool's) turn these into output.
  */
-import type { ConsfigError } from './errors.js';
+import type { ConsfigError, DeployAbortedError } from './errors.js';
 import type { FileChange, Result } from './property.js';
 
 export type PropertyStatus = Result | 'failed';
 
-export interface HostResult {
+/** One reason a host failed, by where it arose (switch on `kind`). */
+export type HostFailure =
+  /** A property (or a combinator's own step) failed while applying: `property` is its description. */
+  | { kind: 'property'; property: string; error: ConsfigError }
+  /** The connection could not be opened or was lost (`error` is, or was caused by, a ConnectionError). */
+  | { kind: 'connection'; property: undefined; error: ConsfigError }
+  /** The deployment was cancelled (its signal aborted). */
+  | { kind: 'cancelled'; property: undefined; error: DeployAbortedError }
+  /** The host itself was refused before any property ran: no via, hostattrs refused, the lock held elsewhere. */
+  | { kind: 'host'; property: undefined; error: ConsfigError };
+
+export interface HostResultCounts {
   host: string;
   chain: string;
-  status: 'ok' | 'failed' | 'unreachable';
   dryRun: boolean;
   /** Counts over announced leaf properties. */
   changed: number;
   unchanged: number;
   failed: number;
   durationMs: number;
-  /** Each property failure (innermost first), plus a connection or hostattrs error. */
-  failures: { property: string | undefined; error: ConsfigError }[];
 }
+
+/**
+ * How one host's deployment ended. `ok` has no failures; `failed` and `unreachable`
+ * (the connection failed) have at least one, innermost property failure first.
+ */
+export type HostResult =
+  | (HostResultCounts & { status: 'ok'; failures: [] })
+  | (HostResultCounts & { status: 'failed' | 'unreachable'; failures: [HostFailure, ...HostFailure[]] });
 
 /** Where a nested host (a chroot or container a property builds) is deployed from. */
 export interface NestedIn {

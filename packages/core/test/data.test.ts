@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandSource, envSource, fetchData, fileSource, MissingDataError } from '../src/index.js';
+import { commandSource, envSource, fetchData, fileSource, MissingDataError } from '../src/public/property.js';
 
 describe('data sources', () => {
   it('reads files below a directory, refusing paths that leave it', async () => {

@@ -5,7 +5,7 @@
  * (tests, internal sites), or obtained from Let's Encrypt (or another ACME CA) by certbot
  * through htdocs, the 443 vhost waiting for it (`<IfFile>`).
  */
-import { defprop, desc, eseq, invalidApplication, onChange, type Propapp } from '@consfig/core';
+import { defprop, desc, eseq, invalidApplication, onChange, type Propapp } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { directoryExists, hasContent } from './file.js';

@@ -2,7 +2,7 @@
  * apt, second wave: backports, pinning, signed-by keyrings, unattended upgrades,
  * autoremove, and a nested host's use of its parent's proxy and mirrors.
  */
-import { attrs, defprop, desc, eseq, onChange, type Propapp, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, desc, eseq, onChange, type Propapp, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { aptGet, debianOnly, installed, mirrorsAttr, PROXY_FILE, proxyAttr, updated } from './apt.js';
 import { hasContent } from './file.js';

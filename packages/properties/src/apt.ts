@@ -18,7 +18,7 @@ import {
   type Propapp,
   type PropertyContext,
   attrs,
-} from '@consfig/core';
+} from '@consfig/core/property';
 import { z } from 'zod';
 import { hasContent } from './file.js';
 import { change, regularContent } from './text-file.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConsfigError } from '@consfig/core';
+import { ConsfigError } from '@consfig/core/property';
 
 export interface Bundle {
   code: string;

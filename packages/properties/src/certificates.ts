@@ -5,7 +5,7 @@
  * `WEBROOT/.well-known/acme-challenge/` for each name over port 80 (apache.httpsVhost
  * does, with `certificate: { letsEncrypt: ... }`).
  */
-import { defprop, desc, eseq, type Propapp, type PropertyContext } from '@consfig/core';
+import { defprop, desc, eseq, type Propapp, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed } from './apt.js';
 import { absolutePath, domainName } from './schemas.js';

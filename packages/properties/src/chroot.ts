@@ -19,11 +19,11 @@ import {
   invalidApplication,
   isHost,
   type HostattrView,
-  type Hop,
   type Propapp,
   type PropSpec,
   type PropertyContext,
-} from '@consfig/core';
+} from '@consfig/core/property';
+import type { Hop } from '@consfig/core/hop';
 import { chroot as chrootHop } from '@consfig/connections';
 import { ensureRootfs, parseBootstrapOptions, removeRootfs, type BootstrapOptionsInput } from '@consfig/rootfs';
 import { z } from 'zod';

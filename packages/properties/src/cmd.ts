@@ -2,7 +2,7 @@
  * cmd: run a command. It always counts as a change, unless `unless` is given: a
  * command whose success means the work is already done.
  */
-import { defprop, formatArgv } from '@consfig/core';
+import { defprop, formatArgv } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath, argv } from './schemas.js';
 

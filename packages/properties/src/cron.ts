@@ -4,7 +4,7 @@
  * (`apt.installed('cron')`); a user crontab goes through crontab(1), which keeps its
  * owner, mode and the daemon informed.
  */
-import { defprop, type PropertyContext } from '@consfig/core';
+import { defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { fileMode } from './schemas.js';
 import { change, joinLines, splitLines } from './text-file.js';

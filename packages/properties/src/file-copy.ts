@@ -1,6 +1,6 @@
 /** file.isCopyOf: a file on the target that is a copy of another file there. */
 import { posix } from 'node:path';
-import { defprop, tempPathFor } from '@consfig/core';
+import { defprop, tempPathFor } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
 import { change, ensureParent } from './text-file.js';

@@ -2,7 +2,7 @@
  * Line edits of text files: regexReplacedLines, lacksLinesMatching, and the
  * key/value styles of containsConf* (see conf-pairs.ts).
  */
-import { defprop } from '@consfig/core';
+import { defprop } from '@consfig/core/property';
 import { z } from 'zod';
 import { setConfPairs, type ConfStyle } from './conf-pairs.js';
 import { absolutePath } from './schemas.js';

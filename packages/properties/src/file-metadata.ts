@@ -1,5 +1,5 @@
 /** file.hasMode, file.hasOwnership: a path's mode or owner, whatever its content. */
-import { defprop, type FileInfo, type PropertyContext } from '@consfig/core';
+import { defprop, type FileInfo, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath, fileMode, userOrGroup } from './schemas.js';
 import { metadataChange, octal } from './text-file.js';

@@ -7,7 +7,7 @@
  * followed (see text-file.ts).
  */
 import { posix } from 'node:path';
-import { defprop, type FileChange, type FileInfo } from '@consfig/core';
+import { defprop, type FileChange, type FileInfo } from '@consfig/core/property';
 import { z } from 'zod';
 import { setIniSettings } from './ini.js';
 import {

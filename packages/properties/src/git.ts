@@ -3,7 +3,7 @@
  * to what the revision names then), and /etc committed the way etckeeper keeps it.
  * git runs on the target (install it: `apt.installed('git')`).
  */
-import { defprop, type PropertyContext } from '@consfig/core';
+import { defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
 import { userName } from './user-ids.js';

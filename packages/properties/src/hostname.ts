@@ -1,5 +1,5 @@
 /** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
-import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
 

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { defprop, isHost, shellQuote, type HostattrView, type PropertyContext } from '@consfig/core';
+import { defprop, isHost, shellQuote, type HostattrView, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { bundle, ownModule } from './bundle.js';
 import type { CarriedData, CarriedHost } from './image-runtime.js';

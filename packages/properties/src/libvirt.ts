@@ -21,7 +21,7 @@ import {
   withFlagfile,
   type Propapp,
   type PropertyContext,
-} from '@consfig/core';
+} from '@consfig/core/property';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { hostSchema, osBootstrappedFor, type ChrootOptions } from './chroot.js';

@@ -2,7 +2,7 @@
  * locale: a locale generated (uncommented in /etc/locale.gen, then locale-gen) and
  * selected in /etc/default/locale. Both install the locales package first.
  */
-import { defprop, desc, eseq, type Propapp, type PropertyContext } from '@consfig/core';
+import { defprop, desc, eseq, type Propapp, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed } from './apt.js';
 import { setConfPairs } from './conf-pairs.js';

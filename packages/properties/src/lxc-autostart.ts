@@ -6,7 +6,7 @@
  * place, so the containers never start twice.
  */
 import { posix } from 'node:path';
-import { defprop, shellQuote, type PropertyContext } from '@consfig/core';
+import { defprop, shellQuote, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { noServices } from './service.js';
 import { initIsSystemd } from './systemd.js';

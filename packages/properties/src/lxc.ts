@@ -19,7 +19,7 @@ import {
   type HostattrView,
   type Propapp,
   type PropertyContext,
-} from '@consfig/core';
+} from '@consfig/core/property';
 import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
 import {
   ensureRootfs,

@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
-import { defprop, isValidHostname, type PropertyContext } from '@consfig/core';
+import { defprop, isValidHostname, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, checkLines, joinLines, regularContent, rewriteLines } from './text-file.js';
 

@@ -2,7 +2,7 @@
  * os: declare the operating system a host runs. Pure hostattrs: other properties use
  * them to refuse hosts they do not support, and bootstrappers to pick suite and arch.
  */
-import { attrs, defprop, PROPAPP, type HostattrView, type Propapp, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, PROPAPP, type HostattrView, type Propapp, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 
 const arch = z.string().regex(/^[a-z0-9]+$/, 'must be a Debian architecture such as amd64');

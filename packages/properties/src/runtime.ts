@@ -9,7 +9,7 @@
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { ConsfigError, type PropertyContext, type TextResult } from '@consfig/core';
+import { ConsfigError, type PropertyContext, type TextResult } from '@consfig/core/property';
 import { bundle, type Bundle } from './bundle.js';
 
 /** Where the shipped node and uploaded code live: root's, or the user's own (in their home). */

@@ -2,7 +2,7 @@
  * service: sysvinit-style services through service(8) and update-rc.d. On hosts marked
  * noServices (a chroot being built) they do nothing and report no change.
  */
-import { attrs, defprop, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 
 const serviceName = z.string().regex(/^[A-Za-z0-9@_.:-]+$/, 'must be a service name');

@@ -5,7 +5,7 @@
  * (The ssh connection hop is `ssh` of @consfig/connections; import one under another
  * name where a config uses both.)
  */
-import { defprop, type PropertyContext } from '@consfig/core';
+import { defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, checkLines, joinLines, regularContent, rewriteLines, splitLines } from './text-file.js';
 import { entryOrFail, type PasswdEntry } from './user.js';

@@ -3,7 +3,7 @@
  * Debian's sshd_config includes first, so its values win), checked by `sshd -t` with the
  * new values before the file is written, and sshd reloaded when it changed.
  */
-import { defprop, desc, eseq, onChange, type Propapp, type PropertyContext } from '@consfig/core';
+import { defprop, desc, eseq, onChange, type Propapp, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed } from './apt.js';
 import { reloaded } from './service.js';

@@ -3,7 +3,7 @@
  * started, stopped, restarted and reloaded where systemd runs.
  */
 import { posix } from 'node:path';
-import { attrs, defprop, type PropertyContext } from '@consfig/core';
+import { attrs, defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { metadataChange } from './text-file.js';
 import { passwdEntry } from './user.js';

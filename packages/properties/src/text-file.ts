@@ -6,7 +6,13 @@
  * followed: nothing of its target (content, owner, mode) is carried over.
  */
 import { posix } from 'node:path';
-import { tempPathFor, type CheckResult, type FileChange, type FileInfo, type PropertyContext } from '@consfig/core';
+import {
+  tempPathFor,
+  type CheckResult,
+  type FileChange,
+  type FileInfo,
+  type PropertyContext,
+} from '@consfig/core/property';
 import type { FileOwnership } from './schemas.js';
 
 export function asText(data: Buffer | null): string | null {

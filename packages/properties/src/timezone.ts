@@ -3,7 +3,7 @@
  * the zone, as tzdata's own configuration leaves them. configuredFromParent gives a
  * nested host (chroot, container, VM) the zone its parent host configured.
  */
-import { defprop, hostattr, type HostattrView, type PropertyContext } from '@consfig/core';
+import { defprop, hostattr, type HostattrView, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, metadataChange, replaceWithSymlink } from './text-file.js';
 

@@ -1,5 +1,5 @@
 /** user.groupExists, user.hasAccountWithUid: accounts and groups with the ids asked for. */
-import { defprop, type PropertyContext } from '@consfig/core';
+import { defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 
 export const userName = z.string().regex(/^[a-z_][a-z0-9_-]*\$?$/, 'must be a user name (lower case, digits, _ and -)');

@@ -4,7 +4,7 @@
  * crypt(3) hash (`mkpasswd`'s `$y$…`, `$6$…`) or as the password itself, hashed on the
  * target by chpasswd; it reaches the target only on stdin and is never shown.
  */
-import { defprop, type FileChange, type PropertyContext } from '@consfig/core';
+import { defprop, type FileChange, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { userName } from './user-ids.js';
 

@@ -1,5 +1,5 @@
 /** user: accounts, login shells, groups and home directories (getent, useradd, usermod). */
-import { defprop, type PropertyContext } from '@consfig/core';
+import { defprop, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
 import { changesOf, checkLines, checkResult, rewriteLines } from './text-file.js';

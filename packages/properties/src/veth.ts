@@ -18,7 +18,7 @@ import {
   type Host,
   type Propapp,
   type PropertyContext,
-} from '@consfig/core';
+} from '@consfig/core/property';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
 import { ownModule } from './bundle.js';

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from '@consfig/core';
+import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from '@consfig/core/property';
 import { bootstrappers, type Bootstrapper } from './bootstrappers/index.js';
 import {
   DEBIAN_CODENAMES,

@@ -197,7 +197,7 @@ describe('host blocks', () => {
           dryRun: false,
           changed: 0,
           failed: 1,
-          failures: [{ property: 'As nobody', error: refused }],
+          failures: [{ kind: 'property', property: 'As nobody', error: refused }],
         }),
       });
       expect(chunks.join('')).toContain(

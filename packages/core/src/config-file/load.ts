@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
 import { ConsfigError, isConsfigError } from '../errors.js';
 import { isHost } from '../host.js';
@@ -56,6 +56,12 @@ export function findConfig(cwd: string, explicit?: string): string {
 
 let hooksRegistered = false;
 
+/** The module hooks: beside this module, or in config-file/ where this module is part of a bundle. */
+function tsHooks(): string {
+  const beside = new URL('./ts-hooks.js', import.meta.url);
+  return existsSync(fileURLToPath(beside)) ? beside.href : new URL('./config-file/ts-hooks.js', import.meta.url).href;
+}
+
 /** Where in the user's files an error arose: the first stack frame outside node_modules and node itself. */
 function whereInConfig(error: unknown): string | undefined {
   const stack = error instanceof Error ? (error.stack ?? '') : '';
@@ -78,7 +84,7 @@ export async function loadConfig(file: string): Promise<Consfig> {
   }
   if (url === undefined) {
     if (!hooksRegistered) {
-      register('./ts-hooks.js', import.meta.url);
+      register(tsHooks(), import.meta.url);
       hooksRegistered = true;
     }
     url = pathToFileURL(file).href;

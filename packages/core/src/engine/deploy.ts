@@ -9,11 +9,12 @@ import { seq, type PropSpec } from '../combinators.js';
 import { describeChain, type Ask, type Connection } from '../connection.js';
 import { dataAttr, fetchData, fetchItem, type DataSource } from '../data.js';
 import { ConnectionError, DeployAbortedError, NoViaError, toConsfigError } from '../errors.js';
-import type { DeployEvent, EventListener, HostResult } from '../events.js';
+import type { DeployEvent, EventListener, HostFailure, HostResult } from '../events.js';
 import { defineHost, Host, isHost, type Via } from '../host.js';
 import { resolveVia } from '../hop-registry.js';
 import { isPropapp, type Propapp } from '../property.js';
 import { countLeaves, runHost } from './host-run.js';
+import { hostFailure, hostResult, isConnectionFailure } from './host-result.js';
 import { DEFAULT_LOCK_WAIT_MS, lockTarget } from './lock.js';
 
 export interface DeployOptions {
@@ -60,17 +61,13 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     return final;
   };
   const failBefore = (error: unknown, status: HostResult['status'] = 'failed') =>
-    finish({
-      host: host.name,
-      chain,
-      status,
-      dryRun,
-      changed: 0,
-      unchanged: 0,
-      failed: 1,
-      durationMs: 0,
-      failures: [{ property: undefined, error: toConsfigError(error, { host: host.name }) }],
-    });
+    finish(
+      hostResult(
+        { host: host.name, chain, dryRun, changed: 0, unchanged: 0, failed: 1, durationMs: 0 },
+        [hostFailure(toConsfigError(error, { host: host.name }))],
+        status === 'unreachable',
+      ),
+    );
 
   let hops;
   try {
@@ -133,19 +130,19 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     options.signal?.removeEventListener('abort', onAbort);
     await conn.close().catch(() => {});
   }
-  const failures = [...result.failures];
+  const failures: HostFailure[] = [...result.failures];
   if (options.signal?.aborted) {
-    failures.push({ property: undefined, error: new DeployAbortedError('deployment cancelled', { host: host.name }) });
+    failures.push(hostFailure(new DeployAbortedError('deployment cancelled', { host: host.name })));
   }
-  const lost = failures.some((f) => f.error instanceof ConnectionError || f.error.cause instanceof ConnectionError);
-  const status = failures.length === 0 ? 'ok' : lost && !options.signal?.aborted ? 'unreachable' : 'failed';
-  return finish({
-    ...result,
-    chain,
-    status,
-    failed: result.failed + (failures.length - result.failures.length),
-    failures,
-  });
+  const lost = failures.some((f) => isConnectionFailure(f.error));
+  const { status: _status, failures: _failures, ...counts } = result;
+  return finish(
+    hostResult(
+      { ...counts, chain, failed: result.failed + (failures.length - result.failures.length) },
+      failures,
+      lost && !options.signal?.aborted,
+    ),
+  );
 }
 
 export interface DeployTheseOptions extends DeployOptions {

@@ -5,7 +5,8 @@
  */
 import type { CommandEvent, Connection, Hop } from '../connection.js';
 import { CannotUnapplyError, toConsfigError } from '../errors.js';
-import type { DeployEvent, HostResult, NestedIn } from '../events.js';
+import type { DeployEvent, HostFailure, HostResult, NestedIn } from '../events.js';
+import { hostFailure, hostResult } from './host-result.js';
 import { lockTarget } from './lock.js';
 import { collectPrefetch } from './prefetch.js';
 import { propertyContext, type ContextScope } from './property-context.js';
@@ -70,7 +71,7 @@ export class HostRun {
   private readonly extensions = new Map<string, Promise<Connection>>();
   private readonly memos = new Map<string, Promise<unknown>>();
   readonly counts = { changed: 0, unchanged: 0, failed: 0 };
-  readonly failures: HostResult['failures'] = [];
+  readonly failures: HostFailure[] = [];
 
   readonly dryRun: boolean;
   private readonly emit: (event: DeployEvent) => void;
@@ -169,13 +170,13 @@ export class HostRun {
         // it takes as reported.
         this.reported.add(error);
         this.counts.failed++;
-        this.failures.push({ property: node.desc, error });
+        this.failures.push(hostFailure(error, node.desc));
       }
       if (announce) {
         if (first) {
           this.reported.add(error);
           this.counts.failed++;
-          this.failures.push({ property: node.desc, error });
+          this.failures.push(hostFailure(error, node.desc));
         }
         this.emit({
           type: 'property:end',
@@ -276,28 +277,28 @@ export async function runHost(host: NestedHost, conn: Connection, options: RunHo
     });
   }
   const run = new HostRun(host.name, host.attrs, conn, options);
-  const extra: HostResult['failures'] = [];
+  const extra: HostFailure[] = [];
   try {
     const queries = collectPrefetch(host.root);
     if (queries.length > 0) await conn.probe(queries);
     await run.applyRoot(host.root);
   } catch (error) {
     if (!run.failures.some((f) => f.error === error)) {
-      extra.push({ property: undefined, error: toConsfigError(error, { host: host.name }) });
+      extra.push(hostFailure(toConsfigError(error, { host: host.name })));
     }
   }
-  const failures = [...run.failures, ...extra];
-  const result: HostResult = {
-    host: host.name,
-    chain: conn.chainText,
-    status: failures.length > 0 ? 'failed' : 'ok',
-    dryRun,
-    changed: run.counts.changed,
-    unchanged: run.counts.unchanged,
-    failed: run.counts.failed + extra.length,
-    durationMs: performance.now() - started,
-    failures,
-  };
+  const result = hostResult(
+    {
+      host: host.name,
+      chain: conn.chainText,
+      dryRun,
+      changed: run.counts.changed,
+      unchanged: run.counts.unchanged,
+      failed: run.counts.failed + extra.length,
+      durationMs: performance.now() - started,
+    },
+    [...run.failures, ...extra],
+  );
   if (events) emit({ type: 'host:end', host: host.name, result, ...(parent ? { parent } : {}) });
   return result;
 }

@@ -23,7 +23,7 @@ import {
   withFlagfile,
   type DeployEvent,
   type HostOptions,
-} from '../../src/index.js';
+} from '../../src/public/property.js';
 import { recorder, type Log } from '../support/recorder.js';
 
 /** A host deployed to this machine. */
@@ -42,6 +42,7 @@ describe('ordering and failure semantics', () => {
     const result = await deploy(host);
     expect(log.entries).toEqual(['check 1', 'apply 1', 'check 2', 'apply 2', 'check 3', 'apply 3']);
     expect(result).toMatchObject({ status: 'failed', changed: 2, failed: 1, unchanged: 0 });
+    expect(result.failures.map((f) => [f.kind, f.property])).toEqual([['property', 'step 2']]);
     const error = result.failures[0]!.error as CommandFailedError;
     expect(error).toBeInstanceOf(CommandFailedError);
     expect(error).toMatchObject({ host: 'a.example', property: 'step 2', exitCode: 7, stderr: 'broke 2\n' });
@@ -203,6 +204,7 @@ describe('hostattrs', () => {
     const result = await deploy(localHost('j.example', [step('1'), debianOnly()]));
     expect(log.entries).toEqual([]);
     expect(result.status).toBe('failed');
+    expect(result.failures[0]!.kind).toBe('host');
     expect(result.failures[0]!.error).toBeInstanceOf(InapplicablePropertyError);
     expect(result.failures[0]!.error.message).toMatch(/needs debian.*declares no OS/);
     expect(result.failures[0]!.error.host).toBe('j.example');
@@ -285,6 +287,8 @@ describe('deployThese, deployMany, events', () => {
       localHost('down.example', [step('2')], { via: [down] }),
     ]);
     expect(results.map((r) => r.status)).toEqual(['ok', 'unreachable']);
+    expect(results[0]!.failures).toEqual([]);
+    expect(results[1]!.failures.map((f) => f.kind)).toEqual(['connection']);
     expect(results[1]!.failures[0]!.error.message).toMatch(/down:hop: refused/);
   });
 });

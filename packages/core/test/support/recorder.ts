@@ -1,6 +1,6 @@
 /** Test properties that record what the engine does with them (pure logic, real agent). */
 import { z } from 'zod';
-import { defprop, type Result } from '../../src/index.js';
+import { defprop, type Result } from '../../src/public/property.js';
 
 export interface Log {
   entries: string[];

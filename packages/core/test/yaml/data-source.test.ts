@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fetchData, MissingDataError, yamlSource, YamlFileError } from '../../src/index.js';
+import { fetchData, MissingDataError, yamlSource, YamlFileError } from '../../src/public/property.js';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'consfig-yaml-data-')), 'data.yml');

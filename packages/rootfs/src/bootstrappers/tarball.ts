@@ -1,5 +1,5 @@
 /** A distribution's own root tarball, unpacked (any distribution that ships one). */
-import { InvalidArgumentError } from '@consfig/core';
+import { InvalidArgumentError } from '@consfig/core/property';
 import type { BootstrapOptions } from './options.js';
 import type { Bootstrapper } from './types.js';
 

@@ -4,7 +4,7 @@
  * /etc/subgid ranges, mapped from 0.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidArgumentError, PropertyFailedError } from '@consfig/core';
+import { InvalidArgumentError, PropertyFailedError } from '@consfig/core/property';
 
 export interface IdRange {
   inside: number;

@@ -4,7 +4,7 @@
  * chain's privileges there, so the same code shifts a tree on this machine, through
  * sudo, over ssh or inside a chroot.
  */
-import { ConsfigError, type CommandResult, type RunOptions } from '@consfig/core';
+import { ConsfigError, type CommandResult, type RunOptions } from '@consfig/core/property';
 import { overlaps, type IdMaps, type IdRange } from './maps.js';
 import { SHIFTER } from './program.js';
 

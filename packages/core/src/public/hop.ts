@@ -1,0 +1,9 @@
+/**
+ * @consfig/core/hop, for those who add a kind of connection (a hop in a `via` chain):
+ * the hop interface, its registry, and quoting for the command lines hops build.
+ */
+export * from '../index.js';
+export type { CommandEvent, Hop, HopContext, LockOptions } from '../connection.js';
+export { checkVia, knownHopKinds, parseHop, registerHopKind } from '../hop-registry.js';
+export type { HopParser } from '../hop-registry.js';
+export { shellJoin, shellQuote } from '../agent/shell-quote.js';
