@@ -4,8 +4,18 @@
  * own. Writing a property library: `@consfig/core/property`; a connection kind:
  * `@consfig/core/hop`.
  */
-export { defprop } from './property.js';
-export type { ApplyReturn, CheckResult, FileChange, Property, PropertyContext, Propapp } from './property.js';
+export { defprop, withParams } from './property.js';
+export type {
+  ApplyReturn,
+  Arg,
+  CheckResult,
+  FileChange,
+  Property,
+  PropertyContext,
+  PropertyOf,
+  PropertyWithoutArgs,
+  Propapp,
+} from './property.js';
 export { asUser, desc, eseq, hasAttr, onChange, seq, unapply, withFlagfile } from './combinators.js';
 export type { PropSpec } from './combinators.js';
 export { deploys, deploysThese } from './deploys.js';

@@ -229,10 +229,39 @@ function padToTuple(schema: ZodType, given: unknown[]): unknown[] {
     : [...given, ...new Array<undefined>(items.length - given.length).fill(undefined)];
 }
 
+/** A property that takes no arguments: editors show `updated()`, not `updated(...args: [])`. */
+export interface PropertyWithoutArgs {
+  (): Propapp;
+  readonly propertyName: string;
+}
+
+/** What defprop returns: a property taking the arguments `I` (which its zod tuple turns into `A`). */
+export type PropertyOf<A extends unknown[], I extends unknown[]> = [I] extends [[]]
+  ? PropertyWithoutArgs
+  : Property<A, I>;
+
+/** A parameter whose type comes from the property's zod tuple (see `withParams`). */
+export type Arg = unknown;
+
+/** `L`'s labels and optionality over `I`'s element types. */
+type Relabel<L extends unknown[], I extends unknown[]> = {
+  [K in keyof L]: K extends keyof I ? I[K] : I extends readonly (infer E)[] ? E : never;
+};
+
+/**
+ * Names a property's parameters for editors, which otherwise show zod's `args_0`:
+ * `withParams<[path: Arg, content: Arg, options?: Arg]>()(defprop({...}))` makes signature
+ * help say `hasContent(path, content, options?)`. The types stay those the zod tuple takes.
+ */
+export function withParams<L extends unknown[]>() {
+  return <A extends unknown[], I extends unknown[]>(property: Property<A, I>): Property<A, Relabel<L, I>> =>
+    property as unknown as Property<A, Relabel<L, I>>;
+}
+
 /** Define a property. */
-export function defprop<A extends unknown[], I extends unknown[] = A>(
+export function defprop<A extends unknown[] = [], I extends unknown[] = A>(
   def: PropertyDefinition<A> & { args?: ZodType<A, ZodTypeDef, I> },
-): Property<A, I> {
+): PropertyOf<A, I> {
   if (!def.hostattrs && !def.apply && !def.unapply) {
     throw new InvalidDefinitionError(`property ${def.name} needs at least one of hostattrs, apply or unapply`);
   }
@@ -275,7 +304,7 @@ export function defprop<A extends unknown[], I extends unknown[] = A>(
   };
   Object.defineProperty(make, 'propertyName', { value: def.name });
   Object.defineProperty(make, 'name', { value: def.name });
-  return make as unknown as Property<A, I>;
+  return make as unknown as PropertyOf<A, I>;
 }
 
 /** Normalise what apply returned. */

@@ -15,10 +15,12 @@ import { domainName } from './schemas.js';
 
 const confName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a name such as ssl or mysite');
 
+/** apache2 is installed. */
 export function installed(): Propapp {
   return aptInstalled('apache2');
 }
 
+/** apache2 reloads its configuration (where it runs): for onChange after a site or module. */
 export function reloaded(): Propapp {
   return serviceReloaded('apache2');
 }

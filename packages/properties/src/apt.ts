@@ -18,6 +18,8 @@ import {
   type Propapp,
   type PropertyContext,
   attrs,
+  withParams,
+  type Arg,
 } from '@consfig/core/property';
 import { z } from 'zod';
 import { hasContent } from './file.js';
@@ -90,30 +92,37 @@ export async function aptGet(ctx: PropertyContext, args: string[]): Promise<void
     throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
 }
 
-export const installed = defprop({
-  name: 'apt.installed',
-  desc: (...pkgs) => `apt installed ${pkgs.join(' ')}`,
-  args: packages,
-  argNames: ['packages'],
-  hostattrs: debianOnly('apt.installed'),
-  check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === 0,
-  apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
-  unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
-});
+/** The packages are installed (apt-get install, non-interactive); a Debian host only. */
+export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
+  defprop({
+    name: 'apt.installed',
+    desc: (...pkgs) => `apt installed ${pkgs.join(' ')}`,
+    args: packages,
+    argNames: ['packages'],
+    hostattrs: debianOnly('apt.installed'),
+    check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === 0,
+    apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
+    unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
+  }),
+);
 
-export const removed = defprop({
-  name: 'apt.removed',
-  desc: (...pkgs) => `apt removed ${pkgs.join(' ')}`,
-  args: packages,
-  argNames: ['packages'],
-  hostattrs: debianOnly('apt.removed'),
-  check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === pkgs.length,
-  apply: async (ctx, ...pkgs) => {
-    const present = new Set(await missingPackages(ctx, pkgs));
-    await aptGet(ctx, ['remove', ...pkgs.filter((p) => !present.has(p))]);
-  },
-});
+/** The packages are not installed (apt-get remove); a Debian host only. */
+export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
+  defprop({
+    name: 'apt.removed',
+    desc: (...pkgs) => `apt removed ${pkgs.join(' ')}`,
+    args: packages,
+    argNames: ['packages'],
+    hostattrs: debianOnly('apt.removed'),
+    check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === pkgs.length,
+    apply: async (ctx, ...pkgs) => {
+      const present = new Set(await missingPackages(ctx, pkgs));
+      await aptGet(ctx, ['remove', ...pkgs.filter((p) => !present.has(p))]);
+    },
+  }),
+);
 
+/** The package lists are updated (apt-get update); always a change. */
 export const updated = defprop({
   name: 'apt.updated',
   desc: 'apt lists updated',
@@ -124,6 +133,7 @@ export const updated = defprop({
   },
 });
 
+/** Every package is at its newest version (apt-get dist-upgrade). */
 export const upgraded = defprop({
   name: 'apt.upgraded',
   desc: 'apt upgraded',
@@ -135,6 +145,7 @@ export const upgraded = defprop({
   apply: (ctx) => aptGet(ctx, ['dist-upgrade']),
 });
 
+/** The downloaded package files are removed (apt-get clean). */
 export const cacheCleaned = defprop({
   name: 'apt.cacheCleaned',
   desc: 'apt cache cleaned',

@@ -24,6 +24,7 @@ export const letsEncryptOptions = z
   .strict();
 export type LetsEncryptOptions = z.input<typeof letsEncryptOptions>;
 
+/** Where certbot keeps the current certificate and key of `domain` (fullchain.pem, privkey.pem). */
 export const livePath = (domain: string) => `/etc/letsencrypt/live/${domain}`;
 
 /** The names the live certificate covers (empty when there is none). */

@@ -4,7 +4,7 @@
  * (`apt.installed('cron')`); a user crontab goes through crontab(1), which keeps its
  * owner, mode and the daemon informed.
  */
-import { defprop, type PropertyContext } from '@consfig/core/property';
+import { defprop, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { fileMode } from './schemas.js';
 import { change, joinLines, splitLines } from './text-file.js';
@@ -53,32 +53,34 @@ function jobText(name: string, o: z.output<typeof jobOptions>): string {
 }
 
 /** /etc/cron.d/NAME runs `command` as `user` (root) on `schedule`. */
-export const systemJob = defprop({
-  name: 'cron.systemJob',
-  desc: (name) => `cron job ${name}`,
-  args: z.tuple([jobName, jobOptions]),
-  argNames: ['name', 'options'],
-  prefetch: (name) => [{ path: `/etc/cron.d/${name}`, content: true }],
-  check: async (ctx, name, o) => {
-    const path = `/etc/cron.d/${name}`;
-    const info = await ctx.stat(path);
-    const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
-    const want = Buffer.from(jobText(name, o));
-    const mode = o.mode ?? 0o644;
-    if (old?.equals(want) && info.mode === mode) return true;
-    return { applied: false, changes: [change(path, old, want)] };
-  },
-  apply: async (ctx, name, o) => {
-    await ctx.writeFile(`/etc/cron.d/${name}`, jobText(name, o), {
-      mode: o.mode ?? 0o644,
-      owner: 'root',
-      group: 'root',
-    });
-  },
-  unapply: async (ctx, name) => {
-    await ctx.run(['rm', '-f', '--', `/etc/cron.d/${name}`], { affects: ['/etc/cron.d'] });
-  },
-});
+export const systemJob = withParams<[name: Arg, options: Arg]>()(
+  defprop({
+    name: 'cron.systemJob',
+    desc: (name) => `cron job ${name}`,
+    args: z.tuple([jobName, jobOptions]),
+    argNames: ['name', 'options'],
+    prefetch: (name) => [{ path: `/etc/cron.d/${name}`, content: true }],
+    check: async (ctx, name, o) => {
+      const path = `/etc/cron.d/${name}`;
+      const info = await ctx.stat(path);
+      const old = info.exists && info.type === 'file' ? await ctx.readFile(path) : null;
+      const want = Buffer.from(jobText(name, o));
+      const mode = o.mode ?? 0o644;
+      if (old?.equals(want) && info.mode === mode) return true;
+      return { applied: false, changes: [change(path, old, want)] };
+    },
+    apply: async (ctx, name, o) => {
+      await ctx.writeFile(`/etc/cron.d/${name}`, jobText(name, o), {
+        mode: o.mode ?? 0o644,
+        owner: 'root',
+        group: 'root',
+      });
+    },
+    unapply: async (ctx, name) => {
+      await ctx.run(['rm', '-f', '--', `/etc/cron.d/${name}`], { affects: ['/etc/cron.d'] });
+    },
+  }),
+);
 
 const markerName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be letters, digits, _, . and -');
 const entries = z
@@ -118,28 +120,30 @@ async function edit(ctx: PropertyContext, user: string, marker: string, lines: r
  * `user`'s crontab holds `entries` between `# BEGIN consfig MARKER` and `# END consfig
  * MARKER` lines (MARKER defaults to `consfig`); lines outside them are the user's.
  */
-export const userCrontab = defprop({
-  name: 'cron.userCrontab',
-  desc: (user, _entries, o) => `${user}'s crontab has the ${o?.marker ?? 'consfig'} entries`,
-  args: z.tuple([
-    userName,
-    entries,
-    z
-      .object({ marker: markerName.default('consfig') })
-      .strict()
-      .optional(),
-  ]),
-  argNames: ['user', 'entries', 'options'],
-  check: async (ctx, user, lines, o) => {
-    const r = await edit(ctx, user, o?.marker ?? 'consfig', lines, false);
-    return r.applied ? true : r;
-  },
-  apply: async (ctx, user, lines, o) => {
-    const r = await edit(ctx, user, o?.marker ?? 'consfig', lines, true);
-    return r.applied ? 'unchanged' : { result: 'changed', changes: r.changes };
-  },
-  unapply: async (ctx, user, _lines, o) => {
-    const r = await edit(ctx, user, o?.marker ?? 'consfig', [], true);
-    return r.applied ? 'unchanged' : { result: 'changed', changes: r.changes };
-  },
-});
+export const userCrontab = withParams<[user: Arg, entries: Arg, options?: Arg]>()(
+  defprop({
+    name: 'cron.userCrontab',
+    desc: (user, _entries, o) => `${user}'s crontab has the ${o?.marker ?? 'consfig'} entries`,
+    args: z.tuple([
+      userName,
+      entries,
+      z
+        .object({ marker: markerName.default('consfig') })
+        .strict()
+        .optional(),
+    ]),
+    argNames: ['user', 'entries', 'options'],
+    check: async (ctx, user, lines, o) => {
+      const r = await edit(ctx, user, o?.marker ?? 'consfig', lines, false);
+      return r.applied ? true : r;
+    },
+    apply: async (ctx, user, lines, o) => {
+      const r = await edit(ctx, user, o?.marker ?? 'consfig', lines, true);
+      return r.applied ? 'unchanged' : { result: 'changed', changes: r.changes };
+    },
+    unapply: async (ctx, user, _lines, o) => {
+      const r = await edit(ctx, user, o?.marker ?? 'consfig', [], true);
+      return r.applied ? 'unchanged' : { result: 'changed', changes: r.changes };
+    },
+  }),
+);

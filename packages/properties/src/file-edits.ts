@@ -2,7 +2,7 @@
  * Line edits of text files: regexReplacedLines, lacksLinesMatching, and the
  * key/value styles of containsConf* (see conf-pairs.ts).
  */
-import { defprop } from '@consfig/core/property';
+import { defprop, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { setConfPairs, type ConfStyle } from './conf-pairs.js';
 import { absolutePath } from './schemas.js';
@@ -31,40 +31,44 @@ const replaced = (re: RegExp, replacement: string) => (old: string[]) =>
   old.map((line) => (matches(re, line) ? line.replace(re, replacement) : line));
 
 /** Each line matching the regex gets what `String.replace(regex, replacement)` makes of it. */
-export const regexReplacedLines = defprop({
-  name: 'file.regexReplacedLines',
-  desc: (path, re) => `${path} has lines matching ${String(re)} replaced`,
-  args: z.tuple([
-    absolutePath,
-    regex,
-    z.string({ invalid_type_error: 'must be a string ($1, $& refer to the match)' }),
-  ]),
-  argNames: ['path', 'regex', 'replacement'],
-  prefetch: (path) => [{ path, content: true }],
-  check: (ctx, path, re, replacement) => checkLines(ctx, path, replaced(re, replacement)),
-  apply: (ctx, path, re, replacement) => rewriteLines(ctx, path, replaced(re, replacement)),
-});
+export const regexReplacedLines = withParams<[path: Arg, regex: Arg, replacement: Arg]>()(
+  defprop({
+    name: 'file.regexReplacedLines',
+    desc: (path, re) => `${path} has lines matching ${String(re)} replaced`,
+    args: z.tuple([
+      absolutePath,
+      regex,
+      z.string({ invalid_type_error: 'must be a string ($1, $& refer to the match)' }),
+    ]),
+    argNames: ['path', 'regex', 'replacement'],
+    prefetch: (path) => [{ path, content: true }],
+    check: (ctx, path, re, replacement) => checkLines(ctx, path, replaced(re, replacement)),
+    apply: (ctx, path, re, replacement) => rewriteLines(ctx, path, replaced(re, replacement)),
+  }),
+);
 
 const dropMatching = (res: readonly RegExp[]) => (old: string[]) =>
   old.filter((line) => !res.some((re) => matches(re, line)));
 
 /** No line matches any of the regexes (those that did are removed). */
-export const lacksLinesMatching = defprop({
-  name: 'file.lacksLinesMatching',
-  desc: (path, ...res) => `${path} lacks lines matching ${res.map(String).join(', ')}`,
-  args: z
-    .tuple([absolutePath])
-    .rest(regex)
-    .refine((a) => a.length > 1, { message: 'give at least one regex', path: [1] }) as unknown as z.ZodType<
-    [string, ...RegExp[]],
-    z.ZodTypeDef,
-    [string, ...(RegExp | string)[]]
-  >,
-  argNames: ['path', 'regex'],
-  prefetch: (path) => [{ path, content: true }],
-  check: (ctx, path, ...res) => checkLines(ctx, path, dropMatching(res)),
-  apply: (ctx, path, ...res) => rewriteLines(ctx, path, dropMatching(res)),
-});
+export const lacksLinesMatching = withParams<[path: Arg, ...regexes: Arg[]]>()(
+  defprop({
+    name: 'file.lacksLinesMatching',
+    desc: (path, ...res) => `${path} lacks lines matching ${res.map(String).join(', ')}`,
+    args: z
+      .tuple([absolutePath])
+      .rest(regex)
+      .refine((a) => a.length > 1, { message: 'give at least one regex', path: [1] }) as unknown as z.ZodType<
+      [string, ...RegExp[]],
+      z.ZodTypeDef,
+      [string, ...(RegExp | string)[]]
+    >,
+    argNames: ['path', 'regex'],
+    prefetch: (path) => [{ path, content: true }],
+    check: (ctx, path, ...res) => checkLines(ctx, path, dropMatching(res)),
+    apply: (ctx, path, ...res) => rewriteLines(ctx, path, dropMatching(res)),
+  }),
+);
 
 const key = z
   .string()
@@ -102,8 +106,22 @@ function containsConf(style: ConfStyle, name: string, example: string) {
  * `key value` (Space), `key<TAB>value` (Tab), `key = value` (Equals), `key=value`
  * (Unspaced), and `key=value` with the value quoted for sh where it needs it (Shell).
  */
-export const containsConfSpace = containsConf('space', 'containsConfSpace', 'key value');
-export const containsConfTab = containsConf('tab', 'containsConfTab', 'key<TAB>value');
-export const containsConfEquals = containsConf('equals', 'containsConfEquals', 'key = value');
-export const containsConfUnspaced = containsConf('unspaced', 'containsConfUnspaced', 'key=value');
-export const containsConfShell = containsConf('shell', 'containsConfShell', 'shell variables');
+export const containsConfSpace = withParams<[path: Arg, pairs: Arg]>()(
+  containsConf('space', 'containsConfSpace', 'key value'),
+);
+/** `path` sets each key as `key<TAB>value`. */
+export const containsConfTab = withParams<[path: Arg, pairs: Arg]>()(
+  containsConf('tab', 'containsConfTab', 'key<TAB>value'),
+);
+/** `path` sets each key as `key = value` (replacing a line that sets it, else appending). */
+export const containsConfEquals = withParams<[path: Arg, pairs: Arg]>()(
+  containsConf('equals', 'containsConfEquals', 'key = value'),
+);
+/** `path` sets each key as `key=value`. */
+export const containsConfUnspaced = withParams<[path: Arg, pairs: Arg]>()(
+  containsConf('unspaced', 'containsConfUnspaced', 'key=value'),
+);
+/** `path` sets each variable as a shell assignment `KEY="value"` (quoted as needed). */
+export const containsConfShell = withParams<[path: Arg, pairs: Arg]>()(
+  containsConf('shell', 'containsConfShell', 'shell variables'),
+);

@@ -1,5 +1,5 @@
 /** file.hasMode, file.hasOwnership: a path's mode or owner, whatever its content. */
-import { defprop, type FileInfo, type PropertyContext } from '@consfig/core/property';
+import { defprop, type FileInfo, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath, fileMode, userOrGroup } from './schemas.js';
 import { metadataChange, octal } from './text-file.js';
@@ -11,22 +11,25 @@ async function existing(ctx: PropertyContext, path: string): Promise<FileInfo> {
   return info;
 }
 
-export const hasMode = defprop({
-  name: 'file.hasMode',
-  desc: (path, mode) => `${path} has mode ${octal(mode)}`,
-  args: z.tuple([absolutePath, fileMode]),
-  argNames: ['path', 'mode'],
-  prefetch: (path) => [{ path }],
-  check: async (ctx, path, mode) => {
-    const info = await ctx.stat(path);
-    if (info.exists && info.mode === mode) return true;
-    return { applied: false, changes: [metadataChange(info, `mode ${octal(mode)}`)] };
-  },
-  apply: async (ctx, path, mode) => {
-    await existing(ctx, path);
-    await ctx.run(['chmod', '--', mode.toString(8), path], { affects: [path] });
-  },
-});
+/** `path` exists and has this mode (a number, such as 0o644); nothing else about it changes. */
+export const hasMode = withParams<[path: Arg, mode: Arg]>()(
+  defprop({
+    name: 'file.hasMode',
+    desc: (path, mode) => `${path} has mode ${octal(mode)}`,
+    args: z.tuple([absolutePath, fileMode]),
+    argNames: ['path', 'mode'],
+    prefetch: (path) => [{ path }],
+    check: async (ctx, path, mode) => {
+      const info = await ctx.stat(path);
+      if (info.exists && info.mode === mode) return true;
+      return { applied: false, changes: [metadataChange(info, `mode ${octal(mode)}`)] };
+    },
+    apply: async (ctx, path, mode) => {
+      await existing(ctx, path);
+      await ctx.run(['chmod', '--', mode.toString(8), path], { affects: [path] });
+    },
+  }),
+);
 
 const ownership = z
   .object({ owner: userOrGroup.optional(), group: userOrGroup.optional() })
@@ -36,24 +39,27 @@ const ownership = z
 const matches = (name: string | undefined, id: number | undefined, want: string | undefined) =>
   want === undefined || name === want || String(id) === want;
 
-export const hasOwnership = defprop({
-  name: 'file.hasOwnership',
-  desc: (path, o) => `${path} is owned by ${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`,
-  args: z.tuple([absolutePath, ownership]),
-  argNames: ['path', 'ownership'],
-  prefetch: (path) => [{ path }],
-  check: async (ctx, path, o) => {
-    const info = await ctx.stat(path);
-    if (info.exists && matches(info.user, info.uid, o.owner) && matches(info.group, info.gid, o.group)) return true;
-    const owner = o.owner ?? info.user ?? String(info.uid ?? '?');
-    const group = o.group ?? info.group ?? String(info.gid ?? '?');
-    return { applied: false, changes: [metadataChange(info, `owner ${owner}:${group}`)] };
-  },
-  apply: async (ctx, path, o) => {
-    await existing(ctx, path);
-    // -h: a link's own owner, never what it points at.
-    await ctx.run(['chown', '-h', '--', `${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`, path], {
-      affects: [path],
-    });
-  },
-});
+/** `path` exists and has this owner and/or group; nothing else about it changes. */
+export const hasOwnership = withParams<[path: Arg, ownership: Arg]>()(
+  defprop({
+    name: 'file.hasOwnership',
+    desc: (path, o) => `${path} is owned by ${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`,
+    args: z.tuple([absolutePath, ownership]),
+    argNames: ['path', 'ownership'],
+    prefetch: (path) => [{ path }],
+    check: async (ctx, path, o) => {
+      const info = await ctx.stat(path);
+      if (info.exists && matches(info.user, info.uid, o.owner) && matches(info.group, info.gid, o.group)) return true;
+      const owner = o.owner ?? info.user ?? String(info.uid ?? '?');
+      const group = o.group ?? info.group ?? String(info.gid ?? '?');
+      return { applied: false, changes: [metadataChange(info, `owner ${owner}:${group}`)] };
+    },
+    apply: async (ctx, path, o) => {
+      await existing(ctx, path);
+      // -h: a link's own owner, never what it points at.
+      await ctx.run(['chown', '-h', '--', `${o.owner ?? ''}${o.group !== undefined ? `:${o.group}` : ''}`, path], {
+        affects: [path],
+      });
+    },
+  }),
+);

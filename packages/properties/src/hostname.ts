@@ -1,5 +1,5 @@
 /** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
-import { attrs, defprop, isValidHostname, type PropertyContext } from '@consfig/core/property';
+import { attrs, defprop, isValidHostname, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
 
@@ -14,26 +14,29 @@ function hostsLines(old: string[], fqdn: string, short: string): string[] {
   return ['127.0.0.1\tlocalhost', loopback, ...keep];
 }
 
-export const configured = defprop({
-  name: 'hostname.configured',
-  desc: (name) => `hostname is ${name ?? 'the host name'}`,
-  args: z.tuple([z.string().refine(isValidHostname, 'must be a valid host name').optional()]),
-  argNames: ['hostname'],
-  prefetch: () => [
-    { path: '/etc/hostname', content: true },
-    { path: '/etc/hosts', content: true },
-  ],
-  check: async (ctx, given) => {
-    const { fqdn, short } = names(ctx, given);
-    const hostname = await regularContent(ctx, '/etc/hostname');
-    const changes = changesOf(await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short)));
-    if (hostname?.toString('utf8') !== `${short}\n`)
-      changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
-    return checkResult(changes);
-  },
-  apply: async (ctx, given) => {
-    const { fqdn, short } = names(ctx, given);
-    await ctx.writeFile('/etc/hostname', `${short}\n`);
-    await rewriteLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
-  },
-});
+/** /etc/hostname and /etc/hosts name the host `hostname`, by default the host's own name. */
+export const configured = withParams<[hostname?: Arg]>()(
+  defprop({
+    name: 'hostname.configured',
+    desc: (name) => `hostname is ${name ?? 'the host name'}`,
+    args: z.tuple([z.string().refine(isValidHostname, 'must be a valid host name').optional()]),
+    argNames: ['hostname'],
+    prefetch: () => [
+      { path: '/etc/hostname', content: true },
+      { path: '/etc/hosts', content: true },
+    ],
+    check: async (ctx, given) => {
+      const { fqdn, short } = names(ctx, given);
+      const hostname = await regularContent(ctx, '/etc/hostname');
+      const changes = changesOf(await checkLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short)));
+      if (hostname?.toString('utf8') !== `${short}\n`)
+        changes.unshift(change('/etc/hostname', hostname, Buffer.from(`${short}\n`)));
+      return checkResult(changes);
+    },
+    apply: async (ctx, given) => {
+      const { fqdn, short } = names(ctx, given);
+      await ctx.writeFile('/etc/hostname', `${short}\n`);
+      await rewriteLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
+    },
+  }),
+);

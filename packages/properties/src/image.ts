@@ -16,7 +16,15 @@
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { defprop, isHost, shellQuote, type HostattrView, type PropertyContext } from '@consfig/core/property';
+import {
+  defprop,
+  isHost,
+  shellQuote,
+  type HostattrView,
+  type PropertyContext,
+  withParams,
+  type Arg,
+} from '@consfig/core/property';
 import { z } from 'zod';
 import { bundle, ownModule } from './bundle.js';
 import type { CarriedData, CarriedHost } from './image-runtime.js';
@@ -127,30 +135,36 @@ async function installedHash(ctx: PropertyContext, path: string): Promise<string
   return /^# consfig-image ([0-9a-f]{64})$/m.exec(head.stdout)?.[1];
 }
 
-export const dumped = defprop({
-  name: 'image.dumped',
-  desc: (o) => `image ${o.path}`,
-  args: z.tuple([options]),
-  argNames: ['options'],
-  prefetch: (o) => [{ path: o.path }],
-  check: async (ctx, o) => {
-    const built = await build(ctx, o);
-    const info = await ctx.stat(o.path);
-    const had = info.exists ? await installedHash(ctx, o.path) : undefined;
-    const runtimeThere = (await ctx.stat(built.runtime)).exists;
-    const modeOk = info.mode === o.mode && info.uid === 0;
-    if (had === built.hash && runtimeThere && modeOk) return true;
-    const before = had ? `image ${had.slice(0, 12)}` : info.exists ? 'not a consfig image' : 'absent';
-    const after = `image ${built.hash.slice(0, 12)}${runtimeThere ? '' : ', with its node uploaded'}`;
-    return { applied: false, changes: [{ path: o.path, before, after, kind: 'metadata' }] };
-  },
-  apply: async (ctx, o) => {
-    const built = await build(ctx, o);
-    await nodeAtFarEnd(ctx);
-    await ctx.run(['mkdir', '-p', '--', posix.dirname(o.path)], { affects: [posix.dirname(o.path)] });
-    await ctx.writeFile(o.path, built.text, { mode: o.mode, owner: '0', group: '0' });
-  },
-  unapply: async (ctx, o) => {
-    await ctx.run(['rm', '-f', '--', o.path], { affects: [o.path] });
-  },
-});
+/**
+ * A self-contained executable at `options.path` that runs `options.entry` with this host's hostattrs (see
+ * docs/images.md).
+ */
+export const dumped = withParams<[options: Arg]>()(
+  defprop({
+    name: 'image.dumped',
+    desc: (o) => `image ${o.path}`,
+    args: z.tuple([options]),
+    argNames: ['options'],
+    prefetch: (o) => [{ path: o.path }],
+    check: async (ctx, o) => {
+      const built = await build(ctx, o);
+      const info = await ctx.stat(o.path);
+      const had = info.exists ? await installedHash(ctx, o.path) : undefined;
+      const runtimeThere = (await ctx.stat(built.runtime)).exists;
+      const modeOk = info.mode === o.mode && info.uid === 0;
+      if (had === built.hash && runtimeThere && modeOk) return true;
+      const before = had ? `image ${had.slice(0, 12)}` : info.exists ? 'not a consfig image' : 'absent';
+      const after = `image ${built.hash.slice(0, 12)}${runtimeThere ? '' : ', with its node uploaded'}`;
+      return { applied: false, changes: [{ path: o.path, before, after, kind: 'metadata' }] };
+    },
+    apply: async (ctx, o) => {
+      const built = await build(ctx, o);
+      await nodeAtFarEnd(ctx);
+      await ctx.run(['mkdir', '-p', '--', posix.dirname(o.path)], { affects: [posix.dirname(o.path)] });
+      await ctx.writeFile(o.path, built.text, { mode: o.mode, owner: '0', group: '0' });
+    },
+    unapply: async (ctx, o) => {
+      await ctx.run(['rm', '-f', '--', o.path], { affects: [o.path] });
+    },
+  }),
+);

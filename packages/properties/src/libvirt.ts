@@ -21,6 +21,8 @@ import {
   withFlagfile,
   type Propapp,
   type PropertyContext,
+  withParams,
+  type Arg,
 } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
@@ -427,20 +429,22 @@ function runningProperty(name: string, undefineIfItFails: boolean) {
 }
 
 /** The host's domain runs (started now if it did not; a domain that dies at once fails, with qemu's words). */
-export const started = runningProperty('libvirt.started', false);
+export const started = withParams<[host: Arg]>()(runningProperty('libvirt.started', false));
 
 /** The host's domain does not run (destroyed: a minimal guest ignores ACPI shutdown). */
-export const destroyed = defprop({
-  name: 'libvirt.destroyed',
-  desc: (host) => `domain ${domainName(host)} not running`,
-  args: z.tuple([hostSchema]),
-  argNames: ['host'],
-  check: async (ctx, host) => (await domainState(ctx, domainName(host))) !== 'running',
-  apply: async (ctx, host) => {
-    const r = await virsh(ctx, ['destroy', domainName(host)]);
-    if (r.exitCode !== 0) ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
-  },
-});
+export const destroyed = withParams<[host: Arg]>()(
+  defprop({
+    name: 'libvirt.destroyed',
+    desc: (host) => `domain ${domainName(host)} not running`,
+    args: z.tuple([hostSchema]),
+    argNames: ['host'],
+    check: async (ctx, host) => (await domainState(ctx, domainName(host))) !== 'running',
+    apply: async (ctx, host) => {
+      const r = await virsh(ctx, ['destroy', domainName(host)]);
+      if (r.exitCode !== 0) ctx.fail(`virsh destroy failed: ${r.stderr.trim()}`);
+    },
+  }),
+);
 
 /** Apply `props` (on this host) only while `host`'s domain runs. */
 export function whenStarted(host: Host, ...props: Propapp[]): Propapp {

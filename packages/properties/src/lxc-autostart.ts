@@ -6,7 +6,7 @@
  * place, so the containers never start twice.
  */
 import { posix } from 'node:path';
-import { defprop, shellQuote, type PropertyContext } from '@consfig/core/property';
+import { defprop, shellQuote, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { noServices } from './service.js';
 import { initIsSystemd } from './systemd.js';
@@ -104,66 +104,68 @@ async function remove(ctx: PropertyContext, ...paths: string[]): Promise<void> {
  * `user`'s containers that say lxc.start.auto = 1 start at boot (see the module comment
  * for how). The unit's directories in the home belong to the user.
  */
-export const userContainersAutostart = defprop({
-  name: 'lxc.userContainersAutostart',
-  desc: (user) => `${user}'s containers start at boot`,
-  args: z.tuple([userName, options.default({})]),
-  argNames: ['user', 'options'],
-  // What the check reads outside the home, in one round trip with the host's other probes.
-  prefetch: (user) => [
-    ...[HELPER, scriptPath(user), cronPath(user)].map((path) => ({ path, content: true })),
-    ...[lingerPath(user), '/run/systemd/system', '/sbin/init'].map((path) => ({ path })),
-  ],
-  check: async (ctx, user, o) => {
-    const l = await layout(ctx, user);
-    const changes = await contentChanges(ctx, HELPER, HELPER_TEXT, 0o755);
-    if (!l.systemd) {
-      changes.push(
-        ...(await contentChanges(ctx, scriptPath(user), scriptText(user, o.lxcpath), 0o755)),
-        ...(await contentChanges(ctx, cronPath(user), `@reboot root ${scriptPath(user)}\n`)),
-        ...(await contentChanges(ctx, l.wants, null)),
-      );
+export const userContainersAutostart = withParams<[user: Arg, options?: Arg]>()(
+  defprop({
+    name: 'lxc.userContainersAutostart',
+    desc: (user) => `${user}'s containers start at boot`,
+    args: z.tuple([userName, options.default({})]),
+    argNames: ['user', 'options'],
+    // What the check reads outside the home, in one round trip with the host's other probes.
+    prefetch: (user) => [
+      ...[HELPER, scriptPath(user), cronPath(user)].map((path) => ({ path, content: true })),
+      ...[lingerPath(user), '/run/systemd/system', '/sbin/init'].map((path) => ({ path })),
+    ],
+    check: async (ctx, user, o) => {
+      const l = await layout(ctx, user);
+      const changes = await contentChanges(ctx, HELPER, HELPER_TEXT, 0o755);
+      if (!l.systemd) {
+        changes.push(
+          ...(await contentChanges(ctx, scriptPath(user), scriptText(user, o.lxcpath), 0o755)),
+          ...(await contentChanges(ctx, cronPath(user), `@reboot root ${scriptPath(user)}\n`)),
+          ...(await contentChanges(ctx, l.wants, null)),
+        );
+        return checkResult(changes);
+      }
+      changes.push(...(await contentChanges(ctx, l.unit, unitText(o.lxcpath))));
+      const wants = await ctx.stat(l.wants);
+      if (wants.type !== 'symlink' || wants.target !== `../${UNIT}`)
+        changes.push(metadataChange(wants, `symlink to ../${UNIT}`));
+      const linger = await ctx.stat(lingerPath(user));
+      if (!linger.exists) changes.push(metadataChange(linger, 'file (lingering)'));
+      changes.push(...(await contentChanges(ctx, cronPath(user), null)));
       return checkResult(changes);
-    }
-    changes.push(...(await contentChanges(ctx, l.unit, unitText(o.lxcpath))));
-    const wants = await ctx.stat(l.wants);
-    if (wants.type !== 'symlink' || wants.target !== `../${UNIT}`)
-      changes.push(metadataChange(wants, `symlink to ../${UNIT}`));
-    const linger = await ctx.stat(lingerPath(user));
-    if (!linger.exists) changes.push(metadataChange(linger, 'file (lingering)'));
-    changes.push(...(await contentChanges(ctx, cronPath(user), null)));
-    return checkResult(changes);
-  },
-  apply: async (ctx, user, o) => {
-    const l = await layout(ctx, user);
-    await ctx.run(['mkdir', '-p', posix.dirname(HELPER)], { affects: [posix.dirname(HELPER)] });
-    await ctx.writeFile(HELPER, HELPER_TEXT, { mode: 0o755 });
-    if (!l.systemd) {
-      await ctx.writeFile(scriptPath(user), scriptText(user, o.lxcpath), { mode: 0o755 });
-      await ctx.writeFile(cronPath(user), `@reboot root ${scriptPath(user)}\n`, { mode: 0o644 });
-      await remove(ctx, l.wants);
-      return;
-    }
-    // Made by the user, so that every directory on the way belongs to them.
-    const asUser = ctx.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
-    await ctx.run([...asUser, 'mkdir', '-p', `${l.unitDir}/default.target.wants`], { affects: [l.unitDir] });
-    await ctx.writeFile(l.unit, unitText(o.lxcpath), { mode: 0o644, owner: String(l.uid), group: String(l.gid) });
-    await replaceWithSymlink(ctx, l.wants, `../${UNIT}`, { uid: l.uid, gid: l.gid });
-    await remove(ctx, cronPath(user), scriptPath(user));
-    if ((await ctx.stat(lingerPath(user))).exists) return;
-    if ((await ctx.stat('/run/systemd/system')).exists) {
-      // logind starts the user's instance now, which runs the unit just written.
-      await ctx.run(['loginctl', 'enable-linger', user], { affects: [lingerPath(user)] });
-      return;
-    }
-    // What `loginctl enable-linger` does, without needing logind to run (chroots).
-    await ctx.run(['mkdir', '-p', posix.dirname(lingerPath(user))], { affects: [posix.dirname(lingerPath(user))] });
-    await ctx.writeFile(lingerPath(user), '');
-  },
-  // Lingering stays (the user's instance may serve more than containers), and so does
-  // the helper, which other users' units and scripts may run.
-  unapply: async (ctx, user) => {
-    const l = await layout(ctx, user);
-    await remove(ctx, cronPath(user), scriptPath(user), l.wants, l.unit);
-  },
-});
+    },
+    apply: async (ctx, user, o) => {
+      const l = await layout(ctx, user);
+      await ctx.run(['mkdir', '-p', posix.dirname(HELPER)], { affects: [posix.dirname(HELPER)] });
+      await ctx.writeFile(HELPER, HELPER_TEXT, { mode: 0o755 });
+      if (!l.systemd) {
+        await ctx.writeFile(scriptPath(user), scriptText(user, o.lxcpath), { mode: 0o755 });
+        await ctx.writeFile(cronPath(user), `@reboot root ${scriptPath(user)}\n`, { mode: 0o644 });
+        await remove(ctx, l.wants);
+        return;
+      }
+      // Made by the user, so that every directory on the way belongs to them.
+      const asUser = ctx.uid === l.uid ? [] : ['setpriv', `--reuid=${l.uid}`, `--regid=${l.gid}`, '--clear-groups'];
+      await ctx.run([...asUser, 'mkdir', '-p', `${l.unitDir}/default.target.wants`], { affects: [l.unitDir] });
+      await ctx.writeFile(l.unit, unitText(o.lxcpath), { mode: 0o644, owner: String(l.uid), group: String(l.gid) });
+      await replaceWithSymlink(ctx, l.wants, `../${UNIT}`, { uid: l.uid, gid: l.gid });
+      await remove(ctx, cronPath(user), scriptPath(user));
+      if ((await ctx.stat(lingerPath(user))).exists) return;
+      if ((await ctx.stat('/run/systemd/system')).exists) {
+        // logind starts the user's instance now, which runs the unit just written.
+        await ctx.run(['loginctl', 'enable-linger', user], { affects: [lingerPath(user)] });
+        return;
+      }
+      // What `loginctl enable-linger` does, without needing logind to run (chroots).
+      await ctx.run(['mkdir', '-p', posix.dirname(lingerPath(user))], { affects: [posix.dirname(lingerPath(user))] });
+      await ctx.writeFile(lingerPath(user), '');
+    },
+    // Lingering stays (the user's instance may serve more than containers), and so does
+    // the helper, which other users' units and scripts may run.
+    unapply: async (ctx, user) => {
+      const l = await layout(ctx, user);
+      await remove(ctx, cronPath(user), scriptPath(user), l.wants, l.unit);
+    },
+  }),
+);

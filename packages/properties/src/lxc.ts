@@ -19,6 +19,8 @@ import {
   type HostattrView,
   type Propapp,
   type PropertyContext,
+  withParams,
+  type Arg,
 } from '@consfig/core/property';
 import { chroot as chrootHop, lxc as lxcHop } from '@consfig/connections';
 import {
@@ -52,6 +54,7 @@ export interface ContainerEntry {
 }
 export const containersAttr = hostattr<ContainerEntry>('lxc.containers');
 
+/** The LXC container name of a host: its name up to the first dot. */
 export function containerName(host: { name: string }): string {
   return host.name.split('.')[0]!;
 }
@@ -64,15 +67,17 @@ export function installed(): Propapp {
 const USERNET = '/etc/lxc/lxc-usernet';
 
 /** `user` may attach `count` veth devices to `bridge` (its line in /etc/lxc/lxc-usernet). */
-export const usernetUsableBy = defprop({
-  name: 'lxc.usernetUsableBy',
-  desc: (user, bridge, count) => `${user} may attach ${count} veths to ${bridge}`,
-  args: z.tuple([userName, bridgeName.default('lxcbr0'), z.number().int().positive().default(10)]),
-  argNames: ['user', 'bridge', 'count'],
-  check: (ctx, user, bridge, count) => checkLines(ctx, USERNET, usernetEdit(user, bridge, count)),
-  apply: (ctx, user, bridge, count) => rewriteLines(ctx, USERNET, usernetEdit(user, bridge, count)),
-  unapply: (ctx, user, bridge) => rewriteLines(ctx, USERNET, (old) => old.filter((l) => !isLineFor(l, user, bridge))),
-});
+export const usernetUsableBy = withParams<[user: Arg, bridge?: Arg, count?: Arg]>()(
+  defprop({
+    name: 'lxc.usernetUsableBy',
+    desc: (user, bridge, count) => `${user} may attach ${count} veths to ${bridge}`,
+    args: z.tuple([userName, bridgeName.default('lxcbr0'), z.number().int().positive().default(10)]),
+    argNames: ['user', 'bridge', 'count'],
+    check: (ctx, user, bridge, count) => checkLines(ctx, USERNET, usernetEdit(user, bridge, count)),
+    apply: (ctx, user, bridge, count) => rewriteLines(ctx, USERNET, usernetEdit(user, bridge, count)),
+    unapply: (ctx, user, bridge) => rewriteLines(ctx, USERNET, (old) => old.filter((l) => !isLineFor(l, user, bridge))),
+  }),
+);
 /** The name Consfigurator uses now. */
 export const usernetVethUsableBy = usernetUsableBy;
 
@@ -488,8 +493,10 @@ function containerRunning(want: boolean) {
   });
 }
 
-export const userContainerStarted = containerRunning(true);
-export const userContainerStopped = containerRunning(false);
+/** The host's container runs (lxc-start as its owner). */
+export const userContainerStarted = withParams<[host: Arg, owner?: Arg, lxcpath?: Arg]>()(containerRunning(true));
+/** The host's container does not run (lxc-stop as its owner). */
+export const userContainerStopped = withParams<[host: Arg, owner?: Arg, lxcpath?: Arg]>()(containerRunning(false));
 
 /** Apply `props` (on this host) only while the container runs. */
 export function whenUserContainerRunning(

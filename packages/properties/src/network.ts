@@ -6,7 +6,7 @@
  */
 import { isIP } from 'node:net';
 import { posix } from 'node:path';
-import { defprop, isValidHostname, type PropertyContext } from '@consfig/core/property';
+import { defprop, isValidHostname, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, checkLines, joinLines, regularContent, rewriteLines } from './text-file.js';
 
@@ -33,9 +33,9 @@ const staticOptions = z
 const stanzaPath = (iface: string) => `/etc/network/interfaces.d/${iface}`;
 
 /** A stanza file's content, and the check and write of it. */
-function stanzaProperty<A extends unknown[]>(
+function stanzaProperty<A extends unknown[], I extends unknown[]>(
   name: string,
-  args: z.ZodType<A, z.ZodTypeDef, unknown[]>,
+  args: z.ZodType<A, z.ZodTypeDef, I>,
   argNames: string[],
   text: (...a: A) => string,
 ) {
@@ -73,22 +73,16 @@ const SOURCE = 'source /etc/network/interfaces.d/*';
 const sourceLine = (old: string[]) =>
   old.some((l) => /^\s*source(-directory)?\s+\/etc\/network\/interfaces\.d/.test(l)) ? old : [...old, SOURCE];
 
-export const dhcp = stanzaProperty(
-  'dhcp',
-  z.tuple([ifaceName]) as unknown as z.ZodType<[string], z.ZodTypeDef, unknown[]>,
-  ['interface'],
-  (iface) => joinLines([`auto ${iface}`, `iface ${iface} inet dhcp`]),
+/** `iface` is configured by DHCP: its own stanza in /etc/network/interfaces.d (ifupdown). */
+export const dhcp = withParams<[iface: Arg]>()(
+  stanzaProperty('dhcp', z.tuple([ifaceName]), ['interface'], (iface) =>
+    joinLines([`auto ${iface}`, `iface ${iface} inet dhcp`]),
+  ),
 );
 
-export const staticAddress = stanzaProperty(
-  'staticAddress',
-  z.tuple([ifaceName, staticOptions]) as unknown as z.ZodType<
-    [string, z.output<typeof staticOptions>],
-    z.ZodTypeDef,
-    unknown[]
-  >,
-  ['interface', 'options'],
-  (iface, o) =>
+/** `iface` has the static `options.address` (CIDR), gateway, DNS servers and MTU: its own ifupdown stanza. */
+export const staticAddress = withParams<[iface: Arg, options: Arg]>()(
+  stanzaProperty('staticAddress', z.tuple([ifaceName, staticOptions]), ['interface', 'options'], (iface, o) =>
     joinLines([
       `auto ${iface}`,
       `iface ${iface} ${isIP(o.address.split('/')[0]!) === 6 ? 'inet6' : 'inet'} static`,
@@ -97,6 +91,7 @@ export const staticAddress = stanzaProperty(
       ...(o.dns?.length ? [`    dns-nameservers ${o.dns.join(' ')}`] : []),
       ...(o.mtu ? [`    mtu ${o.mtu}`] : []),
     ]),
+  ),
 );
 
 const networkdOptions = z
@@ -126,26 +121,28 @@ function networkdText(o: z.output<typeof networkdOptions>): string {
 const fileName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'must be a file name such as 10-eth0');
 
 /** /etc/systemd/network/NAME.network for systemd-networkd. */
-export const networkdFile = defprop({
-  name: 'network.networkdFile',
-  desc: (name) => `/etc/systemd/network/${name}.network`,
-  args: z.tuple([fileName, networkdOptions]),
-  argNames: ['name', 'options'],
-  prefetch: (name) => [{ path: `/etc/systemd/network/${name}.network`, content: true }],
-  check: async (ctx, name, o) => {
-    const path = `/etc/systemd/network/${name}.network`;
-    const old = await regularContent(ctx, path);
-    const want = Buffer.from(networkdText(o));
-    return old?.equals(want) ? true : { applied: false, changes: [change(path, old, want)] };
-  },
-  apply: async (ctx, name, o) => {
-    await ctx.run(['mkdir', '-p', '/etc/systemd/network'], { affects: ['/etc/systemd/network'] });
-    await ctx.writeFile(`/etc/systemd/network/${name}.network`, networkdText(o), { mode: 0o644 });
-  },
-  unapply: async (ctx, name) => {
-    await ctx.run(['rm', '-f', '--', `/etc/systemd/network/${name}.network`], { affects: ['/etc/systemd/network'] });
-  },
-});
+export const networkdFile = withParams<[name: Arg, options: Arg]>()(
+  defprop({
+    name: 'network.networkdFile',
+    desc: (name) => `/etc/systemd/network/${name}.network`,
+    args: z.tuple([fileName, networkdOptions]),
+    argNames: ['name', 'options'],
+    prefetch: (name) => [{ path: `/etc/systemd/network/${name}.network`, content: true }],
+    check: async (ctx, name, o) => {
+      const path = `/etc/systemd/network/${name}.network`;
+      const old = await regularContent(ctx, path);
+      const want = Buffer.from(networkdText(o));
+      return old?.equals(want) ? true : { applied: false, changes: [change(path, old, want)] };
+    },
+    apply: async (ctx, name, o) => {
+      await ctx.run(['mkdir', '-p', '/etc/systemd/network'], { affects: ['/etc/systemd/network'] });
+      await ctx.writeFile(`/etc/systemd/network/${name}.network`, networkdText(o), { mode: 0o644 });
+    },
+    unapply: async (ctx, name) => {
+      await ctx.run(['rm', '-f', '--', `/etc/systemd/network/${name}.network`], { affects: ['/etc/systemd/network'] });
+    },
+  }),
+);
 
 const names = z.array(z.string().refine(isValidHostname, 'must be host names')).min(1, 'give at least one name');
 
@@ -157,23 +154,26 @@ const hostsLine = (addr: string, list: readonly string[]) => (old: string[]) => 
   return old.map((l, i) => (i === at ? line : l)).filter((l, i) => i === at || l.split(/\s+/)[0] !== addr);
 };
 
-export const hostsEntry = defprop({
-  name: 'network.hostsEntry',
-  desc: (addr, ...list) => `/etc/hosts: ${addr} ${list.join(' ')}`,
-  args: z
-    .tuple([address])
-    .rest(z.string())
-    .superRefine((a, ctx) => {
-      const parsed = names.safeParse(a.slice(1));
-      if (!parsed.success)
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [1], message: parsed.error.issues[0]!.message });
-    }) as unknown as z.ZodType<[string, ...string[]], z.ZodTypeDef, [string, ...string[]]>,
-  argNames: ['address', 'names'],
-  prefetch: () => [{ path: '/etc/hosts', content: true }],
-  check: (ctx, addr, ...list) => checkLines(ctx, '/etc/hosts', hostsLine(addr, list)),
-  apply: (ctx, addr, ...list) => rewriteLines(ctx, '/etc/hosts', hostsLine(addr, list)),
-  unapply: (ctx, addr) => rewriteLines(ctx, '/etc/hosts', (old) => old.filter((l) => l.split(/\s+/)[0] !== addr)),
-});
+/** /etc/hosts maps `address` to exactly these names (its line replaced or added). */
+export const hostsEntry = withParams<[address: Arg, ...names: Arg[]]>()(
+  defprop({
+    name: 'network.hostsEntry',
+    desc: (addr, ...list) => `/etc/hosts: ${addr} ${list.join(' ')}`,
+    args: z
+      .tuple([address])
+      .rest(z.string())
+      .superRefine((a, ctx) => {
+        const parsed = names.safeParse(a.slice(1));
+        if (!parsed.success)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [1], message: parsed.error.issues[0]!.message });
+      }) as unknown as z.ZodType<[string, ...string[]], z.ZodTypeDef, [string, ...string[]]>,
+    argNames: ['address', 'names'],
+    prefetch: () => [{ path: '/etc/hosts', content: true }],
+    check: (ctx, addr, ...list) => checkLines(ctx, '/etc/hosts', hostsLine(addr, list)),
+    apply: (ctx, addr, ...list) => rewriteLines(ctx, '/etc/hosts', hostsLine(addr, list)),
+    unapply: (ctx, addr) => rewriteLines(ctx, '/etc/hosts', (old) => old.filter((l) => l.split(/\s+/)[0] !== addr)),
+  }),
+);
 
 const resolvOptions = z
   .object({
@@ -210,42 +210,44 @@ const isMount = (ctx: PropertyContext, path: string) => ctx.test(['mountpoint', 
  * Under a chroot connection the tree's own file is set, while the connection goes on
  * resolving names with the one it lends.
  */
-export const resolvConf = defprop({
-  name: 'network.resolvConf',
-  desc: '/etc/resolv.conf',
-  args: z.tuple([resolvOptions]),
-  argNames: ['options'],
-  prefetch: () => [{ path: '/etc/resolv.conf', content: true }],
-  check: async (ctx, o) => {
-    const want = Buffer.from(resolvText(o));
-    let old = await regularContent(ctx, '/etc/resolv.conf');
-    if (!old?.equals(want) && (await isMount(ctx, '/etc/resolv.conf'))) {
-      old = await underMount(ctx, '/etc/resolv.conf', (seen) => regularContent(ctx, seen));
-    }
-    return old?.equals(want) ? true : { applied: false, changes: [change('/etc/resolv.conf', old, want)] };
-  },
-  apply: async (ctx, o) => {
-    if (!(await isMount(ctx, '/etc/resolv.conf'))) {
-      await ctx.writeFile('/etc/resolv.conf', resolvText(o), { mode: 0o644 });
-      return;
-    }
-    // Nothing renames over a file mounted on (EBUSY): the lent one is kept aside, the mount
-    // lifted, the file replaced, and the lent one mounted back for the rest of the run.
-    const aside = (
-      await ctx.run(['sh', '-c', 't=$(mktemp) && mount --bind /etc/resolv.conf "$t" && echo "$t"'], {
-        affects: ['/tmp'],
-      })
-    ).stdout.trim();
-    try {
-      await ctx.run(['umount', '/etc/resolv.conf'], { affects: ['/etc/resolv.conf'] });
-      await ctx.writeFile('/etc/resolv.conf', resolvText(o), { mode: 0o644 });
-    } finally {
-      await ctx.run(['sh', '-c', 'mount --bind "$1" /etc/resolv.conf; umount "$1" && rm -f "$1"', 'sh', aside], {
-        affects: ['/etc/resolv.conf', '/tmp'],
-      });
-    }
-  },
-});
+export const resolvConf = withParams<[options: Arg]>()(
+  defprop({
+    name: 'network.resolvConf',
+    desc: '/etc/resolv.conf',
+    args: z.tuple([resolvOptions]),
+    argNames: ['options'],
+    prefetch: () => [{ path: '/etc/resolv.conf', content: true }],
+    check: async (ctx, o) => {
+      const want = Buffer.from(resolvText(o));
+      let old = await regularContent(ctx, '/etc/resolv.conf');
+      if (!old?.equals(want) && (await isMount(ctx, '/etc/resolv.conf'))) {
+        old = await underMount(ctx, '/etc/resolv.conf', (seen) => regularContent(ctx, seen));
+      }
+      return old?.equals(want) ? true : { applied: false, changes: [change('/etc/resolv.conf', old, want)] };
+    },
+    apply: async (ctx, o) => {
+      if (!(await isMount(ctx, '/etc/resolv.conf'))) {
+        await ctx.writeFile('/etc/resolv.conf', resolvText(o), { mode: 0o644 });
+        return;
+      }
+      // Nothing renames over a file mounted on (EBUSY): the lent one is kept aside, the mount
+      // lifted, the file replaced, and the lent one mounted back for the rest of the run.
+      const aside = (
+        await ctx.run(['sh', '-c', 't=$(mktemp) && mount --bind /etc/resolv.conf "$t" && echo "$t"'], {
+          affects: ['/tmp'],
+        })
+      ).stdout.trim();
+      try {
+        await ctx.run(['umount', '/etc/resolv.conf'], { affects: ['/etc/resolv.conf'] });
+        await ctx.writeFile('/etc/resolv.conf', resolvText(o), { mode: 0o644 });
+      } finally {
+        await ctx.run(['sh', '-c', 'mount --bind "$1" /etc/resolv.conf; umount "$1" && rm -f "$1"', 'sh', aside], {
+          affects: ['/etc/resolv.conf', '/tmp'],
+        });
+      }
+    },
+  }),
+);
 
 function resolvText(o: z.output<typeof resolvOptions>): string {
   return joinLines([

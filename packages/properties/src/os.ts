@@ -2,38 +2,56 @@
  * os: declare the operating system a host runs. Pure hostattrs: other properties use
  * them to refuse hosts they do not support, and bootstrappers to pick suite and arch.
  */
-import { attrs, defprop, PROPAPP, type HostattrView, type Propapp, type PropertyContext } from '@consfig/core/property';
+import {
+  attrs,
+  defprop,
+  PROPAPP,
+  type HostattrView,
+  type Propapp,
+  type PropertyContext,
+  withParams,
+  type Arg,
+} from '@consfig/core/property';
 import { z } from 'zod';
 
 const arch = z.string().regex(/^[a-z0-9]+$/, 'must be a Debian architecture such as amd64');
 const suite = z.string().regex(/^[a-z][a-z0-9-]*$/, 'must be a Debian suite name such as bookworm');
 
-export const debianStable = defprop({
-  name: 'os.debianStable',
-  desc: (s, a) => `Debian stable (${s}, ${a})`,
-  args: z.tuple([suite, arch.default('amd64')]),
-  argNames: ['suite', 'arch'],
-  hostattrs: (h, s, a) =>
-    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'stable', suite: s, arch: a }),
-});
+/** The host runs Debian stable `suite` (such as bookworm) on `arch` (default amd64): hostattrs only. */
+export const debianStable = withParams<[suite: Arg, arch?: Arg]>()(
+  defprop({
+    name: 'os.debianStable',
+    desc: (s, a) => `Debian stable (${s}, ${a})`,
+    args: z.tuple([suite, arch.default('amd64')]),
+    argNames: ['suite', 'arch'],
+    hostattrs: (h, s, a) =>
+      h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'stable', suite: s, arch: a }),
+  }),
+);
 
-export const debianTesting = defprop({
-  name: 'os.debianTesting',
-  desc: (a) => `Debian testing (${a})`,
-  args: z.tuple([arch.default('amd64')]),
-  argNames: ['arch'],
-  hostattrs: (h, a) =>
-    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'testing', suite: 'testing', arch: a }),
-});
+/** The host runs Debian testing on `arch` (default amd64): hostattrs only. */
+export const debianTesting = withParams<[arch?: Arg]>()(
+  defprop({
+    name: 'os.debianTesting',
+    desc: (a) => `Debian testing (${a})`,
+    args: z.tuple([arch.default('amd64')]),
+    argNames: ['arch'],
+    hostattrs: (h, a) =>
+      h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'testing', suite: 'testing', arch: a }),
+  }),
+);
 
-export const debianUnstable = defprop({
-  name: 'os.debianUnstable',
-  desc: (a) => `Debian unstable (${a})`,
-  args: z.tuple([arch.default('amd64')]),
-  argNames: ['arch'],
-  hostattrs: (h, a) =>
-    h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'unstable', suite: 'sid', arch: a }),
-});
+/** The host runs Debian unstable (sid) on `arch` (default amd64): hostattrs only. */
+export const debianUnstable = withParams<[arch?: Arg]>()(
+  defprop({
+    name: 'os.debianUnstable',
+    desc: (a) => `Debian unstable (${a})`,
+    args: z.tuple([arch.default('amd64')]),
+    argNames: ['arch'],
+    hostattrs: (h, a) =>
+      h.push(attrs.os, { family: 'linux', distribution: 'debian', release: 'unstable', suite: 'sid', arch: a }),
+  }),
+);
 
 /**
  * Choose properties by the host's distribution: `os.typecase({ debian: …, default: … })`.

@@ -2,11 +2,12 @@
  * service: sysvinit-style services through service(8) and update-rc.d. On hosts marked
  * noServices (a chroot being built) they do nothing and report no change.
  */
-import { attrs, defprop, type PropertyContext } from '@consfig/core/property';
+import { attrs, defprop, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 
 const serviceName = z.string().regex(/^[A-Za-z0-9@_.:-]+$/, 'must be a service name');
 
+/** Whether the host says no service may be started or stopped (a root filesystem being built does). */
 export function noServices(ctx: PropertyContext): boolean {
   return ctx.attrs.first(attrs.noServices) === true;
 }
@@ -37,38 +38,42 @@ function serviceAction(
   });
 }
 
-export const runningService = serviceAction('service.running', 'start', 'running', running);
-export const stopped = serviceAction(
-  'service.stopped',
-  'stop',
-  'stopped',
-  async (ctx, name) => !(await running(ctx, name)),
+/** The service runs (started with `service NAME start` where it does not). */
+export const runningService = withParams<[service: Arg]>()(
+  serviceAction('service.running', 'start', 'running', running),
 );
-export const restarted = serviceAction('service.restarted', 'restart', 'restarted', async () => false);
-// A service that is not running needs no reload: it reads its config when it starts.
-export const reloaded = serviceAction(
-  'service.reloaded',
-  'reload',
-  'reloaded',
-  async (ctx, name) => !(await running(ctx, name)),
+/** The service does not run (stopped where it does). */
+export const stopped = withParams<[service: Arg]>()(
+  serviceAction('service.stopped', 'stop', 'stopped', async (ctx, name) => !(await running(ctx, name))),
+);
+/** The service is restarted: always a change, so put it after what needs it with onChange. */
+export const restarted = withParams<[service: Arg]>()(
+  serviceAction('service.restarted', 'restart', 'restarted', async () => false),
+);
+/** The service reloads its config where it runs (one that does not reads it when it starts). */
+export const reloaded = withParams<[service: Arg]>()(
+  serviceAction('service.reloaded', 'reload', 'reloaded', async (ctx, name) => !(await running(ctx, name))),
 );
 
-export const enabled = defprop({
-  name: 'service.enabled',
-  desc: (name) => `service ${name} enabled at boot`,
-  args: z.tuple([serviceName]),
-  argNames: ['service'],
-  check: async (ctx, name) =>
-    ctx.test([
-      'sh',
-      '-c',
-      'ls /etc/rc[2-5].d/S??"$1" >/dev/null 2>&1 || systemctl is-enabled -q "$1" 2>/dev/null',
-      'sh',
-      name,
-    ]),
-  apply: async (ctx, name) => {
-    await ctx.run(['update-rc.d', name, 'enable']);
-  },
-});
+/** The service starts at boot (update-rc.d enable). */
+export const enabled = withParams<[service: Arg]>()(
+  defprop({
+    name: 'service.enabled',
+    desc: (name) => `service ${name} enabled at boot`,
+    args: z.tuple([serviceName]),
+    argNames: ['service'],
+    check: async (ctx, name) =>
+      ctx.test([
+        'sh',
+        '-c',
+        'ls /etc/rc[2-5].d/S??"$1" >/dev/null 2>&1 || systemctl is-enabled -q "$1" 2>/dev/null',
+        'sh',
+        name,
+      ]),
+    apply: async (ctx, name) => {
+      await ctx.run(['update-rc.d', name, 'enable']);
+    },
+  }),
+);
 
 export { runningService as running };

@@ -5,7 +5,7 @@
  * (The ssh connection hop is `ssh` of @consfig/connections; import one under another
  * name where a config uses both.)
  */
-import { defprop, type PropertyContext } from '@consfig/core/property';
+import { defprop, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, checkLines, joinLines, regularContent, rewriteLines, splitLines } from './text-file.js';
 import { entryOrFail, type PasswdEntry } from './user.js';
@@ -76,24 +76,27 @@ const authorizedOptions = z
  * `user`'s authorized_keys has these keys (a key counts as there whatever its comment);
  * with `exact`, it has only these.
  */
-export const authorizedKeys = defprop({
-  name: 'ssh.authorizedKeys',
-  desc: (user, keys, o) =>
-    `${user} authorizes ${o?.exact ? 'only ' : ''}${keys.length} ssh key${keys.length === 1 ? '' : 's'}`,
-  args: z.tuple([userName, publicKeys, authorizedOptions]),
-  argNames: ['user', 'keys', 'options'],
-  check: (ctx, user, keys, o) => checkUserFile(ctx, user, 'authorized_keys', o?.exact ? onlyKeys(keys) : addKeys(keys)),
-  apply: (ctx, user, keys, o) =>
-    editUserFile(ctx, user, 'authorized_keys', o?.exact ? onlyKeys(keys) : addKeys(keys), 0o600),
-  unapply: (ctx, user, keys) =>
-    editUserFile(
-      ctx,
-      user,
-      'authorized_keys',
-      (old) => old.filter((l) => !keys.map(keyBody).includes(keyBody(l))),
-      0o600,
-    ),
-});
+export const authorizedKeys = withParams<[user: Arg, keys: Arg, options?: Arg]>()(
+  defprop({
+    name: 'ssh.authorizedKeys',
+    desc: (user, keys, o) =>
+      `${user} authorizes ${o?.exact ? 'only ' : ''}${keys.length} ssh key${keys.length === 1 ? '' : 's'}`,
+    args: z.tuple([userName, publicKeys, authorizedOptions]),
+    argNames: ['user', 'keys', 'options'],
+    check: (ctx, user, keys, o) =>
+      checkUserFile(ctx, user, 'authorized_keys', o?.exact ? onlyKeys(keys) : addKeys(keys)),
+    apply: (ctx, user, keys, o) =>
+      editUserFile(ctx, user, 'authorized_keys', o?.exact ? onlyKeys(keys) : addKeys(keys), 0o600),
+    unapply: (ctx, user, keys) =>
+      editUserFile(
+        ctx,
+        user,
+        'authorized_keys',
+        (old) => old.filter((l) => !keys.map(keyBody).includes(keyBody(l))),
+        0o600,
+      ),
+  }),
+);
 
 const hostNames = z
   .union([z.string(), z.array(z.string())])
@@ -114,67 +117,75 @@ const knownLine = (names: readonly string[], key: string) => (old: string[]) => 
   return kept.includes(line) ? kept : [...kept, line];
 };
 
-export const knownHost = defprop({
-  name: 'ssh.knownHost',
-  desc: (user, names) => `${user} knows ${names.join(', ')}'s host key`,
-  args: z.tuple([userName, hostNames, publicKey]),
-  argNames: ['user', 'hosts', 'key'],
-  check: (ctx, user, names, key) => checkUserFile(ctx, user, 'known_hosts', knownLine(names, key)),
-  apply: (ctx, user, names, key) => editUserFile(ctx, user, 'known_hosts', knownLine(names, key), 0o644),
-});
+/** `user`'s known_hosts has `key` for `hosts` (a line replaced or added). */
+export const knownHost = withParams<[user: Arg, hosts: Arg, key: Arg]>()(
+  defprop({
+    name: 'ssh.knownHost',
+    desc: (user, names) => `${user} knows ${names.join(', ')}'s host key`,
+    args: z.tuple([userName, hostNames, publicKey]),
+    argNames: ['user', 'hosts', 'key'],
+    check: (ctx, user, names, key) => checkUserFile(ctx, user, 'known_hosts', knownLine(names, key)),
+    apply: (ctx, user, names, key) => editUserFile(ctx, user, 'known_hosts', knownLine(names, key), 0o644),
+  }),
+);
 
-export const systemKnownHost = defprop({
-  name: 'ssh.systemKnownHost',
-  desc: (names) => `${names.join(', ')}'s host key is known system-wide`,
-  args: z.tuple([hostNames, publicKey]),
-  argNames: ['hosts', 'key'],
-  prefetch: () => [{ path: '/etc/ssh/ssh_known_hosts', content: true }],
-  check: (ctx, names, key) => checkLines(ctx, '/etc/ssh/ssh_known_hosts', knownLine(names, key)),
-  apply: (ctx, names, key) => rewriteLines(ctx, '/etc/ssh/ssh_known_hosts', knownLine(names, key)),
-});
+/** /etc/ssh/ssh_known_hosts has `key` for `hosts`, for every user. */
+export const systemKnownHost = withParams<[hosts: Arg, key: Arg]>()(
+  defprop({
+    name: 'ssh.systemKnownHost',
+    desc: (names) => `${names.join(', ')}'s host key is known system-wide`,
+    args: z.tuple([hostNames, publicKey]),
+    argNames: ['hosts', 'key'],
+    prefetch: () => [{ path: '/etc/ssh/ssh_known_hosts', content: true }],
+    check: (ctx, names, key) => checkLines(ctx, '/etc/ssh/ssh_known_hosts', knownLine(names, key)),
+    apply: (ctx, names, key) => rewriteLines(ctx, '/etc/ssh/ssh_known_hosts', knownLine(names, key)),
+  }),
+);
 
 const keyType = z.enum(['ed25519', 'rsa', 'ecdsa']).default('ed25519');
 
 /** `user` has a key pair ~/.ssh/id_TYPE made on the target by ssh-keygen (no passphrase). */
-export const hasUserKey = defprop({
-  name: 'ssh.hasUserKey',
-  desc: (user, o) => `${user} has an ssh ${o?.type ?? 'ed25519'} key`,
-  args: z.tuple([userName, z.object({ type: keyType }).strict().optional()]),
-  argNames: ['user', 'options'],
-  check: async (ctx, user, o) => {
-    const e = await entryOrFail(ctx, user);
-    const base = `${e.home}/.ssh/id_${o?.type ?? 'ed25519'}`;
-    if ((await ctx.stat(base)).exists && (await ctx.stat(`${base}.pub`)).exists) return true;
-    return { applied: false, changes: [{ path: base, before: 'absent', after: 'a new key pair', kind: 'metadata' }] };
-  },
-  apply: async (ctx, user, o) => {
-    const e = await entryOrFail(ctx, user);
-    const dir = await sshDir(ctx, e);
-    const base = `${dir}/id_${o?.type ?? 'ed25519'}`;
-    if ((await ctx.stat(base)).exists) ctx.fail(`${base} exists without its .pub: remove it or restore the .pub`);
-    if (!(await ctx.test(['sh', '-c', 'command -v ssh-keygen']))) {
-      ctx.fail(`ssh-keygen is not installed on ${ctx.hostname} (apt.installed('openssh-client') first)`);
-    }
-    await ctx.run(
-      [
-        'runuser',
-        '-u',
-        user,
-        '--',
-        'ssh-keygen',
-        '-q',
-        '-t',
-        o?.type ?? 'ed25519',
-        '-N',
-        '',
-        '-C',
-        `${user}@${ctx.hostname}`,
-        '-f',
-        base,
-      ],
-      {
-        affects: [dir],
-      },
-    );
-  },
-});
+export const hasUserKey = withParams<[user: Arg, options?: Arg]>()(
+  defprop({
+    name: 'ssh.hasUserKey',
+    desc: (user, o) => `${user} has an ssh ${o?.type ?? 'ed25519'} key`,
+    args: z.tuple([userName, z.object({ type: keyType }).strict().optional()]),
+    argNames: ['user', 'options'],
+    check: async (ctx, user, o) => {
+      const e = await entryOrFail(ctx, user);
+      const base = `${e.home}/.ssh/id_${o?.type ?? 'ed25519'}`;
+      if ((await ctx.stat(base)).exists && (await ctx.stat(`${base}.pub`)).exists) return true;
+      return { applied: false, changes: [{ path: base, before: 'absent', after: 'a new key pair', kind: 'metadata' }] };
+    },
+    apply: async (ctx, user, o) => {
+      const e = await entryOrFail(ctx, user);
+      const dir = await sshDir(ctx, e);
+      const base = `${dir}/id_${o?.type ?? 'ed25519'}`;
+      if ((await ctx.stat(base)).exists) ctx.fail(`${base} exists without its .pub: remove it or restore the .pub`);
+      if (!(await ctx.test(['sh', '-c', 'command -v ssh-keygen']))) {
+        ctx.fail(`ssh-keygen is not installed on ${ctx.hostname} (apt.installed('openssh-client') first)`);
+      }
+      await ctx.run(
+        [
+          'runuser',
+          '-u',
+          user,
+          '--',
+          'ssh-keygen',
+          '-q',
+          '-t',
+          o?.type ?? 'ed25519',
+          '-N',
+          '',
+          '-C',
+          `${user}@${ctx.hostname}`,
+          '-f',
+          base,
+        ],
+        {
+          affects: [dir],
+        },
+      );
+    },
+  }),
+);

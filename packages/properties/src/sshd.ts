@@ -148,6 +148,7 @@ const hostKeyFiles = defprop({
   },
 });
 
+/** sshd has this host key (`publicKey`; the private half from the data sources), reloaded after a change. */
 export function hostKey(type: 'ed25519' | 'rsa' | 'ecdsa', publicKey: string): Propapp {
   return onChange(hostKeyFiles(type, publicKey), reloaded('ssh'));
 }

@@ -3,7 +3,14 @@
  * the zone, as tzdata's own configuration leaves them. configuredFromParent gives a
  * nested host (chroot, container, VM) the zone its parent host configured.
  */
-import { defprop, hostattr, type HostattrView, type PropertyContext } from '@consfig/core/property';
+import {
+  defprop,
+  hostattr,
+  type HostattrView,
+  type PropertyContext,
+  withParams,
+  type Arg,
+} from '@consfig/core/property';
 import { z } from 'zod';
 import { change, metadataChange, replaceWithSymlink } from './text-file.js';
 
@@ -42,21 +49,25 @@ async function apply(ctx: PropertyContext, tz: string) {
   await ctx.writeFile('/etc/timezone', `${tz}\n`);
 }
 
-export const configured = defprop({
-  name: 'timezone.configured',
-  desc: (tz) => `time zone is ${tz}`,
-  args: z.tuple([zone]),
-  argNames: ['zone'],
-  hostattrs: (h, tz) => h.push(timezoneAttr, tz),
-  prefetch,
-  check,
-  apply,
-});
+/** The time zone is `zone` (such as Europe/Berlin): /etc/timezone and /etc/localtime. */
+export const configured = withParams<[zone: Arg]>()(
+  defprop({
+    name: 'timezone.configured',
+    desc: (tz) => `time zone is ${tz}`,
+    args: z.tuple([zone]),
+    argNames: ['zone'],
+    hostattrs: (h, tz) => h.push(timezoneAttr, tz),
+    prefetch,
+    check,
+    apply,
+  }),
+);
 
 function parentZone(parent: HostattrView | undefined): string | undefined {
   return parent?.first(timezoneAttr);
 }
 
+/** The time zone is the parent host's (for a chroot, container or VM being built). */
 export const configuredFromParent = defprop({
   name: 'timezone.configuredFromParent',
   desc: 'time zone as the parent host has it',

@@ -4,7 +4,7 @@
  * crypt(3) hash (`mkpasswd`'s `$y$…`, `$6$…`) or as the password itself, hashed on the
  * target by chpasswd; it reaches the target only on stdin and is never shown.
  */
-import { defprop, type FileChange, type PropertyContext } from '@consfig/core/property';
+import { defprop, type FileChange, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { userName } from './user-ids.js';
 
@@ -22,23 +22,26 @@ const shadowChange = (before: string, after: string): FileChange => ({
   kind: 'metadata',
 });
 
-export const hasLockedPassword = defprop({
-  name: 'user.hasLockedPassword',
-  desc: (user) => `${user}'s password is locked`,
-  args: z.tuple([userName]),
-  argNames: ['user'],
-  prefetch: () => [{ path: '/etc/shadow', content: true }],
-  check: async (ctx, user) => {
-    if (locked(await shadowField(ctx, user))) return true;
-    return { applied: false, changes: [shadowChange(`${user}: password usable`, `${user}: password locked`)] };
-  },
-  apply: async (ctx, user) => {
-    await ctx.run(['usermod', '-L', user], { affects: ['/etc'] });
-  },
-  unapply: async (ctx, user) => {
-    await ctx.run(['usermod', '-U', user], { affects: ['/etc'] });
-  },
-});
+/** `user`'s password is locked (usermod -L): no password login. */
+export const hasLockedPassword = withParams<[user: Arg]>()(
+  defprop({
+    name: 'user.hasLockedPassword',
+    desc: (user) => `${user}'s password is locked`,
+    args: z.tuple([userName]),
+    argNames: ['user'],
+    prefetch: () => [{ path: '/etc/shadow', content: true }],
+    check: async (ctx, user) => {
+      if (locked(await shadowField(ctx, user))) return true;
+      return { applied: false, changes: [shadowChange(`${user}: password usable`, `${user}: password locked`)] };
+    },
+    apply: async (ctx, user) => {
+      await ctx.run(['usermod', '-L', user], { affects: ['/etc'] });
+    },
+    unapply: async (ctx, user) => {
+      await ctx.run(['usermod', '-U', user], { affects: ['/etc'] });
+    },
+  }),
+);
 
 const dataOptions = z
   .object({ iden1: z.string().min(1).optional(), iden2: z.string().min(1).optional() })
@@ -67,23 +70,28 @@ async function verifies(ctx: PropertyContext, password: string, field: string): 
 }
 
 /** The account's password is usable and is the one in the data `(iden1, iden2)`, by default (HOST, passwd:USER). */
-export const hasEnabledPassword = defprop({
-  name: 'user.hasEnabledPassword',
-  desc: (user) => `${user} has its password`,
-  args: z.tuple([userName, dataOptions]),
-  argNames: ['user', 'options'],
-  hostattrs: (h, user, o) => h.requireData(...item(h.hostname, user, o)),
-  prefetch: () => [{ path: '/etc/shadow', content: true }],
-  check: async (ctx, user, o) => {
-    const field = await shadowField(ctx, user);
-    const want = await wanted(ctx, user, o);
-    const same = isHash(want) ? field === want : !locked(field) && field !== '' && (await verifies(ctx, want, field));
-    if (same) return true;
-    return { applied: false, changes: [{ path: '/etc/shadow', before: null, after: null, kind: 'secret' }] };
-  },
-  apply: async (ctx, user, o) => {
-    await shadowField(ctx, user);
-    const want = await wanted(ctx, user, o);
-    await ctx.run(isHash(want) ? ['chpasswd', '-e'] : ['chpasswd'], { input: `${user}:${want}\n`, affects: ['/etc'] });
-  },
-});
+export const hasEnabledPassword = withParams<[user: Arg, options?: Arg]>()(
+  defprop({
+    name: 'user.hasEnabledPassword',
+    desc: (user) => `${user} has its password`,
+    args: z.tuple([userName, dataOptions]),
+    argNames: ['user', 'options'],
+    hostattrs: (h, user, o) => h.requireData(...item(h.hostname, user, o)),
+    prefetch: () => [{ path: '/etc/shadow', content: true }],
+    check: async (ctx, user, o) => {
+      const field = await shadowField(ctx, user);
+      const want = await wanted(ctx, user, o);
+      const same = isHash(want) ? field === want : !locked(field) && field !== '' && (await verifies(ctx, want, field));
+      if (same) return true;
+      return { applied: false, changes: [{ path: '/etc/shadow', before: null, after: null, kind: 'secret' }] };
+    },
+    apply: async (ctx, user, o) => {
+      await shadowField(ctx, user);
+      const want = await wanted(ctx, user, o);
+      await ctx.run(isHash(want) ? ['chpasswd', '-e'] : ['chpasswd'], {
+        input: `${user}:${want}\n`,
+        affects: ['/etc'],
+      });
+    },
+  }),
+);

@@ -1,5 +1,5 @@
 /** user: accounts, login shells, groups and home directories (getent, useradd, usermod). */
-import { defprop, type PropertyContext } from '@consfig/core/property';
+import { defprop, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
 import { changesOf, checkLines, checkResult, rewriteLines } from './text-file.js';
@@ -32,82 +32,94 @@ export async function entryOrFail(ctx: PropertyContext, user: string): Promise<P
   return (await passwdEntry(ctx, user)) ?? ctx.fail(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
 }
 
-export const hasAccount = defprop({
-  name: 'user.hasAccount',
-  desc: (user) => `user ${user} exists`,
-  args: z.tuple([userName]),
-  argNames: ['user'],
-  check: async (ctx, user) => (await passwdEntry(ctx, user)) !== undefined,
-  apply: async (ctx, user) => {
-    await ctx.run(['useradd', '-m', user]);
-  },
-  unapply: async (ctx, user) => {
-    await ctx.run(['userdel', user]);
-  },
-});
+/** The user account exists (useradd with a home directory where missing). */
+export const hasAccount = withParams<[user: Arg]>()(
+  defprop({
+    name: 'user.hasAccount',
+    desc: (user) => `user ${user} exists`,
+    args: z.tuple([userName]),
+    argNames: ['user'],
+    check: async (ctx, user) => (await passwdEntry(ctx, user)) !== undefined,
+    apply: async (ctx, user) => {
+      await ctx.run(['useradd', '-m', user]);
+    },
+    unapply: async (ctx, user) => {
+      await ctx.run(['userdel', user]);
+    },
+  }),
+);
 
-export const hasLoginShell = defprop({
-  name: 'user.hasLoginShell',
-  desc: (user, shell) => `${user}'s login shell is ${shell}`,
-  args: z.tuple([userName, absolutePath]),
-  argNames: ['user', 'shell'],
-  check: async (ctx, user, shell) => {
-    const changes = changesOf(await checkLines(ctx, '/etc/shells', listShell(shell)));
-    const current = (await entryOrFail(ctx, user)).shell;
-    if (current !== shell)
-      changes.push({
-        path: '/etc/passwd',
-        before: `${user}: ${current}`,
-        after: `${user}: ${shell}`,
-        kind: 'metadata',
-      });
-    return checkResult(changes);
-  },
-  apply: async (ctx, user, shell) => {
-    if (!(await ctx.stat(shell)).exists) ctx.fail(`${shell} does not exist on ${ctx.hostname}`);
-    await rewriteLines(ctx, '/etc/shells', listShell(shell));
-    await ctx.run(['usermod', '-s', shell, user]);
-  },
-});
+/** `user`'s login shell is `shell` (an absolute path). */
+export const hasLoginShell = withParams<[user: Arg, shell: Arg]>()(
+  defprop({
+    name: 'user.hasLoginShell',
+    desc: (user, shell) => `${user}'s login shell is ${shell}`,
+    args: z.tuple([userName, absolutePath]),
+    argNames: ['user', 'shell'],
+    check: async (ctx, user, shell) => {
+      const changes = changesOf(await checkLines(ctx, '/etc/shells', listShell(shell)));
+      const current = (await entryOrFail(ctx, user)).shell;
+      if (current !== shell)
+        changes.push({
+          path: '/etc/passwd',
+          before: `${user}: ${current}`,
+          after: `${user}: ${shell}`,
+          kind: 'metadata',
+        });
+      return checkResult(changes);
+    },
+    apply: async (ctx, user, shell) => {
+      if (!(await ctx.stat(shell)).exists) ctx.fail(`${shell} does not exist on ${ctx.hostname}`);
+      await rewriteLines(ctx, '/etc/shells', listShell(shell));
+      await ctx.run(['usermod', '-s', shell, user]);
+    },
+  }),
+);
 
 async function memberOf(ctx: PropertyContext, user: string): Promise<string[]> {
   const r = await ctx.run(['id', '-nG', user], { readOnly: true });
   return r.stdout.trim().split(/\s+/);
 }
 
-export const inGroups = defprop({
-  name: 'user.inGroups',
-  desc: (user, ...gs) => `${user} is in ${gs.join(', ')}`,
-  args: z.tuple([userName]).rest(userName) as unknown as z.ZodType<
-    [string, ...string[]],
-    z.ZodTypeDef,
-    [string, ...string[]]
-  >,
-  argNames: ['user', 'groups'],
-  check: async (ctx, user, ...gs) => {
-    const have = await memberOf(ctx, user);
-    return gs.every((g) => have.includes(g));
-  },
-  apply: async (ctx, user, ...gs) => {
-    const have = await memberOf(ctx, user);
-    await ctx.run(['usermod', '-aG', gs.filter((g) => !have.includes(g)).join(','), user]);
-  },
-});
+/** `user` is in each of `groups` (added; other memberships kept). */
+export const inGroups = withParams<[user: Arg, ...groups: Arg[]]>()(
+  defprop({
+    name: 'user.inGroups',
+    desc: (user, ...gs) => `${user} is in ${gs.join(', ')}`,
+    args: z.tuple([userName]).rest(userName) as unknown as z.ZodType<
+      [string, ...string[]],
+      z.ZodTypeDef,
+      [string, ...string[]]
+    >,
+    argNames: ['user', 'groups'],
+    check: async (ctx, user, ...gs) => {
+      const have = await memberOf(ctx, user);
+      return gs.every((g) => have.includes(g));
+    },
+    apply: async (ctx, user, ...gs) => {
+      const have = await memberOf(ctx, user);
+      await ctx.run(['usermod', '-aG', gs.filter((g) => !have.includes(g)).join(','), user]);
+    },
+  }),
+);
 
-export const hasHome = defprop({
-  name: 'user.hasHome',
-  desc: (user) => `${user} has a home directory`,
-  args: z.tuple([userName]),
-  argNames: ['user'],
-  check: async (ctx, user) => {
-    const e = await entryOrFail(ctx, user);
-    const info = await ctx.stat(e.home);
-    return info.exists && info.type === 'directory' && info.uid === e.uid;
-  },
-  apply: async (ctx, user) => {
-    const e = await entryOrFail(ctx, user);
-    await ctx.run(['mkdir', '-p', e.home], { affects: [e.home] });
-    await ctx.run(['chown', `${e.uid}:${e.gid}`, e.home], { affects: [e.home] });
-    await ctx.run(['chmod', '0755', e.home], { affects: [e.home] });
-  },
-});
+/** `user`'s home directory exists, owned by the user. */
+export const hasHome = withParams<[user: Arg]>()(
+  defprop({
+    name: 'user.hasHome',
+    desc: (user) => `${user} has a home directory`,
+    args: z.tuple([userName]),
+    argNames: ['user'],
+    check: async (ctx, user) => {
+      const e = await entryOrFail(ctx, user);
+      const info = await ctx.stat(e.home);
+      return info.exists && info.type === 'directory' && info.uid === e.uid;
+    },
+    apply: async (ctx, user) => {
+      const e = await entryOrFail(ctx, user);
+      await ctx.run(['mkdir', '-p', e.home], { affects: [e.home] });
+      await ctx.run(['chown', `${e.uid}:${e.gid}`, e.home], { affects: [e.home] });
+      await ctx.run(['chmod', '0755', e.home], { affects: [e.home] });
+    },
+  }),
+);

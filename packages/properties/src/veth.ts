@@ -18,6 +18,8 @@ import {
   type Host,
   type Propapp,
   type PropertyContext,
+  withParams,
+  type Arg,
 } from '@consfig/core/property';
 import { z } from 'zod';
 import { installed as aptInstalled } from './apt.js';
@@ -34,13 +36,15 @@ const address = z.string().refine((a) => isIP(a) !== 0, 'must be an IPv4 or IPv6
 export const routesAttr = hostattr('veth.routes', z.object({ user: userName, address }));
 
 /** This container's `user` may route `address` to its veth (declared on the container's host). */
-export const routes = defprop({
-  name: 'veth.routes',
-  desc: (user, a) => `${user} routes ${a}`,
-  args: z.tuple([userName, address]),
-  argNames: ['user', 'address'],
-  hostattrs: (h, user, a) => h.push(routesAttr, { user, address: a }),
-});
+export const routes = withParams<[user: Arg, address: Arg]>()(
+  defprop({
+    name: 'veth.routes',
+    desc: (user, a) => `${user} routes ${a}`,
+    args: z.tuple([userName, address]),
+    argNames: ['user', 'address'],
+    hostattrs: (h, user, a) => h.push(routesAttr, { user, address: a }),
+  }),
+);
 
 /** The default name of a routing setup: of its image, hook, userv service and sudoers file. */
 export const DEFAULT_NAME = 'consfig-veth-route';
