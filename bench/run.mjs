@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
 import { benchLxc } from './lxc.mjs';
+import { benchLxcScale } from './lxc-scale.mjs';
 import { benchRootfs } from './rootfs.mjs';
 import { benchSeed } from './seed.mjs';
 import { benchVeth } from './veth.mjs';
@@ -15,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
 const work = join(here, '.tmp');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=files,rootfs,lxc,seed,veth runs only those parts.
+// BENCH_ONLY=files,rootfs,lxc,lxc50,seed,veth runs only those parts.
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (part) => only === undefined || only.includes(part);
 
@@ -119,6 +120,12 @@ if (wanted('rootfs')) {
 if (wanted('lxc')) {
   console.log('unprivileged LXC containers (library calls; containers of a non-root owner)');
   console.table(await benchLxc());
+}
+if (wanted('lxc50')) {
+  console.log(
+    '50 unprivileged containers of one user in one `consfig deploy` (CPU per container is what scales with cores)',
+  );
+  console.table(await benchLxcScale(runs));
 }
 if (wanted('seed')) {
   console.log("the seed's chain: laptop (sudo) → lxctest's tree (lxc1's inside, shifted), booted with libvirt");

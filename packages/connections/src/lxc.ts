@@ -5,9 +5,11 @@
  * deploying a user's container), it first becomes the owner: with setpriv when root
  * enters by nsenter, with su otherwise, whose PAM session delegates cgroups on machines
  * without systemd. Without nsenter it falls back to lxc-attach. A container that is not
- * running is reported as such at once.
+ * running is reported as such at once. Where it can, one perl helper does all of it
+ * (lxc-enter.ts); the shell way here is its fallback.
  */
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
+import { ENTER_PERL } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
 
 export interface LxcOptions {
@@ -99,7 +101,7 @@ export function lxc(options: LxcOptions | string): Hop {
         WITH_INIT_ENV,
         ...inner,
       ];
-      return [
+      const shellWay = [
         'sh',
         '-c',
         BECOME_OWNER,
@@ -108,6 +110,18 @@ export function lxc(options: LxcOptions | string): Hop {
         shellJoin(enter),
         o.method ?? 'nsenter',
         ...enter,
+      ];
+      if (o.method === 'attach') return shellWay;
+      return [
+        'perl',
+        '-e',
+        ENTER_PERL,
+        '--',
+        o.owner ?? '',
+        o.name,
+        o.lxcpath ?? '',
+        String(inner.length),
+        ...shellWay,
       ];
     },
   };

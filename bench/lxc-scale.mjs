@@ -1,0 +1,169 @@
+// 50 unprivileged containers of one user, 20 file properties each, all in one
+// `consfig deploy` (the CLI, as a user runs it): wall time, CPU per container, peak RSS
+// and open files of the consfig process, then a parallel teardown that must leave no
+// container, veth or cgroup behind.
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineHost, deploy } from '@consfig/core';
+import { lxc, os } from '@consfig/properties';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const bin = join(here, '../packages/cli/dist/bin.js');
+const OWNER = process.env.BENCH_LXC_OWNER ?? 'consfig-tuser';
+const LXCPATH = `/var/lib/consfig-bench/lxc50-${OWNER}`;
+const COUNT = Number(process.env.BENCH_LXC_COUNT ?? 50);
+const NAMES = Array.from({ length: COUNT }, (_, i) => `s${i + 1}`);
+
+const sh = (script) => execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+const asOwner = (script) => execFileSync('su', [OWNER, '-s', '/bin/sh', '-c', script], { encoding: 'utf8' });
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The first container by consfig's own path (rootfs cache, id shift); the others copied from it. */
+async function createContainers() {
+  sh(`id ${OWNER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${OWNER}`);
+  const first = defineHost(`${NAMES[0]}.bench`, [os.debianStable('bookworm', 'amd64')]);
+  const options = {
+    owner: OWNER,
+    lxcpath: LXCPATH,
+    start: false,
+    additionalLines: ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = empty'],
+  };
+  const r = await deploy(defineHost('bench-lxc50-host', [lxc.userContainerFor(options, first)]), 'local');
+  if (r.failures.length > 0) throw r.failures[0].error;
+  const template = readFileSync(join(LXCPATH, NAMES[0], 'config'), 'utf8');
+  const copies = NAMES.slice(1).map((n) => {
+    const dir = join(LXCPATH, n);
+    if (!existsSync(join(dir, 'rootfs'))) {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        join(dir, 'config'),
+        template.replaceAll(`/${NAMES[0]}/`, `/${n}/`).replace(/^lxc\.uts\.name = .*$/m, `lxc.uts.name = ${n}`),
+      );
+      return `cp -a ${LXCPATH}/${NAMES[0]}/rootfs ${dir}/rootfs && chown ${OWNER}: ${dir} ${dir}/config`;
+    }
+    return 'true';
+  });
+  // Four copies at a time: the disk, not the CPU, is the limit.
+  sh(`printf '%s\\n' ${copies.map((c) => `'${c}'`).join(' ')} | xargs -P 4 -I{} sh -c {}`);
+  asOwner(`for n in ${NAMES.join(' ')}; do lxc-start -P ${LXCPATH} -n $n || exit 1; done`);
+}
+
+function config(round) {
+  const file = join(here, '.tmp', `lxc50-${round}.ts`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(
+    file,
+    `import { defineConsfig, defineHost } from '@consfig/core';
+import { lxc } from '@consfig/connections';
+import { file } from '@consfig/properties';
+const names = ${JSON.stringify(NAMES)};
+export default defineConsfig({
+  hosts: names.map((n) =>
+    defineHost(\`\${n}.bench\`, Array.from({ length: 20 }, (_, k) => file.hasContent(\`/srv/bench/f\${k}\`, \`\${n} \${k} ${round}\\n\`)), {
+      via: [lxc({ name: n, owner: ${JSON.stringify(OWNER)}, lxcpath: ${JSON.stringify(LXCPATH)} })],
+    }),
+  ),
+});
+`,
+  );
+  return file;
+}
+
+/** One `consfig deploy` of all containers: wall, CPU (user+sys of it and its children), peak RSS, most open files. */
+function consfigDeploy(file, expectChanged) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(
+      '/usr/bin/time',
+      ['-f', '%U %S %M', process.execPath, bin, 'deploy', '-c', file, '--reporter', 'plain', '-p', String(COUNT)],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    let fds = 0;
+    const sample = setInterval(() => {
+      try {
+        const node = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'bin.js deploy'], {
+          encoding: 'utf8',
+        }).trim();
+        if (node) fds = Math.max(fds, readdirSync(`/proc/${node.split('\n')[0]}/fd`).length);
+      } catch {
+        // between processes
+      }
+    }, 25);
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => {
+      clearInterval(sample);
+      const wall = performance.now() - started;
+      const [user, system, rssKb] = err.trim().split('\n').at(-1).split(' ').map(Number);
+      const want = `${expectChanged ? 20 : 0} changed`;
+      if (code !== 0 || out.split('\n').filter((l) => l.includes(want)).length !== COUNT) {
+        reject(
+          new Error(
+            `consfig deploy into ${COUNT} containers failed (${code}):\n${out.slice(-2000)}\n${err.slice(-2000)}`,
+          ),
+        );
+        return;
+      }
+      resolve({ wall, cpu: (user + system) * 1000, rssMb: rssKb / 1024, fds });
+    });
+  });
+}
+
+/** Stop and remove all in parallel; then nothing of theirs may be left. */
+function teardown() {
+  const t0 = performance.now();
+  asOwner(`for n in ${NAMES.join(' ')}; do lxc-stop -P ${LXCPATH} -n $n -k 2>/dev/null & done; wait`);
+  sh(`ls -d ${LXCPATH}/*/ | xargs -P 8 -n 4 rm -rf && rm -rf ${LXCPATH}`);
+  const ms = performance.now() - t0;
+  const left = [];
+  const monitors = sh(`ps -u ${OWNER} -o args= | grep -cF '[lxc monitor] ${LXCPATH}' || true`).trim();
+  if (monitors !== '0') left.push(`${monitors} containers`);
+  const cgroups = sh(
+    `find /sys/fs/cgroup -maxdepth 6 -type d -name 'lxc.payload.s*' 2>/dev/null | grep /${OWNER}/ || true`,
+  ).trim();
+  if (cgroups) left.push(`cgroups ${cgroups.split('\n').length}`);
+  const veths = sh('ip -o link show type veth 2>/dev/null | grep -c . || true').trim();
+  return { ms, left, veths: Number(veths) };
+}
+
+export async function benchLxcScale(runs) {
+  const veths0 = Number(sh('ip -o link show type veth 2>/dev/null | grep -c . || true').trim());
+  const c0 = performance.now();
+  await createContainers();
+  const created = performance.now() - c0;
+  const rows = [];
+  try {
+    const firsts = [];
+    for (let r = 1; r <= Math.max(1, Math.min(runs, 3)); r++) firsts.push(await consfigDeploy(config(r), true));
+    const again = [];
+    for (let r = 0; r < runs; r++) again.push(await consfigDeploy(config(Math.max(1, Math.min(runs, 3))), false));
+    const row = (label, ms, target) => rows.push({ bench: label, value: ms, target });
+    const pick = (list, key) => median(list.map((m) => m[key]));
+    row(
+      `${COUNT} containers created (1 built, ${COUNT - 1} copied) and started`,
+      `${(created / 1000).toFixed(1)} s`,
+      '',
+    );
+    row(`first deploy, ${COUNT} × 20 files`, `${pick(firsts, 'wall').toFixed(0)} ms`, '');
+    row('… CPU per container', `${(pick(firsts, 'cpu') / COUNT).toFixed(1)} ms`, '');
+    row('no-change re-deploy', `${pick(again, 'wall').toFixed(0)} ms`, '≤ 400 ms');
+    row('… CPU per container', `${(pick(again, 'cpu') / COUNT).toFixed(1)} ms`, '≤ 8 ms');
+    row('… peak RSS of consfig', `${Math.max(...again.map((m) => m.rssMb)).toFixed(0)} MB`, '≤ 120 MB');
+    row('… most open files of consfig', `${Math.max(...again.map((m) => m.fds))}`, '');
+  } finally {
+    const down = teardown();
+    rows.push({
+      bench: `teardown of ${COUNT} in parallel`,
+      value: `${(down.ms / 1000).toFixed(1)} s${down.left.length ? `, LEFT: ${down.left.join(', ')}` : ', nothing left'}${down.veths !== veths0 ? `, veths ${veths0} → ${down.veths}` : ''}`,
+      target: '≤ 20 s',
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,79 @@
+/**
+ * Entering a running container in one helper process: perl (on every Debian, and single
+ * threaded, so it may setns) becomes the owner where root enters a user's container,
+ * asks lxc-info for the init, enters the init's differing namespaces (user first), takes
+ * its root, becomes root there and runs the agent with the init's environment, forking
+ * once where the PID namespace changes, as nsenter does. That is perl, lxc-info and the
+ * agent's shell on the way in, where the shell way takes setpriv, sh, lxc-info, tr,
+ * nsenter and env as well. perl-base is Essential on Debian; elsewhere `method: 'attach'`
+ * takes the shell way, which perl itself takes where the deploying user is neither root
+ * nor the owner (su's PAM session is needed).
+ */
+
+/** `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are the agent. */
+export const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
+my @fallback = @ARGV;
+my @agent = @ARGV[@ARGV - $k .. $#ARGV];
+sub fallback { exec { $fallback[0] } @fallback; die "lxc: cannot run $fallback[0]: $!\n" }
+my @me = getpwuid($<);
+my @pw = $owner eq '' ? @me : getpwnam($owner);
+@pw or fallback();
+if ($< == 0 && $pw[2] != 0) {
+  my ($uid, $gid) = @pw[2, 3];
+  my @groups;
+  while (my @g = getgrent()) { push @groups, $g[2] if " $g[3] " =~ / \Q$pw[0]\E /; }
+  $) = join(' ', $gid, $gid, @groups);
+  $( = $gid;
+  ($<, $>) = ($uid, $uid);
+  die "lxc: cannot become $pw[0]: $!\n" unless $< == $uid && $> == $uid;
+} elsif ($pw[2] != $<) {
+  fallback();
+}
+%ENV = (PATH => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME => $pw[7],
+  USER => $pw[0], LOGNAME => $pw[0]);
+my @info = ('lxc-info', ($lxcpath ne '' ? ('-P', $lxcpath) : ()), '-n', $name, '-H');
+sub info { open(my $fh, '-|', @info, @_) or die "lxc: cannot run lxc-info: $!\n"; local $/; my $out = <$fh>; close $fh;
+  $out = '' unless defined $out; $out =~ s/\s+\z//; $out }
+my $pid = info('-p');
+if ($pid !~ /\A\d+\z/) {
+  my $state = info('-s') || 'unknown';
+  print STDERR "lxc: container $name of $pw[0] is not running ($state)\n";
+  exit 112;
+}
+my (@enter, $user);
+for my $ns (qw(user mnt uts ipc net pid cgroup time)) {
+  my $theirs = readlink("/proc/$pid/ns/$ns");
+  next unless defined $theirs;
+  next if $theirs eq (readlink("/proc/self/ns/$ns") // '');
+  open(my $fd, '<', "/proc/$pid/ns/$ns") or die "lxc: $name: the $ns namespace of $pid: $!\n";
+  push @enter, [$ns, $fd];
+  $user = 1 if $ns eq 'user';
+}
+opendir(my $root, "/proc/$pid/root") or die "lxc: $name: the root of $pid: $!\n";
+# A user namespace whose setgroups is denied cannot take setgroups(2): its map makes us root there.
+my $deny = 0;
+if ($user && open(my $sg, '<', "/proc/$pid/setgroups")) { $deny = (<$sg> // '') =~ /deny/ }
+my $arch = do { open(my $a, '<', '/proc/sys/kernel/arch') ? <$a> : undef };
+if (!defined $arch) { require Config; $arch = $Config::Config{archname} }
+$arch =~ s/[-\s].*//s;
+my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, loongarch64 => 268, ppc64 => 350, ppc64le => 350,
+  s390x => 339, (map { $_ => 346 } qw(i386 i486 i586 i686)), (map { $_ => 375 } qw(armv6l armv7l armv8l)));
+my $setns = $SETNS{$arch} or die "lxc: no setns(2) known for $arch\n";
+for (@enter) { syscall($setns, fileno($_->[1]), 0) == 0 or die "lxc: $name: cannot enter its $_->[0] namespace: $!\n" }
+chdir($root) && chroot('.') && chdir('/') or die "lxc: $name: cannot take its root: $!\n";
+if ($user && !$deny) {
+  $) = '0 0';
+  $( = 0;
+  ($<, $>) = (0, 0);
+}
+my %env = (PATH => $ENV{PATH}, HOME => '/root');
+if (open(my $e, '<', '/proc/1/environ')) {
+  local $/ = "\0";
+  while (my $kv = <$e>) { chomp $kv; $env{$1} = $2 if $kv =~ /^([^=]+)=(.*)$/s }
+}
+%ENV = %env;
+if (!grep { $_->[0] eq 'pid' } @enter) { exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+my $child = fork() // die "lxc: fork: $!\n";
+if ($child == 0) { exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+waitpid($child, 0);
+exit($? & 127 ? 128 + ($? & 127) : $? >> 8);`;
