@@ -21,7 +21,7 @@ const asOwner = (script) => execFileSync('su', [OWNER, '-s', '/bin/sh', '-c', sc
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The first container by consfig's own path (rootfs cache, id shift); the others copied from it. */
-async function createContainers() {
+export async function createContainers() {
   sh(`id ${OWNER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${OWNER}`);
   const first = defineHost(`${NAMES[0]}.bench`, [os.debianStable('bookworm', 'amd64')]);
   const options = {
@@ -50,7 +50,7 @@ async function createContainers() {
   asOwner(`for n in ${NAMES.join(' ')}; do lxc-start -P ${LXCPATH} -n $n || exit 1; done`);
 }
 
-function config(round) {
+export function config(round) {
   const file = join(here, '.tmp', `lxc50-${round}.ts`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(
@@ -61,9 +61,13 @@ import { file } from '@consfig/properties';
 const names = ${JSON.stringify(NAMES)};
 export default defineConsfig({
   hosts: names.map((n) =>
-    defineHost(\`\${n}.bench\`, Array.from({ length: 20 }, (_, k) => file.hasContent(\`/srv/bench/f\${k}\`, \`\${n} \${k} ${round}\\n\`)), {
-      via: [lxc({ name: n, owner: ${JSON.stringify(OWNER)}, lxcpath: ${JSON.stringify(LXCPATH)} })],
-    }),
+    defineHost(
+      \`\${n}.bench\`,
+      Array.from({ length: 20 }, (_, k) => file.hasContent(\`/srv/bench/f\${k}\`, \`\${n} \${k} ${round}\\n\`)),
+      {
+        via: [lxc({ name: n, owner: ${JSON.stringify(OWNER)}, lxcpath: ${JSON.stringify(LXCPATH)} })],
+      },
+    ),
   ),
 });
 `,
@@ -117,7 +121,7 @@ function consfigDeploy(file, expectChanged) {
 }
 
 /** Stop and remove all in parallel; then nothing of theirs may be left. */
-function teardown() {
+export function teardown() {
   const t0 = performance.now();
   asOwner(`for n in ${NAMES.join(' ')}; do lxc-stop -P ${LXCPATH} -n $n -k 2>/dev/null & done; wait`);
   sh(`ls -d ${LXCPATH}/*/ | xargs -P 8 -n 4 rm -rf && rm -rf ${LXCPATH}`);
@@ -161,7 +165,10 @@ export async function benchLxcScale(runs) {
     const down = teardown();
     rows.push({
       bench: `teardown of ${COUNT} in parallel`,
-      value: `${(down.ms / 1000).toFixed(1)} s${down.left.length ? `, LEFT: ${down.left.join(', ')}` : ', nothing left'}${down.veths !== veths0 ? `, veths ${veths0} → ${down.veths}` : ''}`,
+      value:
+        `${(down.ms / 1000).toFixed(1)} s` +
+        (down.left.length ? `, LEFT: ${down.left.join(', ')}` : ', nothing left') +
+        (down.veths !== veths0 ? `, veths ${veths0} → ${down.veths}` : ''),
       target: '≤ 20 s',
     });
   }

@@ -47,7 +47,16 @@ __c_hello() {
     case $__c_k in Uid:) __c_u=$__c_v ;; Gid:) __c_g=$__c_v; break ;; esac
   done 2>/dev/null < /proc/$$/status
   [ -n "$__c_g" ] || { __c_u=$(id -u); __c_g=$(id -g); }
-  [ "$(find / -maxdepth 0 -printf x 2>/dev/null </dev/null)" = x ] || __c_recs=$__c_recs_any
+  # findutils installs find as a file of its own: taken as GNU's without running it. A
+  # link (busybox, toybox) or none at all is asked whether it can -printf.
+  __c_f=; __c_ifs=$IFS; IFS=:; set -f
+  for __c_d in $PATH; do
+    __c_d=${'$'}{__c_d:-.}/find; [ -f "$__c_d" ] && [ -x "$__c_d" ] && { __c_f=$__c_d; break; }
+  done
+  IFS=$__c_ifs; set +f
+  if [ -z "$__c_f" ] || [ -L "$__c_f" ]; then
+    [ "$(find / -maxdepth 0 -printf x 2>/dev/null </dev/null)" = x ] || __c_recs=$__c_recs_any
+  fi
   printf 'pid=%s pgid=%s uid=%s gid=%s\n' "$$" "$__c_pg" "$__c_u" "$__c_g"; __c_end "$1"
 }
 __c_read() {

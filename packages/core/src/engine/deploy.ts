@@ -3,6 +3,7 @@
  * once, prefetch what the checks will read in one batch, walk the property tree and
  * report through events. Nothing here prints or exits.
  */
+import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
 import { openConnection } from '../agent/connection.js';
 import { seq, type PropSpec } from '../combinators.js';
@@ -183,5 +184,19 @@ export async function deployMany(hosts: readonly Host[], options: DeployManyOpti
       // deploy() reports it as this host's failure, without connecting.
     }
   }
-  return Promise.all(hosts.map((host) => limit(() => deploy(host, undefined, options))));
+  // Each host's deploy listens for the abort: many hosts are many listeners, which one
+  // signal of the caller's would warn about past ten. They listen to one of our own.
+  const outer = options.signal;
+  if (outer === undefined) return Promise.all(hosts.map((host) => limit(() => deploy(host, undefined, options))));
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const forward = () => controller.abort(outer.reason);
+  if (outer.aborted) forward();
+  else outer.addEventListener('abort', forward, { once: true });
+  const inner = { ...options, signal: controller.signal };
+  try {
+    return await Promise.all(hosts.map((host) => limit(() => deploy(host, undefined, inner))));
+  } finally {
+    outer.removeEventListener('abort', forward);
+  }
 }

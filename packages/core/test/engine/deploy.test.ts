@@ -279,6 +279,23 @@ describe('deployThese, deployMany, events', () => {
     expect(events.some((e) => e.type === 'command')).toBe(false);
   });
 
+  it('deployMany runs many hosts at once under one signal without a listener warning', async () => {
+    const { step } = setup();
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const hosts = Array.from({ length: 14 }, (_, i) => localHost(`w${i}.example`, [step(`w${i}`)]));
+      const controller = new AbortController();
+      const results = await deployMany(hosts, { parallel: 14, signal: controller.signal });
+      expect(results.map((r) => r.status)).toEqual(hosts.map(() => 'ok'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('an unreachable host is reported as such and the others go on', async () => {
     const { step } = setup();
     const down = { kind: 'down', describe: () => 'down:hop', wrap: () => ['sh', '-c', 'echo refused >&2; exit 255'] };
