@@ -15,6 +15,7 @@ import { defineHost, Host, isHost, type Via } from '../host.js';
 import { resolveVia } from '../hop-registry.js';
 import { isPropapp, type Propapp } from '../property.js';
 import { countLeaves, runHost } from './host-run.js';
+import { collectPrefetch } from './prefetch.js';
 import { hostFailure, hostResult, isConnectionFailure } from './host-result.js';
 import { DEFAULT_LOCK_WAIT_MS, lockTarget } from './lock.js';
 
@@ -116,17 +117,29 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   let result: HostResult;
   try {
+    let prefetched = false;
     if (!dryRun) {
+      // The checks' reads go out right behind the lock request, so they are answered
+      // once the lock is held: one round trip less. Read while another deployment held
+      // the lock (this one waited for it), they are read again.
+      let waited = false;
+      const locking = lockTarget(conn, host.name, lockWaitMs, (event) => {
+        if (event.type === 'host:waiting') waited = true;
+        emit(event);
+      });
+      const reading = prefetch(conn, host.root);
       try {
-        await lockTarget(conn, host.name, lockWaitMs, emit);
+        await locking;
       } catch (error) {
+        await reading;
         // (the connection is closed below, in finally)
         return failBefore(
           options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error,
         );
       }
+      prefetched = (await reading) && !waited;
     }
-    result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false });
+    result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false, prefetched });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await conn.close().catch(() => {});
@@ -144,6 +157,17 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
       lost && !options.signal?.aborted,
     ),
   );
+}
+
+/** Whether the checks' reads were fetched (else runHost fetches them and reports what fails). */
+async function prefetch(conn: Connection, root: Propapp): Promise<boolean> {
+  try {
+    const queries = collectPrefetch(root);
+    if (queries.length > 0) await conn.probe(queries);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface DeployTheseOptions extends DeployOptions {

@@ -57,6 +57,8 @@ export interface RunHostOptions {
   events?: boolean;
   /** For a nested deployment: the parent host's property it runs under. */
   parent?: NestedIn | undefined;
+  /** The checks' reads are fetched already (deploy() sends them behind the lock request). */
+  prefetched?: boolean;
 }
 
 /** A hop that only switches user reaches the same target, whose lock is already held. */
@@ -279,8 +281,10 @@ export async function runHost(host: NestedHost, conn: Connection, options: RunHo
   const run = new HostRun(host.name, host.attrs, conn, options);
   const extra: HostFailure[] = [];
   try {
-    const queries = collectPrefetch(host.root);
-    if (queries.length > 0) await conn.probe(queries);
+    if (!options.prefetched) {
+      const queries = collectPrefetch(host.root);
+      if (queries.length > 0) await conn.probe(queries);
+    }
     await run.applyRoot(host.root);
   } catch (error) {
     if (!run.failures.some((f) => f.error === error)) {

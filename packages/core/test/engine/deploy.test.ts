@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -393,6 +396,40 @@ describe('the deployment lock', () => {
     expect(waiting[0]!.type === 'host:waiting' && waiting[0].holder).toMatch(
       new RegExp(`^consfig pid ${process.pid} \\(.*, run [0-9a-f]+\\) deploying first\\.example since \\d{4}-`),
     );
+  });
+
+  it('a deployment that waited checks what the holder left, not what it read while waiting', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'consfig-lock-'));
+    const path = join(dir, 'state');
+    const done = defprop({
+      name: 'test.done',
+      desc: 'state is done',
+      prefetch: () => [{ path, content: true }],
+      check: async (ctx) => (await ctx.readFileIfExists(path))?.toString() === 'done',
+      apply: async (ctx) => ctx.writeFile(path, 'done'),
+    });
+    const holder = await openConnection([]);
+    try {
+      await holder.lock({ holder: 'another consfig', waitMs: 0 });
+      const waiting = deploy(localHost('waits.example', [done()]), undefined, {
+        lockWaitMs: 20_000,
+        onEvent: (e) => {
+          // The holder finishes its work and lets go while this deployment waits: after
+          // its reads behind the lock request have been answered.
+          if (e.type === 'host:waiting') {
+            setTimeout(() => {
+              writeFileSync(path, 'done');
+              void holder.close();
+            }, 400);
+          }
+        },
+      });
+      const result = await waiting;
+      expect([result.status, result.changed, result.unchanged]).toEqual(['ok', 0, 1]);
+    } finally {
+      await holder.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is not needed by a dry run; a deployment that cannot get it fails clearly', async () => {
