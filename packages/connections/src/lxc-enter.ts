@@ -9,6 +9,10 @@
  * takes the shell way, which perl itself takes where the deploying user is neither root
  * nor the owner (su's PAM session is needed).
  */
+import { KINDS } from './nsenter.js';
+
+/** The PATH for lxc-info and, where the container's init sets none, for the agent. */
+export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are the agent. */
 export const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
@@ -29,7 +33,7 @@ if ($< == 0 && $pw[2] != 0) {
 } elsif ($pw[2] != $<) {
   fallback();
 }
-%ENV = (PATH => '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME => $pw[7],
+%ENV = (PATH => '${CONTAINER_PATH}', HOME => $pw[7],
   USER => $pw[0], LOGNAME => $pw[0]);
 my @info = ('lxc-info', ($lxcpath ne '' ? ('-P', $lxcpath) : ()), '-n', $name, '-H');
 sub info { open(my $fh, '-|', @info, @_) or die "lxc: cannot run lxc-info: $!\n"; local $/; my $out = <$fh>; close $fh;
@@ -41,7 +45,7 @@ if ($pid !~ /\A\d+\z/) {
   exit 112;
 }
 my (@enter, $user);
-for my $ns (qw(user mnt uts ipc net pid cgroup time)) {
+for my $ns (qw(${KINDS.map(([ns]) => ns).join(' ')})) {
   my $theirs = readlink("/proc/$pid/ns/$ns");
   next unless defined $theirs;
   next if $theirs eq (readlink("/proc/self/ns/$ns") // '');

@@ -9,7 +9,7 @@
  * (lxc-enter.ts); the shell way here is its fallback.
  */
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
-import { ENTER_PERL } from './lxc-enter.js';
+import { CONTAINER_PATH, ENTER_PERL } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
 
 export interface LxcOptions {
@@ -22,7 +22,7 @@ export interface LxcOptions {
   method?: 'nsenter' | 'attach';
 }
 
-const DEFAULT_PATH = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const DEFAULT_PATH = `PATH=${CONTAINER_PATH}`;
 
 // Root becomes the owner with setpriv where entering needs no more than the owner's
 // ids (nsenter: ~3 ms, against ~13 ms for su's PAM session); lxc-attach moves into the

@@ -15,7 +15,8 @@ export interface NsenterOptions {
   gid?: number;
 }
 
-const KINDS: [string, string][] = [
+/** Namespace kinds as /proc/PID/ns names them, with nsenter's flag for each; the user namespace first. */
+export const KINDS: [string, string][] = [
   ['user', '-U'],
   ['mnt', '-m'],
   ['uts', '-u'],
