@@ -81,18 +81,30 @@ export function benchFiles(label, sizes, via, env = {}) {
 }
 
 /** Median wall time of a whole process: node's own start-up is the yardstick of this machine's speed now. */
-function startup(args) {
+function startup(args, env = process.env) {
   const times = [];
   for (let i = 0; i < runs; i++) {
     const started = process.hrtime.bigint();
-    spawnSync(process.execPath, args);
+    spawnSync(process.execPath, args, { env });
     times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
   return median(times).toFixed(0);
 }
-const yardstick = `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms`;
 
 console.log(`consfig benchmarks (median of ${runs} runs; whole CLI process wall time; node ${process.version})`);
+// Node reads and parses every certificate NODE_EXTRA_CA_CERTS names before running any
+// code (~35 ms with Debian's bundle here). That is the environment's cost, not consfig's:
+// the benchmarks run without it unless BENCH_KEEP_ENV=1, and print what it costs.
+const extraCerts = process.env.NODE_EXTRA_CA_CERTS;
+if (extraCerts !== undefined && process.env.BENCH_KEEP_ENV !== '1') {
+  const withCerts = startup(['-e', '']);
+  delete process.env.NODE_EXTRA_CA_CERTS;
+  console.log(
+    `NODE_EXTRA_CA_CERTS=${extraCerts} left out (node -e '' takes ${withCerts} ms with it, ` +
+      `${startup(['-e', ''])} ms without; BENCH_KEEP_ENV=1 keeps it)`,
+  );
+}
+const yardstick = `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms`;
 console.log(`start-up on this machine now (figures scale with it): ${yardstick}`);
 if (wanted('files')) {
   const rows = [...benchFiles('local', [20, 200, 2000])];

@@ -7,7 +7,7 @@
  * and the CLI share one instance of each. tsc's other outputs stay: types, and the files
  * that are run on their own (module hooks, code bundled for the far end).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +31,10 @@ await Promise.all(
       const dir = join(root, 'packages', name);
       const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
       const external = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
+      // Chunks of earlier builds (their names carry a content hash) would be packed too.
+      for (const f of readdirSync(join(dir, 'dist'))) {
+        if (/^[a-z]+-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) rmSync(join(dir, 'dist', f));
+      }
       await esbuild.build({
         absWorkingDir: dir,
         entryPoints: entries.map((e) => ({ in: `src/${e}.ts`, out: e })),

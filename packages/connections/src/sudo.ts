@@ -9,9 +9,8 @@
  * the deployment's data sources), or `'ask'`: the person at the terminal is asked, not
  * echoed (the CLI asks on /dev/tty; `consfig -K` asks for every sudo hop without one).
  */
-import { randomBytes } from 'node:crypto';
 import { userInfo } from 'node:os';
-import { ConsfigError, InvalidHopError, type Hop, type HopContext } from '@consfig/core/hop';
+import { ConsfigError, InvalidHopError, randomHex, type Hop, type HopContext } from '@consfig/core/hop';
 
 export type SudoPassword = string | (() => string | Promise<string>) | { data: readonly [string, string] } | 'ask';
 
@@ -48,7 +47,7 @@ async function fetchPassword(source: SudoPassword, context: HopContext): Promise
 export function sudo(options: SudoOptions | string = {}): Hop {
   const o = typeof options === 'string' ? { user: options } : options;
   const user = o.user ?? 'root';
-  const sentinel = `consfig-sudo-${randomBytes(12).toString('hex')}`;
+  const sentinel = `consfig-sudo-${randomHex(12)}`;
   let password: Promise<string> | undefined;
   const source = (context: HopContext): SudoPassword | undefined =>
     o.password ?? (context.askPasswords ? 'ask' : undefined);

@@ -4,12 +4,11 @@
  * the content of everything that went into them, so a deploy whose code did not change
  * does not bundle again (nor load esbuild).
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { ConsfigError } from '@consfig/core/property';
+import { ConsfigError, sha256Hex } from '@consfig/core/property';
 
 export interface Bundle {
   code: string;
@@ -30,12 +29,6 @@ interface CacheEntry {
   hash: string;
 }
 
-function sha256(...parts: (string | Buffer)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\0');
-  return h.digest('hex');
-}
-
 function cacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(base, 'consfig', 'bundles');
@@ -43,7 +36,7 @@ function cacheDir(): string {
 
 function hashInputs(inputs: readonly string[]): string | undefined {
   try {
-    return sha256(...inputs.flatMap((p) => [p, readFileSync(p)]));
+    return sha256Hex(...inputs.flatMap((p) => [p, readFileSync(p)]));
   } catch {
     return undefined; // an input is gone: bundle again
   }
@@ -62,7 +55,7 @@ export async function bundle(source: BundleSource): Promise<Bundle> {
   const require = createRequire(import.meta.url);
   esbuildVersion ??= (require('esbuild/package.json') as { version: string }).version;
   const dir = cacheDir();
-  const key = sha256(esbuildVersion, source.resolveDir, source.contents).slice(0, 32);
+  const key = sha256Hex(esbuildVersion, source.resolveDir, source.contents).slice(0, 32);
   const entryFile = join(dir, `${key}.json`);
   if (existsSync(entryFile)) {
     const entry = JSON.parse(readFileSync(entryFile, 'utf8')) as CacheEntry;
@@ -93,7 +86,7 @@ export async function bundle(source: BundleSource): Promise<Bundle> {
     throw new ConsfigError(`cannot bundle code for the far end: ${first?.text ?? String(error)}${where}`);
   }
   const code = result.outputFiles[0]!.text;
-  const hash = sha256(code);
+  const hash = sha256Hex(code);
   const inputs = Object.keys(result.metafile.inputs)
     .filter((p) => !p.startsWith('<'))
     .map((p) => resolve(p));

@@ -14,11 +14,11 @@
  * second line holds the hash of all of it), atomically by rename, so a running copy is
  * never touched.
  */
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import {
   defprop,
   isHost,
+  sha256Hex,
   shellQuote,
   type HostattrView,
   type PropertyContext,
@@ -64,20 +64,39 @@ const LOADER = [
   'm.exports.default(JSON.parse(b.subarray(d+15,j).toString()));',
 ].join('');
 
+/**
+ * The variables are found by `export -p`, a builtin, rather than by env and sed: two
+ * processes fewer on every run (the hook's latency). A value holding a newline can make
+ * a line look like another variable's: such a name passes only if it is a well-formed
+ * name that is set, matches a kept pattern and is not one of the launcher's own.
+ */
 function launcher(host: string, runtime: string, keep: readonly string[]): string {
   return `#!/bin/sh
 # consfig image for ${host}; runs on ${runtime}
 # Only these variables reach node: ${keep.join(' ')}.
 set -f
-LOADER='${LOADER}'
-n=$#
-for v in $(env | sed -n 's/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/\\1/p'); do
-  for p in ${keep.join(' ')}; do
-    case $v in $p) eval "set -- \\"\\$@\\" \\"$v=\\\${$v}\\""; break ;; esac
+__c_loader='${LOADER}'
+__c_n=$#
+__c_ifs=$IFS
+IFS='
+'
+for __c_l in $(export -p); do
+  case $__c_l in
+    'export '*) __c_v=\${__c_l#export } ;;
+    'declare -x '*) __c_v=\${__c_l#declare -x } ;;
+    *) continue ;;
+  esac
+  __c_v=\${__c_v%%=*}
+  case $__c_v in ''|[0-9]*|*[!A-Za-z0-9_]*|__c_*) continue ;; esac
+  eval "__c_s=\\\${$__c_v+x}"
+  [ -n "$__c_s" ] || continue
+  for __c_p in ${keep.join(' ')}; do
+    case $__c_v in $__c_p) eval "set -- \\"\\$@\\" \\"$__c_v=\\\${$__c_v}\\""; break ;; esac
   done
 done
-set -- "$@" ${shellQuote(runtime)} -e "$LOADER" -- "$0"
-while [ "$n" -gt 0 ]; do set -- "$@" "$1"; shift; n=$((n - 1)); done
+IFS=$__c_ifs
+set -- "$@" ${shellQuote(runtime)} -e "$__c_loader" -- "$0"
+while [ "$__c_n" -gt 0 ]; do set -- "$@" "$1"; shift; __c_n=$((__c_n - 1)); done
 exec env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 `;
 }
@@ -124,7 +143,7 @@ export default (data) => runImage(m[${JSON.stringify(o.export)}], data);
   const runtime = await shippedNodeLocation(ctx);
   const data = JSON.stringify(carriedData(ctx.attrs));
   const body = `${launcher(ctx.hostname, runtime, o.keepEnv)}exit 1\n#consfig-data\n${data}\n#consfig-js\n${code.code}`;
-  const hash = createHash('sha256').update(body).digest('hex');
+  const hash = sha256Hex(body);
   // The hash goes on the second line, where a check reads it without the rest.
   const [first, ...rest] = body.split('\n');
   return { text: [first, `# consfig-image ${hash}`, ...rest].join('\n'), hash, runtime };

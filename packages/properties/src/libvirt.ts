@@ -9,7 +9,6 @@
  * tree (its host's own checks inside it), the domain's definition (the XML consfig would
  * give it, by its hash), the domain running.
  */
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import {
   defprop,
@@ -17,6 +16,7 @@ import {
   eseq,
   Host,
   invalidApplication,
+  sha256Hex,
   tempPathFor,
   withFlagfile,
   type Propapp,
@@ -264,7 +264,7 @@ async function chooseRoot(ctx: PropertyContext, asked: DomainOptions['rootfs']):
 }
 
 function hashOf(xml: string): string {
-  return createHash('sha256').update(xml).digest('hex').slice(0, 16);
+  return sha256Hex(xml).slice(0, 16);
 }
 
 interface DomainPlan {

@@ -4,7 +4,7 @@
  * atomically) when what they carry changes. And code run at the far end.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,6 +67,22 @@ describe('image.dumped', () => {
     copyFileSync(FIXTURE, entry);
     execFileSync('ln', ['-s', fileURLToPath(new URL('../node_modules', import.meta.url)), join(dir, 'node_modules')]);
   }, 300_000);
+
+  it('passes on the kept variables only, whole, whatever their values hold', () => {
+    // A value with newlines can look like more variables to a launcher that lists them.
+    const sneaky = 'one\nexport LXC_EVIL=1\nexport LXC_$(touch /tmp/consfig-img-pwned)=2\ndeclare -x USERV_X=3\n';
+    const r = spawnSync('/usr/sbin/chroot', [tree, '/usr/local/bin/img', 'env'], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', LXC_NOTE: sneaky, USERV_USER: 'bob', NODE_OPTIONS: '--no-such-option', HOME: '/' },
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      LXC_NOTE: sneaky,
+      USERV_USER: 'bob',
+    });
+    expect(existsSync(join(tree, 'tmp/consfig-img-pwned'))).toBe(false);
+  });
 
   it('is rewritten only when what it carries changes, atomically, while a copy runs', async () => {
     expect((await deploy(hostWith('img.example', 'blue'))).changed).toBe(0);

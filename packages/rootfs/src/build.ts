@@ -4,9 +4,8 @@
  * after maxAgeDays), then unpack it into a partial directory beside the root and rename
  * that into place. A tree that is not complete therefore never sits at `root`.
  */
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { InvalidArgumentError, PropertyFailedError, type PropertyContext } from '@consfig/core/property';
+import { InvalidArgumentError, PropertyFailedError, sha256Hex, type PropertyContext } from '@consfig/core/property';
 import { bootstrappers, type Bootstrapper } from './bootstrappers/index.js';
 import {
   DEBIAN_CODENAMES,
@@ -44,7 +43,7 @@ export function cacheKey(b: Bootstrapper, o: BootstrapOptions): string {
     keyring: o.keyring ?? null,
     tarball: o.tarball ?? null,
   };
-  const hash = createHash('sha256').update(JSON.stringify(identity)).digest('hex').slice(0, 12);
+  const hash = sha256Hex(JSON.stringify(identity)).slice(0, 12);
   return `${b.name}-${o.suite}-${o.variant}-${o.arch}-${hash}`;
 }
 

@@ -6,7 +6,7 @@
  * streaming sink that asks for a pause (a slow terminal) pauses the pipe it is fed from.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random.js';
 import { AgentProtocolError, ConnectionError, ConnectionLostError } from '../errors.js';
 import { logger } from '../log.js';
 import { FrameReader } from './frame-reader.js';
@@ -65,7 +65,7 @@ export class AgentClient {
   private readonly out = new FrameReader(true);
   private readonly err = new FrameReader(false);
   private readonly pending: Pending[] = [];
-  private readonly prefix = `@@consfig:${randomBytes(8).toString('hex')}:`;
+  private readonly prefix = `@@consfig:${randomHex(8)}:`;
   private counter = 0;
   private exited = false;
   private exitError: Error | undefined;

@@ -4,7 +4,7 @@
  * trip: writes refresh the entry they touch, and any command not marked read-only drops
  * the whole cache, since it may have changed anything.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random.js';
 import { posix } from 'node:path';
 import { AgentClient } from './client.js';
 import { parseProbe } from './probe-parse.js';
@@ -105,7 +105,7 @@ const SAME_RUN_WAIT_MS = 24 * 3600_000;
  */
 export function tempPathFor(path: string): string {
   const base = posix.basename(path);
-  const suffix = `.consfig-${randomBytes(8).toString('hex')}`;
+  const suffix = `.consfig-${randomHex(8)}`;
   const withName = `.${base}${suffix}`;
   const name = Buffer.byteLength(withName) <= NAME_MAX ? withName : `.consfig${suffix}`;
   return posix.join(posix.dirname(path), name);

@@ -9,7 +9,6 @@
  * as if loaded in place. Bare imports resolve from the cache directory, which sits in
  * the nearest `node_modules` above the config, so they find the same packages.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -34,10 +33,27 @@ function nearestNodeModules(dir: string): string | undefined {
   }
 }
 
+/**
+ * A cache key: FNV-1a (64 bits, over UTF-16 code units, kept as two 32-bit halves so
+ * every step is exact in a double) of the parts and their lengths. Not node:crypto,
+ * whose loading alone would cost more than the rest of finding a cached config.
+ */
 function hash(...parts: string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\0');
-  return h.digest('hex').slice(0, 20);
+  let hi = 0xcbf29ce4;
+  let lo = 0x84222325;
+  const mix = (unit: number) => {
+    lo = (lo ^ unit) >>> 0;
+    // times 2^40 + 0x1b3: the 2^40 part is lo shifted into hi
+    const low = lo * 0x1b3;
+    hi = (hi * 0x1b3 + Math.floor(low / 0x100000000) + (lo & 0xffffff) * 0x100) >>> 0;
+    lo = low >>> 0;
+  };
+  for (const p of parts) {
+    for (let i = 0; i < p.length; i++) mix(p.charCodeAt(i));
+    mix(p.length & 0xffff);
+    mix(p.length >>> 16);
+  }
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 function isFile(path: string): boolean {

@@ -5,7 +5,7 @@
  * A holder in this same process (two hosts of one run on one machine) is waited for
  * without a bound: it will finish.
  */
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../random.js';
 import { hostname, userInfo } from 'node:os';
 import type { Connection } from '../connection.js';
 import type { DeployEvent } from '../events.js';
@@ -13,7 +13,7 @@ import type { DeployEvent } from '../events.js';
 /** How long a deployment waits for another one's lock by default. */
 export const DEFAULT_LOCK_WAIT_MS = 300_000;
 
-const RUN = randomBytes(6).toString('hex');
+const RUN = randomHex(6);
 
 function who(): string {
   try {
