@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSshd } from '../scripts/lib/sshd.mjs';
+import { benchChroots } from './chroots.mjs';
 import { benchLxc } from './lxc.mjs';
 import { benchLxcScale } from './lxc-scale.mjs';
 import { benchRootfs } from './rootfs.mjs';
@@ -16,7 +17,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
 const work = join(here, '.tmp');
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-// BENCH_ONLY=files,rootfs,lxc,lxc50,seed,veth runs only those parts.
+// BENCH_ONLY=files,chroots,rootfs,lxc,lxc50,seed,veth runs only those parts.
 const only = process.env.BENCH_ONLY?.split(',');
 const wanted = (part) => only === undefined || only.includes(part);
 
@@ -124,6 +125,10 @@ if (wanted('files')) {
     await sshd.stop();
   }
   console.table(rows);
+}
+if (wanted('chroots')) {
+  console.log('chroots (the CLI deploying 4 chroot hosts at once)');
+  console.table(await benchChroots(runs));
 }
 if (wanted('rootfs')) {
   console.log('root filesystems (library calls on the local connection)');

@@ -7,8 +7,102 @@
  * denies every start is bind-mounted too, so packages installed inside start no
  * daemons; where the chroot has none, an empty placeholder (which invoke-rc.d ignores)
  * is made for it and removed afterwards.
+ *
+ * One perl process does all that (unshare(2), mount(2), chroot(2)) where the shell way
+ * takes unshare, sh and a dozen mount, mkdir and mktemp processes (~70 ms a chroot on the
+ * test machine, against ~15 ms). perl-base is Essential on Debian; where there is no
+ * perl, or perl on an architecture whose syscall numbers it does not know, the shell way
+ * runs instead.
  */
 import { InvalidHopError, type Hop } from '@consfig/core/hop';
+
+/** `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND... */
+const CHROOT_PERL = String.raw`use Fcntl;
+my $setup = shift @ARGV;
+my ($r, @inner) = @ARGV;
+sub fallback {
+  exec { 'unshare' } 'unshare', '--mount', '--propagation', 'private', '--',
+    'sh', '-c', $setup, 'consfig-chroot', @ARGV;
+  die "chroot: cannot run unshare: $!
+";
+}
+my $arch = do { open(my $a, '<', '/proc/sys/kernel/arch') ? <$a> : undef };
+if (!defined $arch) { require Config; $arch = $Config::Config{archname} }
+$arch =~ s/[-\s].*//s;
+# unshare, mount, umount2
+my %NR = (x86_64 => [272, 165, 166], (map { $_ => [97, 40, 39] } qw(aarch64 riscv64 loongarch64)),
+  (map { $_ => [310, 21, 52] } qw(i386 i486 i586 i686)), (map { $_ => [337, 21, 52] } qw(armv6l armv7l armv8l)),
+  ppc64 => [282, 21, 52], ppc64le => [282, 21, 52], s390x => [303, 21, 52]);
+my ($unshare, $mount, $umount) = @{$NR{$arch} or fallback()};
+my ($BIND, $REC, $PRIVATE) = (4096, 16384, 262144);
+if (!-d $r) { print STDERR "chroot: $r is not a directory
+"; exit 111 }
+sub mkdirs { my ($d) = @_; return if -d $d; (my $up = $d) =~ s{/+[^/]+/*\z}{}; mkdirs($up) if $up ne '';
+  mkdir($d) or -d $d or die "chroot: cannot make $d: $!
+" }
+# Paths are passed as strings, the flags and absent arguments (NULL) as numbers.
+sub mnt { my ($src, $dst, $type, $flags, $data) = @_;
+  syscall($mount, $src, $dst, $type, $flags, $data) == 0 or die "chroot: cannot mount $src on $dst: $!
+" }
+mkdirs("$r/$_") for qw(proc sys dev run usr/sbin etc);
+syscall($unshare, 0x20000) == 0 or die "chroot: cannot make a mount namespace: $!
+";
+mnt('none', '/', 0, $REC | $PRIVATE, 0);
+mnt($r, $r, 0, $BIND, 0);
+mnt('proc', "$r/proc", 'proc', 0, 0);
+mnt('sysfs', "$r/sys", 'sysfs', 0, 0);
+mnt('/dev', "$r/dev", 0, $BIND | $REC, 0);
+mkdirs("$r/dev/pts");
+mkdirs("$r/dev/shm");
+mnt('devpts', "$r/dev/pts", 'devpts', 0, 'newinstance,ptmxmode=0666,mode=620');
+mnt('tmpfs', "$r/dev/shm", 'tmpfs', 0, 0);
+mnt('tmpfs', "$r/run", 'tmpfs', 0, 0);
+mkdir("$r/run/lock") && chmod(01777, "$r/run/lock") or die "chroot: cannot make $r/run/lock: $!
+";
+if (-e '/etc/resolv.conf') {
+  my $c = "$r/etc/resolv.conf";
+  if (!-e $c && !-l $c) { open(my $f, '>', $c) or die "chroot: cannot make $c: $!
+"; close $f }
+  mnt('/etc/resolv.conf', $c, 0, $BIND, 0) unless -l $c;
+}
+my $p = "$r/usr/sbin/policy-rc.d";
+my $placeholder = 0;
+if (!-e $p) { open(my $f, '>', $p) or die "chroot: cannot make $p: $!
+"; close $f; $placeholder = 1 }
+my ($policy, $pf);
+for (1 .. 100) {
+  $policy = sprintf('%s/consfig-policy-%d-%08x', $ENV{TMPDIR} || '/tmp', $$, int(rand(4294967296)));
+  last if sysopen($pf, $policy, O_WRONLY | O_CREAT | O_EXCL, 0700);
+  undef $pf;
+}
+$pf or die "chroot: cannot make a temporary file: $!
+";
+print $pf "#!/bin/sh
+exit 101
+";
+close $pf;
+chmod(0755, $policy);
+mnt($policy, $p, 0, $BIND, 0);
+my $child = fork() // die "chroot: fork: $!
+";
+if ($child == 0) {
+  chroot($r) && chdir('/') or die "chroot: cannot change root to $r: $!
+";
+  exec { $inner[0] } @inner;
+  die "chroot: cannot run $inner[0]: $!
+";
+}
+waitpid($child, 0);
+my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
+syscall($umount, $p, 0);
+unlink $policy;
+unlink $p if $placeholder;
+exit $rc;`;
+
+/** perl where there is one, else the shell way (SETUP, in its own mount namespace). */
+const LAUNCH = String.raw`p=$1 s=$2; shift 2
+if command -v perl >/dev/null 2>&1; then exec perl -e "$p" -- "$s" "$@"; fi
+exec unshare --mount --propagation private -- sh -c "$s" consfig-chroot "$@"`;
 
 const SETUP = String.raw`set -e
 r=$1; shift
@@ -50,15 +144,12 @@ export function chroot(root: string): Hop {
     describe: () => `chroot:${root}`,
     localRoot: (outer) => (outer === '/' ? root : `${outer}${root}`),
     wrap: (inner) => [
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      '--',
       'sh',
       '-c',
-      SETUP,
+      LAUNCH,
       'consfig-chroot',
+      CHROOT_PERL,
+      SETUP,
       root,
       'env',
       '-i',

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openConnection } from '@consfig/core';
@@ -7,6 +8,14 @@ import { exercise, mntNamespaceOf, namespaceInUse } from './support/exercise.js'
 import { mountsBelow, TEST_USER, unpackRootfs, useSshd } from './support/machine.js';
 
 const sshd = useSshd();
+
+/** The command name of a process's parent. */
+function parentOf(pid: number): string {
+  const ppid = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ')[1];
+  return readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
+}
 let rootfs: string;
 beforeAll(() => {
   rootfs = unpackRootfs('/var/lib/consfig-test/chroot-connections');
@@ -20,6 +29,7 @@ describe('chroot', () => {
     for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ']) expect(mounts).toContain(m);
     const policy = await conn.run(['/usr/sbin/policy-rc.d', 'apache2', 'start']);
     expect(policy.exitCode).toBe(101);
+    expect(parentOf(conn.pid)).toBe('perl'); // one perl process set it up, and waits
     await exercise(conn, '/root');
     const ns = mntNamespaceOf(conn.pid);
     await conn.close();
@@ -50,6 +60,30 @@ describe('chroot', () => {
     await conn.close();
     expect(namespaceInUse(ns)).toBe(false);
     expect(mountsBelow(outer)).toEqual([]);
+  }, 120_000);
+
+  it('without perl, the shell way: the same mounts, denial and cleanup', async () => {
+    // A PATH with the tools the shell way needs and no perl; inside, the same directory has env.
+    const bin = mkdtempSync('/tmp/consfig-noperl-');
+    for (const tool of ['sh', 'unshare', 'mkdir', 'mount', 'mktemp', 'chmod', 'chroot', 'umount', 'rm']) {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    }
+    mkdirSync(join(rootfs, bin), { recursive: true });
+    symlinkSync('/usr/bin/env', join(rootfs, bin, 'env'));
+    try {
+      const conn = await openConnection([chroot(rootfs)], { env: { PATH: bin } });
+      expect(parentOf(conn.pid)).toBe('sh');
+      const mounts = (await conn.readFile('/proc/self/mountinfo')).toString();
+      for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ']) expect(mounts).toContain(m);
+      expect((await conn.run(['/usr/sbin/policy-rc.d', 'apache2', 'start'])).exitCode).toBe(101);
+      const ns = mntNamespaceOf(conn.pid);
+      await conn.close();
+      expect(namespaceInUse(ns)).toBe(false);
+      expect(existsSync(join(rootfs, 'usr/sbin/policy-rc.d'))).toBe(false);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+      rmSync(join(rootfs, bin), { recursive: true, force: true });
+    }
   }, 120_000);
 
   it('a missing chroot fails the host with the hop named', async () => {

@@ -101,8 +101,15 @@ export class AgentClient {
     });
   }
 
-  /** Spawn `argv` (the chain ending in `sh -c AGENT_PROGRAM`) and wait for the agent. */
-  static async start(argv: readonly string[], options: AgentSpawnOptions): Promise<AgentClient> {
+  /**
+   * The greeting's outcome: settled once the agent has said who it is, rejected (with a
+   * ConnectionError naming the chain) when it never did. Requests sent before then wait
+   * in the pipe behind the greeting and are answered after it.
+   */
+  ready: Promise<void> = Promise.resolve();
+
+  /** Spawn `argv` (the chain ending in `sh -c AGENT_PROGRAM`) and greet the agent, without waiting. */
+  static launch(argv: readonly string[], options: AgentSpawnOptions): AgentClient {
     debug('spawn %s', options.chain);
     const proc = spawn(argv[0]!, argv.slice(1), {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -112,21 +119,33 @@ export class AgentClient {
     });
     const client = new AgentClient(proc, options.chain);
     if (options.preamble) proc.stdin!.write(options.preamble);
+    client.ready = client.greet();
+    // Whoever uses the client awaits it; unawaited meanwhile, it must not count as unhandled.
+    client.ready.catch(() => {});
+    return client;
+  }
+
+  /** Spawn `argv` and wait for the agent's greeting. */
+  static async start(argv: readonly string[], options: AgentSpawnOptions): Promise<AgentClient> {
+    const client = AgentClient.launch(argv, options);
+    await client.ready;
+    return client;
+  }
+
+  private async greet(): Promise<void> {
     try {
-      const hello = await client.send(helloRequest(client.nextNonce()));
+      const hello = await this.send(helloRequest(this.nextNonce()));
       const text = hello.stdout.toString('utf8');
       const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\S* gid=(\d+)/.exec(text);
-      if (!m)
-        throw new ConnectionError(`unexpected greeting from ${options.chain}`, options.chain, hello.stderr.toString());
-      client.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
-      return client;
+      if (!m) throw new ConnectionError(`unexpected greeting from ${this.chain}`, this.chain, hello.stderr.toString());
+      this.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
     } catch (error) {
-      await client.close();
+      await this.close();
       if (error instanceof ConnectionLostError) {
         const detail = error.stderr.trim();
         throw new ConnectionError(
-          `cannot connect via ${options.chain}${detail ? `: ${detail}` : ''}`,
-          options.chain,
+          `cannot connect via ${this.chain}${detail ? `: ${detail}` : ''}`,
+          this.chain,
           error.stderr,
           error.exitCode,
         );

@@ -53,14 +53,21 @@ export interface OpenOptions {
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
 export async function openConnection(hops: readonly Hop[], options: OpenOptions = {}): Promise<Connection> {
-  return openAgentConnection(hops, options, 0);
+  const { conn, ready } = await launchConnection(hops, options, 0);
+  await ready;
+  return conn;
 }
 
-async function openAgentConnection(
+/**
+ * Spawn the chain and return its connection at once, with the greeting's outcome:
+ * requests sent before `ready` settles travel with the greeting (one round trip less);
+ * when the chain fails they fail too, and `ready` says why.
+ */
+export async function launchConnection(
   hops: readonly Hop[],
-  options: OpenOptions,
-  ownFrom: number,
-): Promise<AgentConnection> {
+  options: OpenOptions = {},
+  ownFrom = 0,
+): Promise<{ conn: AgentConnection; ready: Promise<void> }> {
   const contexts: HopContext[] = hops.map((_, i) => ({
     position: i,
     chain: describeChain(hops.slice(0, i + 1)),
@@ -76,14 +83,12 @@ async function openAgentConnection(
   for (const [i, hop] of hops.entries()) preambles.push((await hop.preamble?.(contexts[i]!)) ?? Buffer.alloc(0));
   const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
-  let client: AgentClient;
-  try {
-    client = await AgentClient.start(argv, {
-      chain,
-      ...(options.env ? { env: options.env } : {}),
-      ...(preamble.length > 0 ? { preamble } : {}),
-    });
-  } catch (error) {
+  const client = AgentClient.launch(argv, {
+    chain,
+    ...(options.env ? { env: options.env } : {}),
+    ...(preamble.length > 0 ? { preamble } : {}),
+  });
+  const ready = client.ready.catch(async (error: unknown) => {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
     for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});
     if (error instanceof ConnectionError) {
@@ -91,8 +96,19 @@ async function openAgentConnection(
       if (hint) throw new ConnectionError(`${error.message} (${hint})`, error.chain, error.stderr, error.exitCode);
     }
     throw error;
-  }
-  return new AgentConnection(client, hops, options, ownFrom);
+  });
+  ready.catch(() => {});
+  return { conn: new AgentConnection(client, hops, options, ownFrom), ready };
+}
+
+async function openAgentConnection(
+  hops: readonly Hop[],
+  options: OpenOptions,
+  ownFrom: number,
+): Promise<AgentConnection> {
+  const { conn, ready } = await launchConnection(hops, options, ownFrom);
+  await ready;
+  return conn;
 }
 
 const NAME_MAX = 255;
@@ -206,10 +222,10 @@ export class AgentConnection implements Connection {
   }
 
   async lock(options: LockOptions): Promise<void> {
-    // Each user has a lock of their own: root's file is 0600, and a user's deploy can
-    // only change what that user may write anyway.
-    const name = this.uid === 0 ? 'consfig.lock' : `consfig-${this.uid}.lock`;
-    const tried = await this.client.send(lockTryRequest(this.client.nextNonce(), name, options.holder));
+    // Each user has a lock of their own (consfig.lock for root, consfig-UID.lock for
+    // others): root's file is 0600, and a user's deploy can only change what that user
+    // may write anyway. The agent names it, so the request need not wait for its greeting.
+    const tried = await this.client.send(lockTryRequest(this.client.nextNonce(), options.holder));
     if (tried.exitCode === 0) return;
     const lockError = (answer: typeof tried) =>
       new ConsfigError(

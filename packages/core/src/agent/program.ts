@@ -194,9 +194,11 @@ __c_lock_take() {
   return 1
 }
 __c_lock_held() { printf '%s\n' "$1" > "$__c_lf"; }
+# Named by the uid the greeting found: consfig.lock for root, consfig-UID.lock for others.
 __c_lock_try() {
-  if __c_lock_open "$2"; then
-    if __c_lock_take; then __c_lock_held "$3"; else cat -- "$__c_lf" 2>/dev/null; __c_ret 75; fi
+  if [ "$__c_u" = 0 ]; then __c_ln=consfig.lock; else __c_ln=consfig-$__c_u.lock; fi
+  if __c_lock_open "$__c_ln"; then
+    if __c_lock_take; then __c_lock_held "$2"; else cat -- "$__c_lf" 2>/dev/null; __c_ret 75; fi
   else __c_ret 2; fi
   __c_end "$1"
 }

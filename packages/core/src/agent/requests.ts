@@ -152,8 +152,8 @@ export function helloRequest(nonce: string): Request {
 }
 
 /** Take the deployment lock at once, or answer 75 with what its holder wrote. */
-export function lockTryRequest(nonce: string, name: string, info: string): Request {
-  return { nonce, line: line('__c_lock_try ', quoteWords([nonce, name, info])), describe: `lock ${name}` };
+export function lockTryRequest(nonce: string, info: string): Request {
+  return { nonce, line: line('__c_lock_try ', quoteWords([nonce, info])), describe: 'lock' };
 }
 
 /** Wait up to `seconds` for the lock; 75 with the holder's text when it stays taken. */

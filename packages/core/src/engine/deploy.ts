@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import pLimit from 'p-limit';
-import { openConnection } from '../agent/connection.js';
+import { launchConnection } from '../agent/connection.js';
 import { seq, type PropSpec } from '../combinators.js';
 import { describeChain, type Ask, type Connection } from '../connection.js';
 import { dataAttr, fetchData, fetchItem, type DataSource } from '../data.js';
@@ -99,46 +99,59 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   }
 
   let conn: Connection;
+  let ready: Promise<void>;
   try {
-    conn = await openConnection(hops, {
+    ({ conn, ready } = await launchConnection(hops, {
       ...(options.env ? { env: options.env } : {}),
       ask: options.ask,
       askPasswords: options.askPasswords,
       keepConnections: options.keepConnections,
       // Hops' own prerequisite data (a sudo password), from the deployment's sources.
       data: (iden1, iden2) => fetchItem(host.name, iden1, iden2, options.data ?? []),
-    });
+    }));
   } catch (error) {
     return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
   }
   const onAbort = () => void conn.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
   const lockWaitMs = options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS;
   let result: HostResult;
   try {
-    let prefetched = false;
-    if (!dryRun) {
-      // The checks' reads go out right behind the lock request, so they are answered
-      // once the lock is held: one round trip less. Read while another deployment held
-      // the lock (this one waited for it), they are read again.
-      let waited = false;
-      const locking = lockTarget(conn, host.name, lockWaitMs, (event) => {
-        if (event.type === 'host:waiting') waited = true;
-        emit(event);
-      });
-      const reading = prefetch(conn, host.root);
-      try {
-        await locking;
-      } catch (error) {
-        await reading;
-        // (the connection is closed below, in finally)
-        return failBefore(
-          options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error,
-        );
-      }
-      prefetched = (await reading) && !waited;
+    // The lock request and the checks' reads go out right behind the agent's greeting,
+    // so that all three are answered in one round trip. Reads made while another
+    // deployment held the lock (this one waited for it) are made again.
+    let waited = false;
+    let connected = false;
+    const early: DeployEvent[] = [];
+    const locking = dryRun
+      ? undefined
+      : lockTarget(conn, host.name, lockWaitMs, (event) => {
+          if (event.type === 'host:waiting') waited = true;
+          if (connected) emit(event);
+          else early.push(event);
+        });
+    const reading = dryRun ? Promise.resolve(false) : prefetch(conn, host.root);
+    locking?.catch(() => {}); // awaited below, after the greeting
+    try {
+      await ready;
+    } catch (error) {
+      if (options.signal?.aborted)
+        return failBefore(new DeployAbortedError('deployment cancelled', { host: host.name }));
+      return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
     }
+    connected = true;
+    emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
+    for (const event of early) emit(event);
+    try {
+      await locking;
+    } catch (error) {
+      await reading;
+      // (the connection is closed below, in finally)
+      return failBefore(
+        options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error,
+      );
+    }
+    const prefetched = (await reading) && !waited;
     result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false, prefetched });
   } finally {
     options.signal?.removeEventListener('abort', onAbort);

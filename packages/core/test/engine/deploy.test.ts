@@ -432,6 +432,38 @@ describe('the deployment lock', () => {
     }
   });
 
+  it("sends the lock request and the checks' reads with the greeting, not after its answer", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'consfig-lock-'));
+    const path = join(dir, 'state');
+    writeFileSync(path, 'done');
+    const done = defprop({
+      name: 'test.done',
+      desc: 'state is done',
+      prefetch: () => [{ path, content: true }],
+      check: async (ctx) => (await ctx.readFileIfExists(path))?.toString() === 'done',
+      apply: async (ctx) => ctx.writeFile(path, 'done'),
+    });
+    // This hop starts the agent only once three requests (greeting, lock, reads) have
+    // arrived: a deployment that waited for the greeting's answer would hang here.
+    const held = {
+      kind: 'held',
+      describe: () => 'held',
+      wrap: (inner: readonly string[]) => [
+        'sh',
+        '-c',
+        'read -r a; read -r b; read -r c; { printf "%s\\n" "$a" "$b" "$c"; exec cat; } | "$@"',
+        'held',
+        ...inner,
+      ],
+    };
+    try {
+      const result = await deploy(localHost('held.example', [done()], { via: [held] }), undefined, { lockWaitMs: 0 });
+      expect([result.status, result.unchanged]).toEqual(['ok', 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
   it('is not needed by a dry run; a deployment that cannot get it fails clearly', async () => {
     const { step } = setup();
     const holder = await openConnection([]);
