@@ -370,6 +370,16 @@ describe('no implicit local machine', () => {
   });
 });
 
+/** A property whose check reads `path` through the prefetched probe: it is "done". */
+const doneAt = (path: string) =>
+  defprop({
+    name: 'test.done',
+    desc: 'state is done',
+    prefetch: () => [{ path, content: true }],
+    check: async (ctx) => (await ctx.readFileIfExists(path))?.toString() === 'done',
+    apply: async (ctx) => ctx.writeFile(path, 'done'),
+  });
+
 describe('the deployment lock', () => {
   it('makes a second deployment of the same target wait, with an event naming the holder', async () => {
     const slow = defprop({
@@ -401,13 +411,7 @@ describe('the deployment lock', () => {
   it('a deployment that waited checks what the holder left, not what it read while waiting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'consfig-lock-'));
     const path = join(dir, 'state');
-    const done = defprop({
-      name: 'test.done',
-      desc: 'state is done',
-      prefetch: () => [{ path, content: true }],
-      check: async (ctx) => (await ctx.readFileIfExists(path))?.toString() === 'done',
-      apply: async (ctx) => ctx.writeFile(path, 'done'),
-    });
+    const done = doneAt(path);
     const holder = await openConnection([]);
     try {
       await holder.lock({ holder: 'another consfig', waitMs: 0 });
@@ -436,13 +440,7 @@ describe('the deployment lock', () => {
     const dir = mkdtempSync(join(tmpdir(), 'consfig-lock-'));
     const path = join(dir, 'state');
     writeFileSync(path, 'done');
-    const done = defprop({
-      name: 'test.done',
-      desc: 'state is done',
-      prefetch: () => [{ path, content: true }],
-      check: async (ctx) => (await ctx.readFileIfExists(path))?.toString() === 'done',
-      apply: async (ctx) => ctx.writeFile(path, 'done'),
-    });
+    const done = doneAt(path);
     // This hop starts the agent only once three requests (greeting, lock, reads) have
     // arrived: a deployment that waited for the greeting's answer would hang here.
     const held = {
