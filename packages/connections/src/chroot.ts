@@ -15,6 +15,7 @@
  * runs instead.
  */
 import { InvalidHopError, type Hop } from '@consfig/core/hop';
+import { PERL_ARCH } from './perl-arch.js';
 
 /** `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND... */
 const CHROOT_PERL = String.raw`use Fcntl;
@@ -26,13 +27,10 @@ sub fallback {
   die "chroot: cannot run unshare: $!
 ";
 }
-my $arch = do { open(my $a, '<', '/proc/sys/kernel/arch') ? <$a> : undef };
-if (!defined $arch) { require Config; $arch = $Config::Config{archname} }
-$arch =~ s/[-\s].*//s;
+${PERL_ARCH}
 # unshare, mount, umount2
 my %NR = (x86_64 => [272, 165, 166], (map { $_ => [97, 40, 39] } qw(aarch64 riscv64 loongarch64)),
-  (map { $_ => [310, 21, 52] } qw(i386 i486 i586 i686)), (map { $_ => [337, 21, 52] } qw(armv6l armv7l armv8l)),
-  ppc64 => [282, 21, 52], ppc64le => [282, 21, 52], s390x => [303, 21, 52]);
+  i386 => [310, 21, 52], arm => [337, 21, 52], ppc64 => [282, 21, 52], s390x => [303, 21, 52]);
 my ($unshare, $mount, $umount) = @{$NR{$arch} or fallback()};
 my ($BIND, $REC, $PRIVATE) = (4096, 16384, 262144);
 if (!-d $r) { print STDERR "chroot: $r is not a directory

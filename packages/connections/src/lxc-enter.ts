@@ -10,6 +10,7 @@
  * nor the owner (su's PAM session is needed).
  */
 import { KINDS } from './nsenter.js';
+import { PERL_ARCH } from './perl-arch.js';
 
 /** The PATH for lxc-info and, where the container's init sets none, for the agent. */
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -57,11 +58,9 @@ opendir(my $root, "/proc/$pid/root") or die "lxc: $name: the root of $pid: $!\n"
 # A user namespace whose setgroups is denied cannot take setgroups(2): its map makes us root there.
 my $deny = 0;
 if ($user && open(my $sg, '<', "/proc/$pid/setgroups")) { $deny = (<$sg> // '') =~ /deny/ }
-my $arch = do { open(my $a, '<', '/proc/sys/kernel/arch') ? <$a> : undef };
-if (!defined $arch) { require Config; $arch = $Config::Config{archname} }
-$arch =~ s/[-\s].*//s;
-my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, loongarch64 => 268, ppc64 => 350, ppc64le => 350,
-  s390x => 339, (map { $_ => 346 } qw(i386 i486 i586 i686)), (map { $_ => 375 } qw(armv6l armv7l armv8l)));
+${PERL_ARCH}
+my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, loongarch64 => 268, ppc64 => 350, s390x => 339,
+  i386 => 346, arm => 375);
 my $setns = $SETNS{$arch} or die "lxc: no setns(2) known for $arch\n";
 for (@enter) { syscall($setns, fileno($_->[1]), 0) == 0 or die "lxc: $name: cannot enter its $_->[0] namespace: $!\n" }
 chdir($root) && chroot('.') && chdir('/') or die "lxc: $name: cannot take its root: $!\n";
