@@ -1,31 +1,29 @@
 /**
- * Random and digest helpers that keep node:crypto out of a run that does not need it:
- * loading that module costs ~6 ms of every start, more than all a small deploy's
- * checks. Nonces come from the kernel's generator directly; digests load crypto the
- * first time one is asked for.
+ * Random hex for nonces and temp names, from the kernel's generator directly: node:crypto
+ * costs ~6 ms of every start to load, more than all a small deploy's checks. Read a block
+ * at a time, so that a deploy writing many files opens /dev/urandom once, not per file.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { createRequire } from 'node:module';
 
-/** `bytes` random bytes from /dev/urandom, as hex. */
-export function randomHex(bytes: number): string {
-  const buf = Buffer.alloc(bytes);
+const pool = Buffer.alloc(512);
+let used = pool.length;
+
+function refill(): void {
   const fd = openSync('/dev/urandom', 'r');
   try {
     let got = 0;
-    while (got < bytes) got += readSync(fd, buf, got, bytes - got, null);
+    while (got < pool.length) got += readSync(fd, pool, got, pool.length - got, null);
   } finally {
     closeSync(fd);
   }
-  return buf.toString('hex');
+  used = 0;
 }
 
-let crypto: typeof import('node:crypto') | undefined;
-
-/** The SHA-256 of the parts separated by NULs, as hex. */
-export function sha256Hex(...parts: (string | Buffer)[]): string {
-  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  const h = crypto.createHash('sha256');
-  parts.forEach((p, i) => (i === 0 ? h.update(p) : h.update('\0').update(p)));
-  return h.digest('hex');
+/** `bytes` (at most 512) random bytes, as hex; no byte is handed out twice. */
+export function randomHex(bytes: number): string {
+  if (bytes > pool.length) throw new RangeError(`randomHex gives at most ${pool.length} bytes, not ${bytes}`);
+  if (used + bytes > pool.length) refill();
+  const hex = pool.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
 }

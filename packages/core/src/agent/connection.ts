@@ -53,9 +53,7 @@ export interface OpenOptions {
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
 export async function openConnection(hops: readonly Hop[], options: OpenOptions = {}): Promise<Connection> {
-  const { conn, ready } = await launchConnection(hops, options, 0);
-  await ready;
-  return conn;
+  return openAgentConnection(hops, options, 0);
 }
 
 /**

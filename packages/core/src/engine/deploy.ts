@@ -15,7 +15,7 @@ import { defineHost, Host, isHost, type Via } from '../host.js';
 import { resolveVia } from '../hop-registry.js';
 import { isPropapp, type Propapp } from '../property.js';
 import { countLeaves, runHost } from './host-run.js';
-import { collectPrefetch } from './prefetch.js';
+import { prefetchChecks } from './prefetch.js';
 import { hostFailure, hostResult, isConnectionFailure } from './host-result.js';
 import { DEFAULT_LOCK_WAIT_MS, lockTarget } from './lock.js';
 
@@ -62,6 +62,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     emit({ type: 'host:end', host: host.name, result: final });
     return final;
   };
+  const cancelled = () => new DeployAbortedError('deployment cancelled', { host: host.name });
   const failBefore = (error: unknown, status: HostResult['status'] = 'failed') =>
     finish(
       hostResult(
@@ -92,12 +93,14 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   let data: Map<string, Buffer>;
   try {
     attrs = host.attrs;
-    if (options.signal?.aborted) throw new DeployAbortedError('deployment cancelled', { host: host.name });
+    if (options.signal?.aborted) throw cancelled();
     data = await fetchData(host.name, attrs.get(dataAttr), options.data ?? []);
   } catch (error) {
     return failBefore(error);
   }
 
+  const failConnecting = (error: unknown) =>
+    failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
   let conn: Connection;
   let ready: Promise<void>;
   try {
@@ -110,7 +113,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
       data: (iden1, iden2) => fetchItem(host.name, iden1, iden2, options.data ?? []),
     }));
   } catch (error) {
-    return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
+    return failConnecting(error);
   }
   const onAbort = () => void conn.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -135,9 +138,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     try {
       await ready;
     } catch (error) {
-      if (options.signal?.aborted)
-        return failBefore(new DeployAbortedError('deployment cancelled', { host: host.name }));
-      return failBefore(error, error instanceof ConnectionError ? 'unreachable' : 'failed');
+      return options.signal?.aborted ? failBefore(cancelled()) : failConnecting(error);
     }
     connected = true;
     emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
@@ -147,9 +148,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
     } catch (error) {
       await reading;
       // (the connection is closed below, in finally)
-      return failBefore(
-        options.signal?.aborted ? new DeployAbortedError('deployment cancelled', { host: host.name }) : error,
-      );
+      return failBefore(options.signal?.aborted ? cancelled() : error);
     }
     const prefetched = (await reading) && !waited;
     result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false, prefetched });
@@ -159,7 +158,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
   }
   const failures: HostFailure[] = [...result.failures];
   if (options.signal?.aborted) {
-    failures.push(hostFailure(new DeployAbortedError('deployment cancelled', { host: host.name })));
+    failures.push(hostFailure(cancelled()));
   }
   const lost = failures.some((f) => isConnectionFailure(f.error));
   const { status: _status, failures: _failures, ...counts } = result;
@@ -175,8 +174,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
 /** Whether the checks' reads were fetched (else runHost fetches them and reports what fails). */
 async function prefetch(conn: Connection, root: Propapp): Promise<boolean> {
   try {
-    const queries = collectPrefetch(root);
-    if (queries.length > 0) await conn.probe(queries);
+    await prefetchChecks(conn, root);
     return true;
   } catch {
     return false;

@@ -8,7 +8,7 @@ import { CannotUnapplyError, toConsfigError } from '../errors.js';
 import type { DeployEvent, HostFailure, HostResult, NestedIn } from '../events.js';
 import { hostFailure, hostResult } from './host-result.js';
 import { lockTarget } from './lock.js';
-import { collectPrefetch } from './prefetch.js';
+import { prefetchChecks } from './prefetch.js';
 import { propertyContext, type ContextScope } from './property-context.js';
 import type { HostattrView } from '../hostattrs.js';
 import {
@@ -281,10 +281,7 @@ export async function runHost(host: NestedHost, conn: Connection, options: RunHo
   const run = new HostRun(host.name, host.attrs, conn, options);
   const extra: HostFailure[] = [];
   try {
-    if (!options.prefetched) {
-      const queries = collectPrefetch(host.root);
-      if (queries.length > 0) await conn.probe(queries);
-    }
+    if (!options.prefetched) await prefetchChecks(conn, host.root);
     await run.applyRoot(host.root);
   } catch (error) {
     if (!run.failures.some((f) => f.error === error)) {

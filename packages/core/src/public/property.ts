@@ -13,4 +13,4 @@ export { tempPathFor } from '../agent/connection.js';
 export { shellJoin, shellQuote } from '../agent/shell-quote.js';
 export { formatArgv } from '../errors.js';
 export { dataAttr, fetchData } from '../data.js';
-export { sha256Hex } from '../random.js';
+export { sha256Hex } from '../digest.js';
