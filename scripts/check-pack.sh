@@ -28,6 +28,16 @@ if (r.changed !== 1 || typeof runCli !== 'function' || !defineHost) process.exit
 if (ssh('a@b').describe() !== 'ssh:a@b') process.exit(1);
 if (!sudo() || typeof shiftTree !== 'function' || mmdebstrap.name !== 'mmdebstrap') process.exit(1);
 "
+# Chains start by posix_spawn through koffi, whose binary comes from its platform package.
+spawned=$(DEBUG=consfig:agent node --input-type=module -e "
+import { deployThese } from '@consfig/core';
+import { file } from '@consfig/properties';
+await deployThese('local', file.hasContent('$out/app/ok2', 'packed'));
+" 2>&1)
+case $spawned in
+  *'spawn local (posix_spawn)'*) ;;
+  *) echo "check-pack: not started by posix_spawn: $spawned" >&2; exit 1 ;;
+esac
 # A CommonJS project (npm init's default) requires them too (require of ESM, Node >= 20.19).
 node -e "
 const core = require('@consfig/core');

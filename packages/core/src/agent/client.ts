@@ -5,7 +5,6 @@
  * both pipes are always read, so neither can fill up and deadlock the chain; only a
  * streaming sink that asks for a pause (a slow terminal) pauses the pipe it is fed from.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomHex } from '../random.js';
 import { AgentProtocolError, ConnectionError, ConnectionLostError } from '../errors.js';
 import { logger } from '../log.js';
@@ -13,6 +12,7 @@ import { FrameReader } from './frame-reader.js';
 import type { OutputSink } from '../connection.js';
 import { Collector } from './output.js';
 import { helloRequest, type Request } from './requests.js';
+import { defaultSpawnMethod, spawnChain, type ChainProcess } from './spawn-chain.js';
 
 const debug = logger('consfig:agent');
 
@@ -73,7 +73,7 @@ export class AgentClient {
   info: AgentInfo = { pid: 0, pgid: 0, uid: -1, gid: -1 };
 
   private constructor(
-    private readonly proc: ChildProcess,
+    private readonly proc: ChainProcess,
     private readonly chain: string,
   ) {
     proc.stdout!.on('data', (chunk: Buffer) => this.out.push(chunk));
@@ -110,13 +110,9 @@ export class AgentClient {
 
   /** Spawn `argv` (the chain ending in `sh -c AGENT_PROGRAM`) and greet the agent, without waiting. */
   static launch(argv: readonly string[], options: AgentSpawnOptions): AgentClient {
-    debug('spawn %s', options.chain);
-    const proc = spawn(argv[0]!, argv.slice(1), {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-      // Its own process group, so that kill() takes everything the chain started.
-      detached: true,
-    });
+    debug('spawn %s (%s)', options.chain, defaultSpawnMethod());
+    // In a session of its own, so that kill() takes everything the chain started.
+    const proc = spawnChain(argv, options.env ?? process.env);
     const client = new AgentClient(proc, options.chain);
     if (options.preamble) proc.stdin!.write(options.preamble);
     client.ready = client.greet();

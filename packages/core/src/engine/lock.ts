@@ -15,12 +15,18 @@ export const DEFAULT_LOCK_WAIT_MS = 300_000;
 
 const RUN = randomHex(6);
 
+let whoText: string | undefined;
+
+/** user@host of this process: asked once per run (the user's name is an NSS lookup). */
 function who(): string {
-  try {
-    return `${userInfo().username}@${hostname()}`;
-  } catch {
-    return `uid ${process.getuid?.() ?? '?'}@${hostname()}`;
+  if (whoText === undefined) {
+    try {
+      whoText = `${userInfo().username}@${hostname()}`;
+    } catch {
+      whoText = `uid ${process.getuid?.() ?? '?'}@${hostname()}`;
+    }
   }
+  return whoText;
 }
 
 export function holderText(host: string): string {

@@ -1,0 +1,134 @@
+/**
+ * Start a connection chain's first process, detached in a session of its own, its stdio on
+ * socket pairs. posix_spawn through koffi where it can (see native/posix-spawn.ts: Node's
+ * own spawn blocks the main thread for a fork of the whole process), Node's spawn where it
+ * cannot: no koffi build or no glibc, or a worker thread, which gets no SIGCHLD.
+ */
+import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { constants as osConstants } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Writable } from 'node:stream';
+import { isMainThread } from 'node:worker_threads';
+import { onChildExit } from '../native/child-exit.js';
+import { posixSpawn, posixSpawnAvailable, type ExitStatus } from '../native/posix-spawn.js';
+
+/** What the agent uses of a child process; Node's ChildProcess has it too. */
+export interface ChainProcess {
+  readonly pid?: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+}
+
+export type SpawnMethod = 'posix_spawn' | 'node';
+
+/** The method spawnChain takes on this platform and thread. */
+export function defaultSpawnMethod(): SpawnMethod {
+  return isMainThread && posixSpawnAvailable() ? 'posix_spawn' : 'node';
+}
+
+export function spawnChain(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  method: SpawnMethod = defaultSpawnMethod(),
+): ChainProcess {
+  if (method === 'node') {
+    return spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
+  }
+  return new SpawnedChain(argv, env);
+}
+
+/** Number to name, the first name where two share a number (SIGABRT, not SIGIOT). */
+function names<T extends string>(table: Record<string, number>): Map<number, T> {
+  const map = new Map<number, T>();
+  for (const [name, n] of Object.entries(table)) if (!map.has(n)) map.set(n, name as T);
+  return map;
+}
+const signalNames = names<NodeJS.Signals>(osConstants.signals);
+const errnoNames = names<string>(osConstants.errno);
+
+/** `file` looked up in the PATH the child gets, as execvp would, or undefined. */
+export function findExecutable(file: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (file.includes('/')) return file;
+  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
+    const path = join(dir || '.', file);
+    try {
+      accessSync(path, fsConstants.X_OK);
+      if (statSync(path).isFile()) return path;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+function spawnError(file: string, argv: readonly string[], code: string, errno: number): Error {
+  return Object.assign(new Error(`spawn ${file} ${code}`), {
+    code,
+    errno: -errno,
+    syscall: `spawn ${file}`,
+    path: file,
+    spawnargs: argv.slice(1),
+  });
+}
+
+class SpawnedChain extends EventEmitter implements ChainProcess {
+  readonly pid: number | undefined;
+  readonly stdin: Writable;
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  private openStreams = 2;
+  private closed = false;
+  private exitStatus: [number | null, NodeJS.Signals | null] | undefined;
+
+  constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
+    super();
+    const file = argv[0]!;
+    const path = findExecutable(file, env);
+    const envp = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+    const started = path === undefined ? osConstants.errno.ENOENT : posixSpawn(path, argv, envp);
+    if (typeof started === 'number') {
+      // As Node does: no process, streams that end at once, the error on the next tick.
+      this.pid = undefined;
+      this.stdin = new Writable({ write: (_chunk, _encoding, callback) => callback() });
+      this.stdout = Readable.from([]);
+      this.stderr = Readable.from([]);
+      const error = spawnError(file, argv, errnoNames.get(started) ?? `errno ${started}`, started);
+      process.nextTick(() => this.emit('error', error));
+      return;
+    }
+    this.pid = started.pid;
+    this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
+    this.stdout = new Socket({ fd: started.stdout, readable: true, writable: false });
+    this.stderr = new Socket({ fd: started.stderr, readable: true, writable: false });
+    for (const stream of [this.stdout, this.stderr]) stream.on('close', () => this.streamClosed());
+    onChildExit(started.pid, (status) => this.exited(status));
+  }
+
+  private exited(status: ExitStatus | null): void {
+    const code = status?.code ?? null;
+    const signal = status?.signal ? (signalNames.get(status.signal) ?? null) : null;
+    this.exitStatus = [code, signal];
+    // As Node's ChildProcess: nothing more can be written to a process that has gone.
+    this.stdin.destroy();
+    this.emit('exit', code, signal);
+    this.maybeClose();
+  }
+
+  private streamClosed(): void {
+    this.openStreams--;
+    this.maybeClose();
+  }
+
+  /** 'close' once the process has exited and both its output streams have closed. */
+  private maybeClose(): void {
+    if (!this.exitStatus || this.openStreams > 0 || this.closed) return;
+    this.closed = true;
+    this.emit('close', ...this.exitStatus);
+  }
+}
