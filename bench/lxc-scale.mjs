@@ -90,12 +90,12 @@ function consfigDeploy(file, expectChanged) {
     let out = '';
     let err = '';
     let fds = 0;
+    // From /proc, not pgrep: a process started every 25 ms would take a core's share
+    // from the deploy it measures.
     const sample = setInterval(() => {
       try {
-        const node = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'bin.js deploy'], {
-          encoding: 'utf8',
-        }).trim();
-        if (node) fds = Math.max(fds, readdirSync(`/proc/${node.split('\n')[0]}/fd`).length);
+        const node = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0];
+        if (node) fds = Math.max(fds, readdirSync(`/proc/${node}/fd`).length);
       } catch {
         // between processes
       }

@@ -99,6 +99,8 @@ export async function startSshd(users = ['root']) {
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => proc.once('exit', r));
+      // Its keys and log: one directory per test file and bench run would pile up.
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -3,9 +3,11 @@
  * threaded, so it may setns) becomes the owner where root enters a user's container,
  * asks lxc-info for the init, enters the init's differing namespaces (user first), takes
  * its root, becomes root there and runs the agent with the init's environment, forking
- * once where the PID namespace changes, as nsenter does. That is perl, lxc-info and the
- * agent's shell on the way in, where the shell way takes setpriv, sh, lxc-info, tr,
- * nsenter and env as well. perl-base is Essential on Debian; elsewhere `method: 'attach'`
+ * once where the PID namespace changes, as nsenter does. The init's pid comes from the
+ * container's command socket, as lxc-info gets it, without starting lxc-info (which loads
+ * liblxc: the dearest step of entering); lxc-info is asked where the socket cannot answer.
+ * That is perl and the agent's shell on the way in, where the shell way takes setpriv, sh,
+ * lxc-info, tr, nsenter and env. perl-base is Essential on Debian; elsewhere `method: 'attach'`
  * takes the shell way, which perl itself takes where the deploying user is neither root
  * nor the owner (su's PAM session is needed).
  */
@@ -14,6 +16,40 @@ import { PERL_ARCH } from './perl-arch.js';
 
 /** The PATH for lxc-info and, where the container's init sets none, for the agent. */
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * Perl text defining `init_pid(NAME, LXCPATH)`: the pid of a running container's init, asked
+ * of the container's monitor over its command socket (the abstract Unix socket
+ * `@LXCPATH/NAME/command`, request GET_INIT_PID, 4 since LXC 1.1), only where the monitor
+ * runs as us or as root; undef where it cannot tell (no LXCPATH given, a name LXC would hash,
+ * no such socket, no answer within 5 s), and the caller asks lxc-info. Needs `$arch`.
+ */
+export const INIT_PID_PERL = String.raw`my %PEERCRED = (x86_64 => 17, aarch64 => 17, riscv64 => 17,
+  loongarch64 => 17, s390x => 17, i386 => 17, arm => 17, ppc64 => 21);
+sub init_pid {
+  my ($name, $lxcpath) = @_;
+  my $path = "$lxcpath/$name/command";
+  my $so_peercred = $PEERCRED{$arch};
+  return undef if $lxcpath eq '' || length($path) >= 106 || !$so_peercred;
+  socket(my $s, 1, 1, 0) or return undef;
+  connect($s, pack('S', 1) . "\0$path") or return undef;
+  my (undef, $uid) = unpack('i2', getsockopt($s, 1, $so_peercred) // return undef);
+  return undef unless $uid == $< || $uid == 0;
+  my $ptr = length(pack('p', undef));
+  my ($answer, $got) = ('', 1);
+  eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 5;
+    syswrite($s, pack('ii', 4, 0) . ("\0" x $ptr)) == 8 + $ptr or die "short\n";
+    $got = sysread($s, $answer, 8 + $ptr - length($answer), length($answer)) while $got && length($answer) < 8 + $ptr;
+    alarm 0;
+  };
+  alarm 0;
+  return undef if length($answer) < 8 + $ptr;
+  my ($ret) = unpack('i', $answer);
+  my $pid = unpack($ptr == 8 ? 'Q' : 'L', substr($answer, 8));
+  return $ret == 0 && $pid > 0 && -d "/proc/$pid" ? $pid : undef;
+}`;
 
 /** `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are the agent. */
 export const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
@@ -39,7 +75,9 @@ if ($< == 0 && $pw[2] != 0) {
 my @info = ('lxc-info', ($lxcpath ne '' ? ('-P', $lxcpath) : ()), '-n', $name, '-H');
 sub info { open(my $fh, '-|', @info, @_) or die "lxc: cannot run lxc-info: $!\n"; local $/; my $out = <$fh>; close $fh;
   $out = '' unless defined $out; $out =~ s/\s+\z//; $out }
-my $pid = info('-p');
+${PERL_ARCH}
+${INIT_PID_PERL}
+my $pid = init_pid($name, $lxcpath) // info('-p');
 if ($pid !~ /\A\d+\z/) {
   my $state = info('-s') || 'unknown';
   print STDERR "lxc: container $name of $pw[0] is not running ($state)\n";
@@ -58,7 +96,6 @@ opendir(my $root, "/proc/$pid/root") or die "lxc: $name: the root of $pid: $!\n"
 # A user namespace whose setgroups is denied cannot take setgroups(2): its map makes us root there.
 my $deny = 0;
 if ($user && open(my $sg, '<', "/proc/$pid/setgroups")) { $deny = (<$sg> // '') =~ /deny/ }
-${PERL_ARCH}
 my %SETNS = (x86_64 => 308, aarch64 => 268, riscv64 => 268, loongarch64 => 268, ppc64 => 350, s390x => 339,
   i386 => 346, arm => 375);
 my $setns = $SETNS{$arch} or die "lxc: no setns(2) known for $arch\n";

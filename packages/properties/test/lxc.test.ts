@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +17,8 @@ import { lxc as lxcHop, su, sudo } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
 import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
+import { INIT_PID_PERL } from '../../connections/src/lxc-enter.js';
+import { PERL_ARCH } from '../../connections/src/perl-arch.js';
 import {
   ensureBridge,
   ensureUsers,
@@ -133,6 +136,19 @@ describe('lxc properties', () => {
       expect(sh(`cat ${LXCPATH}/c1/rootfs/etc/chain-${i}`)).toBe(`chain ${i}\n`);
     }
   }, 120_000);
+
+  it("finds a container's init by its command socket, as lxc-info does, without running lxc-info", () => {
+    const script = `${PERL_ARCH}\n${INIT_PID_PERL}\nprint init_pid($ARGV[0], $ARGV[1]) // 'undef'`;
+    const ask = (user: string, name: string) =>
+      execFileSync('runuser', ['-u', user, '--', 'perl', '-e', script, name, LXCPATH], { encoding: 'utf8' });
+    const pid = asUser(`lxc-info -P ${LXCPATH} -n c1 -p -H`).trim();
+    expect(pid).toMatch(/^\d+$/);
+    expect(ask(TEST_USER, 'c1')).toBe(pid);
+    // No such container: lxc-info is left to say so.
+    expect(ask(TEST_USER, 'nosuch')).toBe('undef');
+    // A monitor run by someone else than us or root is not believed.
+    expect(ask('nobody', 'c1')).toBe('undef');
+  });
 
   it('enters with lxc-attach too (the fallback where nsenter is missing)', async () => {
     const r = await deploy(containerHost('c1', [file.hasContent('/etc/attached', 'yes')]), [

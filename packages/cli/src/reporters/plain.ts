@@ -14,6 +14,9 @@ interface Running {
   stack: { id: number; desc: string }[];
   since: number;
   lastBeat: number;
+  /** Connected; and waiting for another deployment's lock until its first property starts. */
+  connected: boolean;
+  waiting: boolean;
 }
 
 export class PlainReporter implements Reporter {
@@ -38,16 +41,23 @@ export class PlainReporter implements Reporter {
   private track(event: DeployEvent): void {
     const now = Date.now();
     if (event.type === 'host:start') {
-      this.running.set(event.host, { stack: [], since: now, lastBeat: now });
+      this.running.set(event.host, { stack: [], since: now, lastBeat: now, connected: false, waiting: false });
       this.timer ??= setInterval(() => this.beat(), Math.min(1000, this.heartbeatMs));
       this.timer.unref?.();
     } else if (event.type === 'host:end') {
       this.running.delete(event.host);
+    } else if (event.type === 'host:connected' || event.type === 'host:waiting') {
+      const r = this.running.get(event.host);
+      if (r) {
+        r.connected = true;
+        r.waiting ||= event.type === 'host:waiting';
+      }
     } else if (event.type === 'property:start') {
       const r = this.running.get(event.host);
       if (r) {
         r.stack.push({ id: event.id, desc: event.desc });
         r.since = now;
+        r.waiting = false;
       }
     } else if (event.type === 'property:end') {
       const r = this.running.get(event.host);
@@ -61,7 +71,13 @@ export class PlainReporter implements Reporter {
       if (now - r.lastBeat < this.heartbeatMs || now - r.since < this.heartbeatMs) continue;
       r.lastBeat = now;
       const at = r.stack[r.stack.length - 1]?.desc;
-      const what = at ? `${this.options.dryRun ? 'checking' : 'at'} ${at}` : 'connecting';
+      const what = at
+        ? `${this.options.dryRun ? 'checking' : 'at'} ${at}`
+        : r.waiting
+          ? 'waiting for the lock'
+          : r.connected
+            ? 'starting'
+            : 'connecting';
       this.options.out.write(`${this.s.dim(`… ${host}: still ${what} (${formatDuration(now - r.since)})`)}\n`);
     }
   }

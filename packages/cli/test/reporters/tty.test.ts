@@ -112,4 +112,23 @@ describe('the plain reporter, for logs', () => {
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(chunks.length).toBe(after);
   });
+
+  it("says a host waits for another deployment's lock, not that it is still connecting", async () => {
+    const { chunks, out } = output();
+    const r = new PlainReporter({ verbosity: 0, dryRun: false, color: false, out, heartbeatMs: 150 });
+    const [start] = run('busy.example', 'changed');
+    const beats = () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l.startsWith('…'));
+    r.onEvent(start!);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(beats().at(-1)).toMatch(/^… busy\.example: still connecting \(/);
+    r.onEvent({ type: 'host:connected', host: 'busy.example', chain: 'local', durationMs: 5 });
+    r.onEvent({ type: 'host:waiting', host: 'busy.example', chain: 'local', holder: 'consfig pid 1', waitMs: 300_000 });
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(beats().at(-1)).toMatch(/^… busy\.example: still waiting for the lock \(/);
+    r.end([result('busy.example')]);
+  });
 });

@@ -150,6 +150,18 @@ export class AgentClient {
     }
   }
 
+  /**
+   * What the greeting will say, known beforehand (a chain on this machine): the agent is
+   * the spawned process, leader of its session; requests need not wait for the greeting.
+   */
+  assume(ids: { uid: number; gid: number }): void {
+    const pid = this.proc.pid ?? 0;
+    this.info = { pid, pgid: pid, ...ids };
+    this.assumed = true;
+  }
+
+  private assumed = false;
+
   nextNonce(): string {
     return `${this.prefix}${(this.counter++).toString(36)}@@`;
   }
@@ -202,6 +214,9 @@ export class AgentClient {
   /** End the agent (EOF on its stdin) and wait for the chain to exit. */
   async close(timeoutMs = 5000): Promise<void> {
     if (!this.exited) {
+      // An agent on this machine that was only greeted has done nothing: no need to wait
+      // for its shell to start, read the greeting and see the end of its input.
+      if (this.assumed && this.counter <= 1) this.kill('SIGKILL');
       this.proc.stdin!.end();
       const timer = setTimeout(() => this.kill('SIGTERM'), timeoutMs);
       timer.unref();

@@ -6,7 +6,9 @@
  */
 import { randomHex } from '../random.js';
 import { posix } from 'node:path';
-import { AgentClient } from './client.js';
+import { LocalLock, type LockAnswer } from './local-lock.js';
+import { localProbeAvailable, probeLocally } from './local-probe.js';
+import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
 import { AGENT_PROGRAM } from './program.js';
 import {
@@ -49,6 +51,12 @@ export interface OpenOptions {
   data?: ((iden1: string, iden2: string) => Promise<Buffer>) | undefined;
   /** See HopContext.keepConnections. */
   keepConnections?: number | undefined;
+  /**
+   * On this machine (no hops), whether the deployment lock and probes are this process's
+   * (the default: the same lock file and answers without the agent's flock, find and
+   * cat) or, when false, the agent's.
+   */
+  inProcess?: boolean | undefined;
 }
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
@@ -86,6 +94,14 @@ export async function launchConnection(
     ...(options.env ? { env: options.env } : {}),
     ...(preamble.length > 0 ? { preamble } : {}),
   });
+  if (hops.length === 0 && options.inProcess !== false) {
+    // This machine: the agent is this process's user, a child in a session of its own, so
+    // nothing its greeting would say is unknown, and the lock and reads need no agent.
+    // Waiting for the shell to start would only delay them; a shell that cannot start
+    // fails the first request that needs it.
+    client.assume({ uid: process.getuid!(), gid: process.getgid!() });
+    return { conn: new AgentConnection(client, hops, options, ownFrom), ready: Promise.resolve() };
+  }
   const ready = client.ready.catch(async (error: unknown) => {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
     for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});
@@ -110,6 +126,7 @@ async function openAgentConnection(
 }
 
 const NAME_MAX = 255;
+const noop = () => {};
 /** How long a deployment waits for a holder of its own run: as long as that takes. */
 const SAME_RUN_WAIT_MS = 24 * 3600_000;
 
@@ -138,6 +155,12 @@ export class AgentConnection implements Connection {
   private readonly children: AgentConnection[] = [];
   private listener: ((event: CommandEvent) => void) | undefined;
   private closed = false;
+  /** The deployment lock being taken, settled either way (reads made here wait for it). */
+  private locking: Promise<void> | undefined;
+  /** The last command or write sent, settled either way (the agent answers in order). */
+  private changing: Promise<void> | undefined;
+  /** The lock this process holds for a local connection (null: the agent's is used). */
+  private localLock: LocalLock | null | undefined;
 
   constructor(
     private readonly client: AgentClient,
@@ -169,7 +192,7 @@ export class AgentConnection implements Connection {
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
     const started = performance.now();
-    const answer = await this.client.send(
+    const sent = this.client.send(
       runRequest(this.client.nextNonce(), {
         argv,
         input,
@@ -180,6 +203,8 @@ export class AgentConnection implements Connection {
       }),
       { stdout: options.stdout, stderr: options.stderr, limit: options.outputLimit },
     );
+    if (!options.readOnly) this.changing = sent.then(noop, noop);
+    const answer = await sent;
     if (options.affects) this.forget(options.affects);
     else if (!options.readOnly) this.cache.clear();
     const result: CommandResult = {
@@ -212,7 +237,9 @@ export class AgentConnection implements Connection {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const tmp = tempPathFor(path);
     const plan = this.writePlan(path, options);
-    const answer = await this.client.send(writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }));
+    const sent = this.client.send(writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }));
+    this.changing = sent.then(noop, noop);
+    const answer = await sent;
     this.forget([path]);
     if (answer.exitCode !== 0) {
       throw new WriteFailedError(path, answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`);
@@ -220,29 +247,60 @@ export class AgentConnection implements Connection {
   }
 
   async lock(options: LockOptions): Promise<void> {
+    const taking = this.takeLock(options);
+    this.locking = taking.catch(() => {});
+    return taking;
+  }
+
+  private async takeLock(options: LockOptions): Promise<void> {
     // Each user has a lock of their own (consfig.lock for root, consfig-UID.lock for
     // others): root's file is 0600, and a user's deploy can only change what that user
     // may write anyway. The agent names it, so the request need not wait for its greeting.
-    const tried = await this.client.send(lockTryRequest(this.client.nextNonce(), options.holder));
-    if (tried.exitCode === 0) return;
-    const lockError = (answer: typeof tried) =>
-      new ConsfigError(
-        `cannot take the deployment lock on ${this.chainText}: ` +
-          (answer.stderr.toString('utf8').trim() || `exit code ${answer.exitCode}`),
-      );
-    if (tried.exitCode !== 75) throw lockError(tried);
-    const holder = tried.stdout.toString('utf8').trim() || 'another deployment';
+    const locker = this.locker();
+    const lockError = (answer: { error: string }) =>
+      new ConsfigError(`cannot take the deployment lock on ${this.chainText}: ${answer.error}`);
+    const tried = await locker.tryTake(options.holder);
+    if ('error' in tried) throw lockError(tried);
+    if (tried.taken) return;
+    const holder = tried.holder || 'another deployment';
     const waitMs = options.run !== undefined && holder.includes(options.run) ? SAME_RUN_WAIT_MS : options.waitMs;
     options.onWait?.(holder, waitMs);
-    const waited = await this.client.send(lockWaitRequest(this.client.nextNonce(), waitMs / 1000, options.holder));
-    if (waited.exitCode === 0) return;
-    if (waited.exitCode !== 75) throw lockError(waited);
-    const still = waited.stdout.toString('utf8').trim() || holder;
+    const waited = await locker.waitTake(waitMs, options.holder);
+    if ('error' in waited) throw lockError(waited);
+    if (waited.taken) return;
+    const still = waited.holder || holder;
     throw new LockedError(
       `${this.chainText} is being deployed by ${still}; gave up after waiting ${formatSeconds(waitMs)}`,
       still,
       this.chainText,
     );
+  }
+
+  /** Who takes the lock: this process on this machine (see local-lock.ts), else the agent. */
+  private locker(): {
+    tryTake(holder: string): LockAnswer | Promise<LockAnswer>;
+    waitTake(waitMs: number, holder: string): Promise<LockAnswer>;
+  } {
+    if (this.inProcess()) {
+      this.localLock ??= LocalLock.for(this.options.env ?? process.env) ?? null;
+      if (this.localLock) return this.localLock;
+    }
+    const answer = (a: RawAnswer): LockAnswer =>
+      a.exitCode === 0
+        ? { taken: true }
+        : a.exitCode === 75
+          ? { taken: false, holder: a.stdout.toString('utf8').trim() }
+          : { error: a.stderr.toString('utf8').trim() || `exit code ${a.exitCode}` };
+    return {
+      tryTake: async (holder) => answer(await this.client.send(lockTryRequest(this.client.nextNonce(), holder))),
+      waitTake: async (waitMs, holder) =>
+        answer(await this.client.send(lockWaitRequest(this.client.nextNonce(), waitMs / 1000, holder))),
+    };
+  }
+
+  /** On this machine, with nothing in between: the lock and probes are this process's. */
+  private inProcess(): boolean {
+    return this.hops.length === 0 && this.options.inProcess !== false;
   }
 
   /**
@@ -317,6 +375,18 @@ export class AgentConnection implements Connection {
       unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
     }
     if (unique.size === 0) return result;
+    if (this.inProcess() && localProbeAvailable()) {
+      // The agent answers in order, so its reads follow the lock, commands and writes
+      // asked for before them; these must too, or they could see another deployment's
+      // half-done work, or miss a write of this one.
+      await this.locking;
+      await this.changing;
+      for (const [path, info] of await probeLocally(unique)) {
+        this.cache.set(path, info);
+        result.set(path, info);
+      }
+      return result;
+    }
     // Batches small enough for one xargs command line; written at once, answered in order.
     const batches: { path: string; content: boolean }[][] = [[]];
     let bytes = 0;
@@ -368,6 +438,7 @@ export class AgentConnection implements Connection {
     this.closed = true;
     await Promise.all(this.children.map((c) => c.close()));
     await this.client.close();
+    this.localLock?.release();
     for (const hop of this.hops.slice(this.ownFrom)) await hop.cleanup?.();
   }
 
@@ -391,6 +462,7 @@ export class AgentConnection implements Connection {
     }
     this.client.kill();
     await this.client.close(1000).catch(() => {});
+    this.localLock?.release();
   }
 }
 

@@ -2,7 +2,9 @@
  * Start a connection chain's first process, detached in a session of its own, its stdio on
  * socket pairs. posix_spawn through koffi where it can (see native/posix-spawn.ts: Node's
  * own spawn blocks the main thread for a fork of the whole process), Node's spawn where it
- * cannot: no koffi build or no glibc, or a worker thread, which gets no SIGCHLD.
+ * cannot: no koffi build or no glibc, or a worker thread, which gets no SIGCHLD. One
+ * difference: an executable file without a `#!` line fails with ENOEXEC here, where
+ * execvp would hand it to /bin/sh; a chain always starts a real program.
  */
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';

@@ -82,10 +82,10 @@ export interface SpawnedFds {
   stderr: number;
 }
 
-/** A connected pair of Unix sockets (what libuv gives a child's stdio), both close-on-exec. */
-function socketPair(c: Libc): [number, number] {
+/** A connected pair of Unix sockets (what libuv gives a child's stdio), both close-on-exec; or errno. */
+function socketPair(c: Libc): [number, number] | number {
   const fds = new Int32Array(2);
-  if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) throw new Error('socketpair failed');
+  if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) return koffi()!.errno();
   return [fds[0]!, fds[1]!];
 }
 
@@ -97,7 +97,15 @@ function socketPair(c: Libc): [number, number] {
 export function posixSpawn(path: string, argv: readonly string[], envp: readonly string[]): SpawnedFds | number {
   const c = bound();
   if (!c) throw new Error('posix_spawn is not available');
-  const pairs = [socketPair(c), socketPair(c), socketPair(c)];
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < 3; i++) {
+    const pair = socketPair(c);
+    if (typeof pair === 'number') {
+      for (const fds of pairs) for (const fd of fds) c.close(fd);
+      return pair; // EMFILE, ENFILE: as Node reports them, an error event
+    }
+    pairs.push(pair);
+  }
   const actions = Buffer.alloc(FILE_ACTIONS_SIZE);
   c.faInit(actions);
   pairs.forEach(([, child], target) => c.faDup2(actions, child, target));

@@ -328,29 +328,131 @@ describe('files', () => {
   });
 });
 
+describe('probe on this machine', () => {
+  it('reads after the commands and writes asked for before it, as the agent would', async () => {
+    const path = join(dir, 'ordered');
+    const [, , found] = await Promise.all([
+      conn.writeFile(path, 'written'),
+      conn.run(['sh', '-c', 'sleep 0.2; printf " and appended" >> "$1"', 'sh', path]),
+      conn.probe([{ path, content: true }]),
+    ]);
+    expect(found.get(path)!.content!.toString()).toBe('written and appended');
+  });
+
+  it("gives the agent's answers without it: types, modes, ids, names, sizes, targets, contents", async () => {
+    const agent = await openConnection([], { inProcess: false });
+    const root = join(dir, 'same');
+    mkdirSync(root);
+    const paths = [root, join(root, 'absent'), join(root, 'absent', 'below'), '/dev/null'];
+    const add = (name: string, make: (path: string) => void) => {
+      const path = join(root, name);
+      make(path);
+      paths.push(path);
+    };
+    add('plain', (p) => writeFileSync(p, 'plain\n'));
+    add('empty', (p) => writeFileSync(p, ''));
+    add('binary', (p) => writeFileSync(p, Buffer.concat(HOSTILE_BYTES)));
+    add("it's a\nname with \\ and $(x)", (p) => writeFileSync(p, 'odd'));
+    add('setuid', (p) => {
+      writeFileSync(p, '#!/bin/sh\n');
+      chmodSync(p, 0o4755);
+    });
+    add('sticky-dir', (p) => {
+      mkdirSync(p);
+      chmodSync(p, 0o1777);
+    });
+    add('nameless-owner', (p) => {
+      writeFileSync(p, 'x');
+      chownSync(p, 4242, 4243);
+    });
+    add('nobody', (p) => {
+      writeFileSync(p, 'x');
+      chownSync(p, 65534, 65534);
+    });
+    add('link', (p) => symlinkSync('plain', p));
+    add('dangling', (p) => symlinkSync('/nonexistent/target', p));
+    add('fifo', (p) => execFileSync('mkfifo', [p]));
+    for (let i = 0; i < 300; i++) add(`many-${i}`, (p) => writeFileSync(p, `content ${i}`));
+    const queries = paths.map((path, i) => ({ path, content: i % 3 !== 2 }));
+    const here = await conn.probe(queries);
+    const there = await agent.probe(queries);
+    await agent.close();
+    expect([...here.keys()].sort()).toEqual([...there.keys()].sort());
+    for (const path of paths) expect({ path, ...here.get(path) }).toEqual({ path, ...there.get(path) });
+    expect(here.get(join(root, 'nameless-owner'))).toMatchObject({ user: '4242', group: '4243' });
+    expect(here.get(join(root, 'setuid'))).toMatchObject({ mode: 0o4755, type: 'file' });
+    expect(here.get(join(root, 'binary'))!.content).toEqual(Buffer.concat(HOSTILE_BYTES));
+  });
+});
+
 describe('lock', () => {
-  it('is held by the agent until it ends; a second deployment waits, names the holder, then fails', async () => {
+  it.each([
+    ['this process', true],
+    ['the agent', false],
+  ])(
+    'is held by %s until the connection ends; a second deployment waits, names the holder, then fails',
+    async (_, inProcess) => {
+      const first = await openConnection([], { inProcess });
+      const second = await openConnection([], { inProcess });
+      try {
+        await first.lock({ holder: 'consfig pid 1 (first)', waitMs: 1000 });
+        const waits: string[] = [];
+        const started = Date.now();
+        const error = await second
+          .lock({ holder: 'consfig pid 2 (second)', waitMs: 1000, onWait: (h) => waits.push(h) })
+          .catch((e: unknown) => e);
+        expect(waits).toEqual(['consfig pid 1 (first)']);
+        expect(error).toBeInstanceOf(LockedError);
+        expect((error as LockedError).message).toBe(
+          'local is being deployed by consfig pid 1 (first); gave up after waiting 1 s',
+        );
+        expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+        // The holder's commands do not keep it: a daemon started meanwhile would otherwise.
+        expect((await first.run(['sh', '-c', 'ls /proc/self/fd'])).stdout.toString().split('\n')).not.toContain('7');
+        // Killed, not closed: the lock goes with the connection.
+        await first.abort();
+        await second.lock({ holder: 'consfig pid 2 (second)', waitMs: 5000 });
+        expect(readFileSync(`${process.env.CONSFIG_LOCK_DIR}/consfig.lock`, 'utf8')).toBe('consfig pid 2 (second)\n');
+      } finally {
+        await first.close();
+        await second.close();
+      }
+    },
+  );
+
+  it("excludes the agent's lock and this process's alike: one file, one flock", async () => {
+    const agent = await openConnection([], { inProcess: false });
+    const here = await openConnection([]);
+    try {
+      await agent.lock({ holder: 'by the agent', waitMs: 1000 });
+      await expect(here.lock({ holder: 'here', waitMs: 300 })).rejects.toThrow(/being deployed by by the agent/);
+      await agent.close();
+      await here.lock({ holder: 'here', waitMs: 1000 });
+      const again = await openConnection([], { inProcess: false });
+      await expect(again.lock({ holder: 'agent again', waitMs: 300 })).rejects.toThrow(/being deployed by here/);
+      await again.close();
+    } finally {
+      await agent.close();
+      await here.close();
+    }
+  });
+
+  it("reads on this machine only once it holds the lock, so it sees the holder's last write", async () => {
     const first = await openConnection([]);
     const second = await openConnection([]);
+    const path = join(dir, 'guarded');
     try {
-      await first.lock({ holder: 'consfig pid 1 (first)', waitMs: 1000 });
-      const waits: string[] = [];
-      const started = Date.now();
-      const error = await second
-        .lock({ holder: 'consfig pid 2 (second)', waitMs: 1000, onWait: (h) => waits.push(h) })
-        .catch((e: unknown) => e);
-      expect(waits).toEqual(['consfig pid 1 (first)']);
-      expect(error).toBeInstanceOf(LockedError);
-      expect((error as LockedError).message).toBe(
-        'local is being deployed by consfig pid 1 (first); gave up after waiting 1 s',
-      );
-      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-      // The holder's commands do not keep it: a daemon started meanwhile would otherwise.
-      expect((await first.run(['sh', '-c', 'ls /proc/self/fd'])).stdout.toString().split('\n')).not.toContain('7');
-      // Killed, not closed: the lock goes with the agent.
-      await first.abort();
-      await second.lock({ holder: 'consfig pid 2 (second)', waitMs: 5000 });
-      expect(readFileSync(`${process.env.CONSFIG_LOCK_DIR}/consfig.lock`, 'utf8')).toBe('consfig pid 2 (second)\n');
+      await first.lock({ holder: 'consfig pid 1 (first)', waitMs: 10_000 });
+      writeFileSync(path, 'before');
+      const locked = second.lock({ holder: 'consfig pid 2 (second)', waitMs: 10_000 });
+      let read = false;
+      const reading = second.probe([{ path, content: true }]).finally(() => (read = true));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(read).toBe(false);
+      writeFileSync(path, 'after'); // the holder's last write
+      await first.close();
+      await locked;
+      expect((await reading).get(path)!.content!.toString()).toBe('after');
     } finally {
       await first.close();
       await second.close();

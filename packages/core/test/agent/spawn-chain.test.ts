@@ -107,6 +107,16 @@ describe.each(['posix_spawn', 'node'] as const)('spawnChain by %s', (method) => 
     expect(error.message).toBe('spawn consfig-no-such-program ENOENT');
   });
 
+  it('fails as Node does for a file that is not executable: an error event, EACCES', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'consfig-spawn-')), 'not-a-program');
+    writeFileSync(file, 'echo no\n', { mode: 0o644 });
+    const child = spawnChain([file], process.env, method);
+    child.stdout.resume();
+    child.stderr.resume();
+    const error = await new Promise<NodeJS.ErrnoException>((resolve) => child.on('error', resolve));
+    expect([error.code, error.message]).toEqual(['EACCES', `spawn ${file} EACCES`]);
+  });
+
   it('runs many at once, each answered on its own pipes', async () => {
     const all = await Promise.all(
       Array.from({ length: 20 }, (_, i) => run(method, ['sh', '-c', `read x; echo "$x-${i}"; exit ${i}`], `n\n`)),
