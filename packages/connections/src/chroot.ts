@@ -1,7 +1,8 @@
 /**
  * chroot: run the agent inside a root filesystem, in a private mount namespace that
  * holds the tree bound onto itself, /proc, /sys, /dev, /dev/pts, /dev/shm and /run
- * (with /run/lock; and the host's resolv.conf) for the life of the connection, so a
+ * (its /run/lock shared by every chain into the tree, so that their deployment locks
+ * exclude each other; and the host's resolv.conf) for the life of the connection, so a
  * chroot hop works inside another at any depth. The namespace dies with the chain, so nothing stays
  * mounted after it ends, even when the deploy fails or is killed. A policy-rc.d that
  * denies every start is bind-mounted too, so packages installed inside start no
@@ -38,6 +39,30 @@ if (!-d $r) { print STDERR "chroot: $r is not a directory
 sub mkdirs { my ($d) = @_; return if -d $d; (my $up = $d) =~ s{/+[^/]+/*\z}{}; mkdirs($up) if $up ne '';
   mkdir($d) or -d $d or die "chroot: cannot make $d: $!
 " }
+# The tree's /run/lock, where deployments into it take their lock: a directory of the
+# host's, one per tree (by device and inode) in a directory of root's, so that every chain
+# into the tree shares it, where each chain's own /run would give each a lock of its own.
+# Root of a user namespace (an unprivileged build) keeps one of its own, named by the uid
+# it is outside, as another user's would not be root's here.
+sub shared_locks {
+  my $base = (-d '/run/lock' && -w _) ? '/run/lock' : ($ENV{TMPDIR} || '/tmp');
+  my $all = "$base/consfig-chroots";
+  if (open(my $m, '<', '/proc/self/uid_map')) {
+    my ($in, $out, $count) = split(' ', <$m> // '');
+    $all .= "-$out" if defined $count && !($in == 0 && $out == 0 && $count == 4294967295);
+  }
+  mkdir($all, 0755);
+  my @a = lstat($all);
+  die "chroot: $all is not a directory of root's that only root may write
+" unless -d _ && $a[4] == 0 && !($a[2] & 022);
+  my @t = stat($r) or die "chroot: $r: $!
+";
+  my $tree = "$all/$t[0]-$t[1]";
+  mkdir($tree) and chmod(01777, $tree);
+  -d $tree or die "chroot: cannot make $tree: $!
+";
+  $tree;
+}
 # Paths are passed as strings, the flags and absent arguments (NULL) as numbers.
 sub mnt { my ($src, $dst, $type, $flags, $data) = @_;
   syscall($mount, $src, $dst, $type, $flags, $data) == 0 or die "chroot: cannot mount $src on $dst: $!
@@ -57,6 +82,7 @@ mnt('tmpfs', "$r/dev/shm", 'tmpfs', 0, 0);
 mnt('tmpfs', "$r/run", 'tmpfs', 0, 0);
 mkdir("$r/run/lock") && chmod(01777, "$r/run/lock") or die "chroot: cannot make $r/run/lock: $!
 ";
+mnt(shared_locks(), "$r/run/lock", 0, $BIND, 0);
 if (-e '/etc/resolv.conf') {
   my $c = "$r/etc/resolv.conf";
   if (!-e $c && !-l $c) { open(my $f, '>', $c) or die "chroot: cannot make $c: $!
@@ -117,6 +143,17 @@ mount -t devpts -o newinstance,ptmxmode=0666,mode=620 devpts "$r/dev/pts"
 mount -t tmpfs tmpfs "$r/dev/shm"
 mount -t tmpfs tmpfs "$r/run"
 mkdir -m 1777 "$r/run/lock"
+# The tree's lock directory, shared by every chain into it (see the perl way).
+base=/run/lock; { [ -d "$base" ] && [ -w "$base" ]; } || base=${'$'}{TMPDIR:-/tmp}
+all=$base/consfig-chroots
+if read -r in out count < /proc/self/uid_map && [ "$in $out $count" != "0 0 4294967295" ]; then all=$all-$out; fi
+[ -d "$all" ] || mkdir -m 755 "$all"
+if [ -L "$all" ] || [ "$(stat -c %u "$all")" != 0 ] || [ -n "$(find "$all" -maxdepth 0 -perm /022)" ]; then
+  echo "chroot: $all is not a directory of root's that only root may write" >&2; exit 111
+fi
+tree=$all/$(stat -c %d-%i "$r")
+[ -d "$tree" ] || mkdir -m 1777 "$tree"
+mount --bind "$tree" "$r/run/lock"
 if [ -e /etc/resolv.conf ]; then
   [ -e "$r/etc/resolv.conf" ] || [ -L "$r/etc/resolv.conf" ] || : > "$r/etc/resolv.conf"
   [ -L "$r/etc/resolv.conf" ] || mount --bind /etc/resolv.conf "$r/etc/resolv.conf"

@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openConnection } from '@consfig/core';
@@ -26,7 +35,9 @@ describe('chroot', () => {
     const conn = await openConnection([chroot(rootfs)]);
     expect((await conn.readFile('/etc/debian_version')).toString()).toMatch(/^12\./);
     const mounts = (await conn.readFile('/proc/self/mountinfo')).toString();
-    for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ']) expect(mounts).toContain(m);
+    for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ', ' /run/lock ']) {
+      expect(mounts).toContain(m);
+    }
     const policy = await conn.run(['/usr/sbin/policy-rc.d', 'apache2', 'start']);
     expect(policy.exitCode).toBe(101);
     expect(parentOf(conn.pid)).toBe('perl'); // one perl process set it up, and waits
@@ -65,7 +76,19 @@ describe('chroot', () => {
   it('without perl, the shell way: the same mounts, denial and cleanup', async () => {
     // A PATH with the tools the shell way needs and no perl; inside, the same directory has env.
     const bin = mkdtempSync('/tmp/consfig-noperl-');
-    for (const tool of ['sh', 'unshare', 'mkdir', 'mount', 'mktemp', 'chmod', 'chroot', 'umount', 'rm']) {
+    for (const tool of [
+      'sh',
+      'unshare',
+      'mkdir',
+      'mount',
+      'mktemp',
+      'chmod',
+      'chroot',
+      'umount',
+      'rm',
+      'stat',
+      'find',
+    ]) {
       symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     }
     mkdirSync(join(rootfs, bin), { recursive: true });
@@ -74,7 +97,9 @@ describe('chroot', () => {
       const conn = await openConnection([chroot(rootfs)], { env: { PATH: bin } });
       expect(parentOf(conn.pid)).toBe('sh');
       const mounts = (await conn.readFile('/proc/self/mountinfo')).toString();
-      for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ']) expect(mounts).toContain(m);
+      for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ', ' /run/lock ']) {
+        expect(mounts).toContain(m);
+      }
       expect((await conn.run(['/usr/sbin/policy-rc.d', 'apache2', 'start'])).exitCode).toBe(101);
       const ns = mntNamespaceOf(conn.pid);
       await conn.close();
@@ -84,6 +109,32 @@ describe('chroot', () => {
       rmSync(bin, { recursive: true, force: true });
       rmSync(join(rootfs, bin), { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it("shares the tree's deployment lock among all chains into it, and only that tree's", async () => {
+    const other = unpackRootfs('/var/lib/consfig-test/chroot-lock-other');
+    const first = await openConnection([chroot(rootfs)]);
+    const second = await openConnection([chroot(rootfs)]);
+    const elsewhere = await openConnection([chroot(other)]);
+    try {
+      await first.lock({ holder: 'consfig pid 1 (first)', waitMs: 1000 });
+      await expect(second.lock({ holder: 'consfig pid 2 (second)', waitMs: 500 })).rejects.toThrow(
+        /is being deployed by consfig pid 1 \(first\)/,
+      );
+      await elsewhere.lock({ holder: 'consfig pid 3 (another tree)', waitMs: 500 });
+      await first.close();
+      await second.lock({ holder: 'consfig pid 2 (second)', waitMs: 2000 });
+    } finally {
+      await first.close();
+      await second.close();
+      await elsewhere.close();
+    }
+    // Held in a directory of the host's, one per tree, not in the tree.
+    const { dev, ino } = statSync(rootfs);
+    expect(readFileSync(`/run/lock/consfig-chroots/${dev}-${ino}/consfig.lock`, 'utf8')).toBe(
+      'consfig pid 2 (second)\n',
+    );
+    expect(existsSync(join(rootfs, 'run/lock/consfig.lock'))).toBe(false);
   }, 120_000);
 
   it('a missing chroot fails the host with the hop named', async () => {
