@@ -68,6 +68,8 @@ export class AgentClient {
   private readonly prefix = `@@consfig:${randomHex(8)}:`;
   private counter = 0;
   private exited = false;
+  /** The greeting's content was known beforehand (see assume). */
+  private assumed = false;
   private exitError: Error | undefined;
   private readonly exitPromise: Promise<void>;
   info: AgentInfo = { pid: 0, pgid: 0, uid: -1, gid: -1 };
@@ -159,8 +161,6 @@ export class AgentClient {
     this.info = { pid, pgid: pid, ...ids };
     this.assumed = true;
   }
-
-  private assumed = false;
 
   nextNonce(): string {
     return `${this.prefix}${(this.counter++).toString(36)}@@`;
