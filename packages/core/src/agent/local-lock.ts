@@ -3,8 +3,8 @@
  * file the agent would lock with flock(1) (same directories, same name by uid, 0600, the
  * holder's line written in it), so deployments by the agent and by this process exclude
  * each other. Where flock(1) is missing the agents lock with a directory instead, and so
- * this is not used (`available` says no). Released when closed, or by the kernel when
- * this process dies, as the agent's goes with the agent.
+ * this is not used (`LocalLock.for` gives none). Released when closed, or by the kernel
+ * when this process dies, as the agent's goes with the agent.
  */
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { koffi } from '../native/koffi.js';
@@ -31,6 +31,7 @@ export type LockAnswer = { taken: true } | { taken: false; holder: string } | { 
 
 export class LocalLock {
   private fd: number | undefined;
+  private path: string | undefined;
 
   private constructor(private readonly env: NodeJS.ProcessEnv) {}
 
@@ -68,8 +69,6 @@ export class LocalLock {
     }
     return { taken: false, holder: text };
   }
-
-  private path: string | undefined;
 
   tryTake(holder: string): LockAnswer {
     this.path ??= this.file();
