@@ -7,7 +7,7 @@
  * when this process dies, as the agent's goes with the agent.
  */
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { koffi } from '../native/koffi.js';
+import { libcFunctions } from '../native/koffi.js';
 import { findExecutable } from './spawn-chain.js';
 
 const LOCK_EX = 2;
@@ -17,13 +17,7 @@ const POLL_MS = 100;
 let flock: ((fd: number, operation: number) => number) | null | undefined;
 
 function bound(): ((fd: number, operation: number) => number) | null {
-  if (flock === undefined) {
-    try {
-      flock = koffi()?.load('libc.so.6').func('int flock(int fd, int operation)') ?? null;
-    } catch {
-      flock = null;
-    }
-  }
+  flock ??= libcFunctions({ flock: 'int flock(int fd, int operation)' })?.flock ?? null;
   return flock;
 }
 
