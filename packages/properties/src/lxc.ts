@@ -197,7 +197,21 @@ function asOwner(owner: string, argv: string[]): string[] {
 async function start(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<void> {
   await ctx.run(asOwner(owner, ['lxc-start', '-P', lxcpath, '-n', name]));
   await ctx.run(asOwner(owner, ['lxc-wait', '-P', lxcpath, '-n', name, '-s', 'RUNNING', '-t', '30']));
+  if (!(await initIsSystemd(ctx, `${lxcpath}/${name}/rootfs`))) return;
+  // RUNNING is its init started; systemd listens a moment later, and what is deployed
+  // into the container next (systemctl) fails with "Failed to connect to bus" until then.
+  const listening = await ctx.test(asOwner(owner, ['sh', '-c', SYSTEMD_LISTENS, 'sh', lxcpath, name]));
+  if (!listening) ctx.fail(`systemd in container ${name} did not listen on /run/systemd/private within 60 s`);
 }
+
+/** Waits (60 s at most) for the socket of the systemd the container's init runs. */
+const SYSTEMD_LISTENS = [
+  'pid=$(lxc-info -P "$1" -n "$2" -p -H) || exit 1',
+  'i=0',
+  'while [ ! -S "/proc/$pid/root/run/systemd/private" ]; do',
+  '  i=$((i+1)); [ "$i" -le 600 ] || exit 1; sleep 0.1',
+  'done',
+].join('\n');
 
 async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<boolean> {
   const r = await ctx.run(asOwner(owner, ['lxc-info', '-P', lxcpath, '-n', name, '-s', '-H']), {

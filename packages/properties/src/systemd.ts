@@ -119,14 +119,27 @@ export const disabled = withParams<[unit: Arg]>()(
   }),
 );
 
+/** The socket systemctl run as root talks to systemd through. */
+const MANAGER_SOCKET = '/run/systemd/private';
+const SOCKET_WAIT_S = 60;
+
 /**
  * Whether units can be started here: systemd is the running init, and the host is not
  * marked noServices (a tree being built). Where not, the runtime properties below do
- * nothing and change nothing, as service.* do.
+ * nothing and change nothing, as service.* do. Just after boot (a container started a
+ * moment ago) /run/systemd/system is there before systemd's socket, and every systemctl
+ * would fail with "Failed to connect to bus": then wait for the socket.
  */
 async function systemdRuns(ctx: PropertyContext): Promise<boolean> {
   if (ctx.attrs.first(attrs.noServices) === true) return false;
-  return (await ctx.stat('/run/systemd/system')).exists;
+  if (!(await ctx.stat('/run/systemd/system')).exists) return false;
+  if ((await ctx.stat(MANAGER_SOCKET)).exists) return true;
+  const tries = SOCKET_WAIT_S * 10;
+  const wait = `i=0; while [ ! -S ${MANAGER_SOCKET} ]; do i=$((i+1)); [ $i -le ${tries} ] || exit 1; sleep 0.1; done`;
+  if (await ctx.test(['sh', '-c', wait])) return true;
+  return ctx.fail(
+    `systemd runs on ${ctx.hostname} but its socket ${MANAGER_SOCKET} did not appear in ${SOCKET_WAIT_S} s`,
+  );
 }
 
 const isActive = (ctx: PropertyContext, unit: string) => ctx.test(['systemctl', 'is-active', '-q', unit]);
@@ -143,7 +156,7 @@ function unitAction(
     desc: (unit) => `${unit} ${what}`,
     args: z.tuple([unitName]),
     argNames: ['unit'],
-    prefetch: () => [{ path: '/run/systemd/system' }],
+    prefetch: () => [{ path: '/run/systemd/system' }, { path: MANAGER_SOCKET }],
     check: async (ctx, unit) => !(await systemdRuns(ctx)) || done(ctx, unit),
     apply: async (ctx, unit) => {
       await ctx.run(['systemctl', verb, unit]);
@@ -169,7 +182,7 @@ export const daemonReloaded = defprop({
   name: 'systemd.daemonReloaded',
   desc: 'systemd daemon reloaded',
   args: z.tuple([]),
-  prefetch: () => [{ path: '/run/systemd/system' }],
+  prefetch: () => [{ path: '/run/systemd/system' }, { path: MANAGER_SOCKET }],
   check: async (ctx) => !(await systemdRuns(ctx)),
   apply: async (ctx) => {
     await ctx.run(['systemctl', 'daemon-reload']);

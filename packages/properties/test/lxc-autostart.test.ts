@@ -9,6 +9,7 @@ import { defineHost, deploy, openConnection, unapply, type Connection } from '@c
 import { lxc as lxcHop } from '@consfig/connections';
 import { apt, file, lxc, os, systemd, user } from '../src/index.js';
 import { asOwner, removeAllContainers, sh } from './support/lxc.js';
+import { bootSettled } from './support/systemd-boot.js';
 import { ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
 
 const LXCPATH = `/var/lib/consfig-test/lxc-autostart-${TEST_USER}`;
@@ -33,7 +34,7 @@ async function text(conn: Connection, argv: string[]): Promise<string> {
 
 /** The unit's state in the user's systemd instance, once the boot has settled. */
 async function unitState(conn: Connection, who = 'alice'): Promise<Record<string, string>> {
-  await conn.run(['systemctl', 'is-system-running', '--wait']);
+  expect(await bootSettled(conn)).toMatch(/^(running|degraded)$/);
   const uid = (await text(conn, ['id', '-u', who])).trim();
   const show = ['runuser', '-u', who, '--', 'env', `XDG_RUNTIME_DIR=/run/user/${uid}`, 'systemctl', '--user', 'show'];
   const props = '--property=ActiveState,Result,ExecMainStatus,ExecMainStartTimestampMonotonic';

@@ -59,6 +59,9 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
   const show = async (conn: Connection, what: string) =>
     (await conn.run(['systemctl', 'show', '-P', what, 'consfig-test.service'])).stdout.toString().trim();
 
+  const failureText = (f: { error: Error }) =>
+    [f.error.message, (f.error as { stderr?: string }).stderr ?? ''].join(' ').trim();
+
   beforeAll(async () => {
     ensureUsers();
     removeAllContainers(TEST_USER, LXCPATH);
@@ -76,11 +79,19 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
   afterAll(() => removeAllContainers(TEST_USER, LXCPATH));
 
   it('starts, reloads, restarts on a changed unit file, stops, and disables; each then unchanged', async () => {
+    // Started again, and deployed into at once, as a deployment that starts it does.
+    const restarted = await deploy(
+      defineHost('lxchost.example', [
+        lxc.userContainerStopped(inside, TEST_USER, LXCPATH),
+        lxc.userContainerStarted(inside, TEST_USER, LXCPATH),
+      ]),
+      'local',
+    );
+    expect([restarted.failures.map(failureText), restarted.changed]).toEqual([[], 2]);
+    const first = await run(unit('hello'), systemd.started('consfig-test.service'));
+    expect(first.failures.map(failureText)).toEqual([]);
     const conn = await openConnection([sd2()]);
     try {
-      await conn.run(['systemctl', 'is-system-running', '--wait']);
-      const first = await run(unit('hello'), systemd.started('consfig-test.service'));
-      expect(first.failures.map((f) => f.error.message)).toEqual([]);
       expect(await show(conn, 'ActiveState')).toBe('active');
       const pid = await show(conn, 'MainPID');
       expect((await run(unit('hello'), systemd.started('consfig-test.service'))).changed).toBe(0);
