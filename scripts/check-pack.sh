@@ -81,6 +81,18 @@ node extract.cjs "$top/README.md"
 ./node_modules/.bin/consfig hosts > hosts.txt
 grep -q '^web1.example.com  (local)$' hosts.txt
 ./node_modules/.bin/consfig --version
+# A config of its own in a directory with nothing installed (as npx or a global install
+# runs it): its @consfig/* imports are those of the consfig that runs it.
+mkdir "$out/own"
+cat > "$out/own/consfig.ts" <<'EOF_TS'
+import { defineConsfig, defineHost } from '@consfig/core';
+import { file } from '@consfig/properties';
+export default defineConsfig({
+  hosts: [defineHost('own.example', [file.hasContent(`${import.meta.dirname}/deployed`, 'own\n')], { via: 'local' })],
+});
+EOF_TS
+./node_modules/.bin/consfig deploy -c "$out/own" --reporter plain > "$out/own.txt"
+grep -q '1 changed' "$out/own.txt" && [ "$(cat "$out/own/deployed")" = own ] || { cat "$out/own.txt"; exit 1; }
 
 # pnpm and yarn install the same tarballs, and `consfig deploy` runs from each. The
 # packages' dependencies on each other name registry versions: overrides point those at

@@ -4,7 +4,16 @@
  * take turns, and a host without a via is never deployed to this machine by default.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,5 +242,35 @@ describe('an ordinary user deploying through sudo', () => {
     });
     expect(data.code, data.stdout).toBe(0);
     expect(statSync(join(dir, 'a')).uid).toBe(0);
+  }, 60_000);
+
+  it("deploys a config of the user's own, in a home with no packages installed, with consfig's own", async () => {
+    // (as from a global install or npx: the config's directory has no @consfig/* of its own)
+    const home = execFileSync('su', [PASSWORD_USER, '-s', '/bin/sh', '-c', 'echo ~']).toString().trim();
+    const env = {
+      CONSFIG_TEST_DIR: dir,
+      CONSFIG_TEST_SUDO_DATA: '1',
+      CONSFIG_TEST_DATA___user_passwd__this_sudo: PASSWORD,
+    };
+    for (const [name, withNodeModules] of [
+      ['plain', false],
+      ['with-node-modules', true],
+    ] as const) {
+      const own = join(home, `consfig-own-${process.pid}-${name}`);
+      mkdirSync(own);
+      // an empty node_modules: the config is compiled into its cache rather than loaded by hooks
+      if (withNodeModules) mkdirSync(join(own, 'node_modules'));
+      writeFileSync(join(own, 'consfig.ts'), readFileSync(SUDO, 'utf8'));
+      execFileSync('chown', ['-R', PASSWORD_USER, own]);
+      try {
+        rmSync(join(dir, 'a'), { force: true });
+        const ran = await consfigAs(PASSWORD_USER, ['deploy', '-c', own], env);
+        expect([name, ran.code, ran.stdout + ran.stderr]).toEqual([name, 0, expect.stringMatching(/changed/)]);
+        expect(readFileSync(join(dir, 'a'), 'utf8')).toBe('written as root\n');
+        expect(existsSync(join(own, 'node_modules/.cache/consfig'))).toBe(withNodeModules);
+      } finally {
+        rmSync(own, { recursive: true, force: true });
+      }
+    }
   }, 60_000);
 });

@@ -7,21 +7,27 @@
  * cached copies; other relative imports are pointed at the original files, and
  * `import.meta.url`/`dirname`/`filename` keep naming the original, so a config behaves
  * as if loaded in place. Bare imports resolve from the cache directory, which sits in
- * the nearest `node_modules` above the config, so they find the same packages.
+ * the nearest `node_modules` above the config, so they find the same packages; those of
+ * consfig's own packages not installed there point at the running program's copies.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
+import { installedAt, programsCopy } from './own-packages.js';
 
 const TS = /\.(?:ts|mts|cts)$/;
 /** Static and dynamic import/export specifiers (and requires) that are relative paths. */
 const RELATIVE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]*)\2/g;
+/** The same, of consfig's own packages. */
+const OWN_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(@consfig\/[^'"\n]*)\2/g;
 
 interface Meta {
   /** Relative specifiers the compiled code imports. */
   specifiers: string[];
+  /** Its imports of consfig's own packages. */
+  packages?: string[];
 }
 
 /** Nearest `node_modules` directory at or above `dir`. */
@@ -151,11 +157,14 @@ class ConfigCompiler {
       const metaPath = join(this.cacheDir, `${sourceKey}.json`);
       let code: string | undefined;
       let meta: Meta;
-      if (isFile(metaPath)) {
-        meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Meta;
+      const cached = isFile(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Meta) : undefined;
+      // (one written before it listed packages is written again)
+      if (cached?.packages) {
+        meta = cached;
       } else {
         code = strip(source, file);
-        meta = { specifiers: [...new Set([...code.matchAll(RELATIVE_SPECIFIER)].map((m) => m[3]!))] };
+        const found = (re: RegExp) => [...new Set([...code!.matchAll(re)].map((m) => m[3]!))];
+        meta = { specifiers: found(RELATIVE_SPECIFIER), packages: found(OWN_SPECIFIER) };
       }
       const targets = new Map<string, string>();
       for (const specifier of meta.specifiers) {
@@ -164,21 +173,30 @@ class ConfigCompiler {
         if (!target) throw new MissingImportError(specifier, file);
         targets.set(specifier, TS.test(target) ? this.compile(target) : target);
       }
-      const outKey = hash(sourceKey, ...[...targets.values()]);
+      // Those not installed beside the config: the running program's copies.
+      const own = new Map<string, string>();
+      for (const specifier of meta.packages ?? []) {
+        const target = installedAt(dirname(file), specifier) ? undefined : programsCopy(specifier);
+        if (target) own.set(specifier, target);
+      }
+      const outKey = hash(sourceKey, ...targets.values(), ...own.values());
       const commonjs = file.endsWith('.cts');
       const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.${commonjs ? 'cjs' : 'mjs'}`);
       if (!isFile(out)) {
         code ??= strip(source, file);
         const url = pathToFileURL(file).href;
-        const rewritten = code.replace(RELATIVE_SPECIFIER, (all, lead: string, quote: string, specifier: string) => {
-          const target = targets.get(specifier);
-          // require() takes paths; import, URLs
-          const to = target && (lead.startsWith('require') ? target : pathToFileURL(target).href);
-          return to ? `${lead}${quote}${to}${quote}` : all;
-        });
+        const pointAt =
+          (to: Map<string, string>) =>
+          (all: string, lead: string, quote: string, specifier: string): string => {
+            const target = to.get(specifier);
+            // require() takes paths; import, URLs
+            const where = target && (lead.startsWith('require') ? target : pathToFileURL(target).href);
+            return where ? `${lead}${quote}${where}${quote}` : all;
+          };
+        const rewritten = code.replace(RELATIVE_SPECIFIER, pointAt(targets)).replace(OWN_SPECIFIER, pointAt(own));
         // One line, so that line numbers stay those of the original.
         writeAtomic(out, `${inPlace(rewritten, file, commonjs)}\n//# sourceURL=${url}\n`);
-        if (!isFile(metaPath)) writeAtomic(metaPath, JSON.stringify(meta));
+        if (!cached?.packages) writeAtomic(metaPath, JSON.stringify(meta));
       }
       this.done.set(file, out);
       originals.set(out, file);

@@ -10,6 +10,7 @@ import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
 import { ConsfigError, isConsfigError } from '../errors.js';
 import { isHost } from '../host.js';
 import { compiledConfigUrl, originalOf } from './compile.js';
+import { programParents as ownPackageParents } from './own-packages.js';
 
 export class ConfigError extends ConsfigError {
   override readonly code = 'CONSFIG_CONFIG_INVALID';
@@ -84,7 +85,8 @@ export async function loadConfig(file: string): Promise<Consfig> {
   }
   if (url === undefined) {
     if (!hooksRegistered) {
-      register(tsHooks(), import.meta.url);
+      const programParents = ownPackageParents().map((p) => pathToFileURL(p).href);
+      register(tsHooks(), { parentURL: import.meta.url, data: { programParents } });
       hooksRegistered = true;
     }
     url = pathToFileURL(file).href;

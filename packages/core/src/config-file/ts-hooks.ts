@@ -12,11 +12,31 @@ type Resolve = (specifier: string, context: unknown) => Promise<{ url: string; f
 type Load = (url: string, context: unknown) => Promise<{ format: string; source?: string | Buffer }>;
 
 const TS = /\.(?:ts|mts)$/;
+/** consfig's own packages (own-packages.ts; not imported: hooks are a module of their own). */
+const OWN_PACKAGE = /^@consfig\/[a-z0-9-]+(?:\/.*)?$/;
+
+/** Where the running program resolves from (own-packages.ts's programParents), as URLs. */
+let programParents: string[] = [];
+
+export function initialize(data: { programParents?: string[] } | undefined): void {
+  programParents = data?.programParents ?? [];
+}
 
 export async function resolve(specifier: string, context: { parentURL?: string }, next: Resolve) {
   try {
     return await next(specifier, context);
   } catch (error) {
+    // consfig's own packages, where none are installed beside the config: the program's
+    if (OWN_PACKAGE.test(specifier)) {
+      for (const parentURL of programParents) {
+        try {
+          return await next(specifier, { ...context, parentURL });
+        } catch {
+          // not from there
+        }
+      }
+      throw error;
+    }
     const relative = specifier.startsWith('.') || specifier.startsWith('/') || specifier.startsWith('file:');
     if (!relative || !context.parentURL || !TS.test(context.parentURL)) throw error;
     const candidates = /\.m?js$/.test(specifier)
