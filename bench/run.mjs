@@ -105,7 +105,15 @@ if (extraCerts !== undefined && process.env.BENCH_KEEP_ENV !== '1') {
       `${startup(['-e', ''])} ms without; BENCH_KEEP_ENV=1 keeps it)`,
   );
 }
-const yardstick = `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms`;
+/** What one process costs here (a small shell's fork and exec of /bin/true): what chains pay per hop. */
+function execCost() {
+  const started = process.hrtime.bigint();
+  spawnSync('sh', ['-c', 'i=0; while [ $i -lt 100 ]; do /bin/true; i=$((i+1)); done']);
+  return (Number(process.hrtime.bigint() - started) / 1e6 / 100).toFixed(1);
+}
+const yardstick =
+  `node -e '' ${startup(['-e', ''])} ms; consfig --version ${startup([bin, '--version'])} ms; ` +
+  `a process (fork and exec of /bin/true) ${execCost()} ms`;
 console.log(`start-up on this machine now (figures scale with it): ${yardstick}`);
 if (wanted('files')) {
   const rows = [...benchFiles('local', [20, 200, 2000])];
