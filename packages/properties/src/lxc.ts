@@ -204,9 +204,13 @@ async function start(ctx: PropertyContext, owner: string, name: string, lxcpath:
   if (!listening) ctx.fail(`systemd in container ${name} did not listen on /run/systemd/private within 60 s`);
 }
 
-/** Waits (60 s at most) for the socket of the systemd the container's init runs. */
+/**
+ * Waits (60 s at most) for the socket of the systemd the container's init runs; at once
+ * where its init is something else (the config's lxc.init.cmd).
+ */
 const SYSTEMD_LISTENS = [
   'pid=$(lxc-info -P "$1" -n "$2" -p -H) || exit 1',
+  'case $(readlink "/proc/$pid/exe") in */systemd) ;; *) exit 0 ;; esac',
   'i=0',
   'while [ ! -S "/proc/$pid/root/run/systemd/private" ]; do',
   '  i=$((i+1)); [ "$i" -le 600 ] || exit 1; sleep 0.1',

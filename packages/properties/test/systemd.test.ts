@@ -1,8 +1,9 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defineHost, deploy, onChange, openConnection, unapply, type Connection, type Propapp } from '@consfig/core';
 import { chroot, lxc as lxcHop } from '@consfig/connections';
 import { apt, file, lxc, os, systemd, user } from '../src/index.js';
-import { removeAllContainers } from './support/lxc.js';
+import { asOwner, removeAllContainers } from './support/lxc.js';
 import { ensureUsers, TEST_USER } from '../../connections/test/support/machine.js';
 import { chrootHost, debian } from './support/chroot-host.js';
 
@@ -119,6 +120,26 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
       await conn.close();
     }
   }, 120_000);
+
+  it('starts at once a tree with systemd whose config runs another init', async () => {
+    const config = `${LXCPATH}/sd2/config`;
+    const saved = readFileSync(config, 'utf8');
+    writeFileSync(config, `${saved}\nlxc.init.cmd = /bin/sleep infinity\n`);
+    try {
+      const r = await deploy(
+        defineHost('lxchost.example', [
+          lxc.userContainerStopped(inside, TEST_USER, LXCPATH),
+          lxc.userContainerStarted(inside, TEST_USER, LXCPATH),
+        ]),
+        'local',
+      );
+      // (waiting for a systemd that never comes would fail it after 60 s)
+      expect([r.failures.map(failureText), r.changed]).toEqual([[], 2]);
+      expect(asOwner(TEST_USER, `lxc-attach -P ${LXCPATH} -n sd2 -- cat /proc/1/comm`)).toBe('sleep\n');
+    } finally {
+      writeFileSync(config, saved);
+    }
+  }, 60_000);
 
   it('does nothing where systemd does not run (a chroot), and says so by no change', async () => {
     const r = await deploy(
