@@ -196,8 +196,9 @@ class ConfigCompiler {
         const rewritten = code.replace(RELATIVE_SPECIFIER, pointAt(targets)).replace(OWN_SPECIFIER, pointAt(own));
         // One line, so that line numbers stay those of the original.
         writeAtomic(out, `${inPlace(rewritten, file, commonjs)}\n//# sourceURL=${url}\n`);
-        if (!cached?.packages) writeAtomic(metaPath, JSON.stringify(meta));
       }
+      // (also where the output was there: else every run would strip the source again)
+      if (!cached?.packages) writeAtomic(metaPath, JSON.stringify(meta));
       this.done.set(file, out);
       originals.set(out, file);
       return out;

@@ -2,7 +2,7 @@
  * Finding and loading a consfig file from a program (what the CLI does): TypeScript with
  * relative imports of other .ts files, found from a directory below, and the errors.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -75,6 +75,25 @@ module.exports = { hosts: [defineHost('j.example', [], { desc: __dirname })] };
     });
     const j = await loadConfig(findConfig(cjs));
     expect([j.hosts[0]!.name, j.hosts[0]!.attrs.first(attrs.desc)]).toEqual(['j.example', cjs]);
+  });
+
+  it('imports consfig by its package names where none is installed beside it, by hooks and by the cache', async () => {
+    const text =
+      `import { defineConsfig, defineHost } from '@consfig/core';\n` +
+      `export default defineConsfig({ hosts: [defineHost('own.example', [])] });\n`;
+    const hooked = project('own-hooks', { 'consfig.ts': text });
+    expect((await loadConfig(findConfig(hooked))).hosts.map((h) => h.name)).toEqual(['own.example']);
+    const cached = project('own-cached', { 'consfig.ts': text, 'node_modules/.keep': '' });
+    expect((await loadConfig(findConfig(cached))).hosts.map((h) => h.name)).toEqual(['own.example']);
+    const cacheDir = join(cached, 'node_modules/.cache/consfig');
+    const files = (ext: string) => readdirSync(cacheDir).filter((f) => f.endsWith(ext));
+    // the compiled copy imports the running program's core by its path
+    expect(files('.mjs').map((f) => readFileSync(join(cacheDir, f), 'utf8').includes(`'${core}'`))).toEqual([true]);
+    // a cache an older consfig wrote (no list of packages) is brought up to date, once
+    for (const f of files('.json')) writeFileSync(join(cacheDir, f), '{"specifiers":[]}');
+    await loadConfig(findConfig(cached));
+    const metas = files('.json').map((f) => JSON.parse(readFileSync(join(cacheDir, f), 'utf8')) as unknown);
+    expect(metas).toEqual([{ specifiers: [], packages: ['@consfig/core'] }]);
   });
 
   it('takes `export const hosts` too', async () => {
