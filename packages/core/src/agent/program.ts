@@ -91,6 +91,9 @@ while (defined(my $from = <STDIN>)) {
 __c_rn=0
 __c_rn_start() {
   command -v perl >/dev/null 2>&1 || return 1
+  # The write's umask (the new file's mode: 133 for 0644) would make the directory
+  # unsearchable to all but root; the request sets 077 back after the rename anyway.
+  umask 077
   __c_d=$(mktemp -d 2>/dev/null) || return 1
   if mkfifo "$__c_d/i" "$__c_d/o" 2>/dev/null; then
     perl -e "$__c_renamer" <"$__c_d/i" >"$__c_d/o" 2>/dev/null 7>&- &

@@ -8,6 +8,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -25,6 +26,16 @@ import { HOSTILE_BYTES, HOSTILE_STRINGS } from '../support/hostile.js';
 
 let conn: Connection;
 let dir: string;
+
+/** @consfig/connections' runuser hop, which core's tests cannot import. */
+function runuser(user: string): Hop {
+  return {
+    kind: 'runuser',
+    describe: () => `runuser:${user}`,
+    localRoot: (o) => o,
+    wrap: (inner) => ['runuser', '-u', user, '--', ...inner],
+  };
+}
 
 beforeAll(async () => {
   conn = await openConnection([]);
@@ -269,6 +280,26 @@ describe('files', () => {
     expect(existsSync(`/proc/${perl}`)).toBe(false);
   });
 
+  it('warms up its renamer for a user other than root too, whatever mode the files have', async () => {
+    // (a new file of mode 0644 is written under umask 133, which a user's mktemp -d inherited)
+    const own = await openConnection([runuser('nobody')]);
+    const theirs = mkdtempSync(join(tmpdir(), 'consfig-nobody-writes-'));
+    chownSync(theirs, 65534, 65534);
+    try {
+      for (let i = 0; i < 3; i++) await own.writeFile(join(theirs, `w${i}`), `w${i}`, { mode: 0o644 });
+      const perl = execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' }).trim();
+      expect(perl).toMatch(/^\d+$/);
+      expect(readdirSync(theirs).map((n) => [n, statSync(join(theirs, n)).mode & 0o777])).toEqual([
+        ['w0', 0o644],
+        ['w1', 0o644],
+        ['w2', 0o644],
+      ]);
+    } finally {
+      await own.close();
+      rmSync(theirs, { recursive: true, force: true });
+    }
+  });
+
   it('writes with mv where perl is there but cannot run', async () => {
     const fake = mkdtempSync(join(tmpdir(), 'consfig-fake-perl-'));
     writeFileSync(join(fake, 'perl'), '#!/bin/sh\nexit 1\n', { mode: 0o755 });
@@ -461,14 +492,7 @@ describe('lock', () => {
 
   it('lives in /run/lock by default, one file per user, and without flock(1) in a directory', async () => {
     const { CONSFIG_LOCK_DIR: _, ...env } = process.env;
-    // (@consfig/connections' runuser hop, which core's tests cannot import)
-    const runuserNobody: Hop = {
-      kind: 'runuser',
-      describe: () => 'runuser:nobody',
-      localRoot: (o) => o,
-      wrap: (inner) => ['runuser', '-u', 'nobody', '--', ...inner],
-    };
-    const asNobody = [runuserNobody];
+    const asNobody = [runuser('nobody')];
     const first = await openConnection(asNobody, { env });
     await first.lock({ holder: 'nobody one', waitMs: 1000 });
     expect(readFileSync('/run/lock/consfig-65534.lock', 'utf8')).toBe('nobody one\n');
