@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // consfig benchmarks: wall time of whole `consfig deploy` processes. Prints a table;
 // the targets are in the issue tracker and docs/benchmarks.md, not asserted here.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +16,8 @@ import { benchVeth } from './veth.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const bin = join(here, '../packages/cli/dist/bin.js');
 const work = join(here, '.tmp');
+/** An account whose login shell is sh (the tests' user). */
+const USER = 'consfig-tuser';
 const runs = Number(process.env.BENCH_RUNS ?? 5);
 // BENCH_ONLY=files,chroots,rootfs,lxc,lxc50,seed,veth runs only those parts.
 const only = process.env.BENCH_ONLY?.split(',');
@@ -51,10 +53,18 @@ function sshVia(sshd, user, extra = {}) {
   return `ssh(${JSON.stringify({ ...sshd.target(user), ...extra })})`;
 }
 
-export function benchFiles(label, sizes, via, env = {}) {
+/** A directory of the bench's that `owner` may write in (deploys that log in as that user). */
+function dirOf(owner) {
+  const dir = join(work, `as-${owner}`);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('chown', [owner, dir]);
+  return dir;
+}
+
+export function benchFiles(label, sizes, via, env = {}, owner = undefined) {
   const rows = [];
   for (const n of sizes) {
-    const target = join(work, `files-${label.replace(/\W+/g, '-')}-${n}`);
+    const target = join(owner ? dirOf(owner) : work, `files-${label.replace(/\W+/g, '-')}-${n}`);
     rmSync(target, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     const config = join(work, `files-${label.replace(/\W+/g, '-')}-${n}.ts`);
@@ -117,7 +127,8 @@ const yardstick =
 console.log(`start-up on this machine now (figures scale with it): ${yardstick}`);
 if (wanted('files')) {
   const rows = [...benchFiles('local', [20, 200, 2000])];
-  const sshd = await startSshd(['root']);
+  spawnSync('sh', ['-c', `id ${USER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${USER}`]);
+  const sshd = await startSshd(['root', USER]);
   try {
     rows.push(...benchFiles('ssh root@127.0.0.1', [200], sshVia(sshd, 'root')));
     // Shared masters go in a directory of the bench's own, closed after it.
@@ -125,6 +136,11 @@ if (wanted('files')) {
     mkdirSync(runtime, { recursive: true, mode: 0o700 });
     const persist = sshVia(sshd, 'root', { persist: 60 });
     rows.push(...benchFiles('ssh root@127.0.0.1, master kept (persist)', [200], persist, { XDG_RUNTIME_DIR: runtime }));
+    // root's ~/.bashrc here runs pyenv's init on every ssh session (bash reads it when
+    // sshd starts it): the same with a login shell of sh shows what is consfig's own.
+    const plain = sshVia(sshd, USER, { persist: 60 });
+    const label = `ssh ${USER}@127.0.0.1 (login shell sh), master kept`;
+    rows.push(...benchFiles(label, [200], plain, { XDG_RUNTIME_DIR: runtime }, USER));
   } finally {
     const masters = join(work, 'runtime', 'consfig-ssh');
     for (const socket of existsSync(masters) ? readdirSync(masters) : []) {
