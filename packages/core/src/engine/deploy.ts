@@ -147,8 +147,8 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
       await locking;
     } catch (error) {
       await reading;
-      // (the connection is closed below, in finally)
-      return failBefore(options.signal?.aborted ? cancelled() : error);
+      // (the connection is closed below, in finally; one lost meanwhile: unreachable)
+      return options.signal?.aborted ? failBefore(cancelled()) : failConnecting(error);
     }
     const prefetched = (await reading) && !waited;
     result = await runHost(host, conn, { dryRun, emit, data, lockWaitMs, events: false, prefetched });

@@ -436,6 +436,32 @@ describe('the deployment lock', () => {
     }
   });
 
+  it('a connection lost while waiting for the lock leaves its host unreachable, not failed', async () => {
+    const holder = await openConnection([]);
+    // The agent is killed half a second in, while it waits for the lock the holder has.
+    const doomed = {
+      kind: 'doomed',
+      describe: () => 'doomed',
+      wrap: (inner: readonly string[]) => ['sh', '-c', '(sleep 0.5; kill -9 $$) & exec "$@"', 'doomed', ...inner],
+    };
+    try {
+      await holder.lock({ holder: 'another consfig', waitMs: 0 });
+      const result = await deploy(
+        localHost('doomed.example', [doneAt('/nonexistent')()], { via: [doomed] }),
+        undefined,
+        {
+          lockWaitMs: 20_000,
+        },
+      );
+      expect([result.status, result.failures.map((f) => [f.kind, f.error.code])]).toEqual([
+        'unreachable',
+        [['connection', 'CONSFIG_CONNECTION_LOST']],
+      ]);
+    } finally {
+      await holder.close();
+    }
+  });
+
   it("sends the lock request and the checks' reads with the greeting, not after its answer", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'consfig-lock-'));
     const path = join(dir, 'state');
