@@ -38,6 +38,7 @@ import { bootstrapFor, BUILT_MARK, deployInside, hostSchema, nestedForBuild, typ
 import { noServices } from './service.js';
 import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
 import { initIsSystemd } from './systemd.js';
+import { socketWait } from './socket-wait.js';
 import { entryOrFail } from './user.js';
 
 export { userContainersAutostart } from './lxc-autostart.js';
@@ -211,10 +212,7 @@ async function start(ctx: PropertyContext, owner: string, name: string, lxcpath:
 const SYSTEMD_LISTENS = [
   'pid=$(lxc-info -P "$1" -n "$2" -p -H) || exit 1',
   'case $(readlink "/proc/$pid/exe") in */systemd) ;; *) exit 0 ;; esac',
-  'i=0',
-  'while [ ! -S "/proc/$pid/root/run/systemd/private" ]; do',
-  '  i=$((i+1)); [ "$i" -le 600 ] || exit 1; sleep 0.1',
-  'done',
+  socketWait('"/proc/$pid/root/run/systemd/private"'),
 ].join('\n');
 
 async function isRunning(ctx: PropertyContext, owner: string, name: string, lxcpath: string): Promise<boolean> {

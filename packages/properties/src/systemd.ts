@@ -7,6 +7,7 @@ import { attrs, defprop, type PropertyContext, withParams, type Arg } from '@con
 import { z } from 'zod';
 import { metadataChange } from './text-file.js';
 import { passwdEntry } from './user.js';
+import { SOCKET_WAIT_S, socketWait } from './socket-wait.js';
 
 /** The tree at `root` boots systemd: its /sbin/init is systemd's (installed, maybe not running). */
 export async function initIsSystemd(ctx: PropertyContext, root = ''): Promise<boolean> {
@@ -121,7 +122,6 @@ export const disabled = withParams<[unit: Arg]>()(
 
 /** The socket systemctl run as root talks to systemd through. */
 const MANAGER_SOCKET = '/run/systemd/private';
-const SOCKET_WAIT_S = 60;
 
 /**
  * Whether units can be started here: systemd is the running init, and the host is not
@@ -134,9 +134,7 @@ async function systemdRuns(ctx: PropertyContext): Promise<boolean> {
   if (ctx.attrs.first(attrs.noServices) === true) return false;
   if (!(await ctx.stat('/run/systemd/system')).exists) return false;
   if ((await ctx.stat(MANAGER_SOCKET)).exists) return true;
-  const tries = SOCKET_WAIT_S * 10;
-  const wait = `i=0; while [ ! -S ${MANAGER_SOCKET} ]; do i=$((i+1)); [ $i -le ${tries} ] || exit 1; sleep 0.1; done`;
-  if (await ctx.test(['sh', '-c', wait])) return true;
+  if (await ctx.test(['sh', '-c', socketWait(MANAGER_SOCKET)])) return true;
   return ctx.fail(
     `systemd runs on ${ctx.hostname} but its socket ${MANAGER_SOCKET} did not appear in ${SOCKET_WAIT_S} s`,
   );

@@ -57,6 +57,15 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
       systemd.restarted('consfig-test.service'),
     );
   const run = (...props: Propapp[]) => deploy(defineHost('sd2.lxc.example', props), [sd2()]);
+  /** The container stopped and started again, from its host, by one deployment. */
+  const restart = () =>
+    deploy(
+      defineHost('lxchost.example', [
+        lxc.userContainerStopped(inside, TEST_USER, LXCPATH),
+        lxc.userContainerStarted(inside, TEST_USER, LXCPATH),
+      ]),
+      'local',
+    );
   const show = async (conn: Connection, what: string) =>
     (await conn.run(['systemctl', 'show', '-P', what, 'consfig-test.service'])).stdout.toString().trim();
 
@@ -81,13 +90,7 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
 
   it('starts, reloads, restarts on a changed unit file, stops, and disables; each then unchanged', async () => {
     // Started again, and deployed into at once, as a deployment that starts it does.
-    const restarted = await deploy(
-      defineHost('lxchost.example', [
-        lxc.userContainerStopped(inside, TEST_USER, LXCPATH),
-        lxc.userContainerStarted(inside, TEST_USER, LXCPATH),
-      ]),
-      'local',
-    );
+    const restarted = await restart();
     expect([restarted.failures.map(failureText), restarted.changed]).toEqual([[], 2]);
     const first = await run(unit('hello'), systemd.started('consfig-test.service'));
     expect(first.failures.map(failureText)).toEqual([]);
@@ -126,13 +129,7 @@ describe('units where systemd runs: an unprivileged container booting it', () =>
     const saved = readFileSync(config, 'utf8');
     writeFileSync(config, `${saved}\nlxc.init.cmd = /bin/sleep infinity\n`);
     try {
-      const r = await deploy(
-        defineHost('lxchost.example', [
-          lxc.userContainerStopped(inside, TEST_USER, LXCPATH),
-          lxc.userContainerStarted(inside, TEST_USER, LXCPATH),
-        ]),
-        'local',
-      );
+      const r = await restart();
       // (waiting for a systemd that never comes would fail it after 60 s)
       expect([r.failures.map(failureText), r.changed]).toEqual([[], 2]);
       expect(asOwner(TEST_USER, `lxc-attach -P ${LXCPATH} -n sd2 -- cat /proc/1/comm`)).toBe('sleep\n');
