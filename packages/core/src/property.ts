@@ -137,6 +137,8 @@ export interface Propapp {
   readonly combinator?: boolean;
   /** An argument error, raised when the host is resolved. */
   readonly invalid?: ConsfigError;
+  /** Unapplying it changes nothing by design (`unapply: 'nothing'`): unchanged, checked or not. */
+  readonly unapplyChangesNothing?: true;
   hostattrs?(h: HostattrsContext): void;
   prefetch?(): ProbeQuery[];
   check?(ctx: PropertyContext): Promise<CheckResult>;
@@ -164,7 +166,12 @@ export interface PropertyDefinition<A extends unknown[]> {
   prefetch?: NoInfer<(...args: A) => ProbeQuery[]>;
   check?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<CheckResult>>;
   apply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
-  unapply?: NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
+  /**
+   * Or `'nothing'`: unapplying it leaves things as they are (another step undoes what it
+   * did, or what it did is shared), so unapplying reports unchanged without a check, and
+   * a dry run does not claim it would change anything.
+   */
+  unapply?: 'nothing' | NoInfer<(ctx: PropertyContext, ...args: A) => Promise<ApplyReturn>>;
   /**
    * apply only applies other properties through ctx (`ctx.apply`, `ctx.deployNested`),
    * which honour a dry run: so it runs in dry runs too (`ctx.dryRun` tells it), and what
@@ -298,13 +305,18 @@ export function defprop<A extends unknown[] = [], I extends unknown[] = A>(
       ...(def.prefetch ? { prefetch: () => def.prefetch!(...args) } : {}),
       ...(def.check ? { check: (ctx: PropertyContext) => def.check!(ctx, ...args) } : {}),
       ...(def.apply ? { apply: (ctx: PropertyContext) => def.apply!(ctx, ...args) } : {}),
-      ...(def.unapply ? { unapply: (ctx: PropertyContext) => def.unapply!(ctx, ...args) } : {}),
+      ...unapplyOf(def.unapply, args),
     };
     return Object.freeze(propapp);
   };
   Object.defineProperty(make, 'propertyName', { value: def.name });
   Object.defineProperty(make, 'name', { value: def.name });
   return make as unknown as PropertyOf<A, I>;
+}
+
+function unapplyOf<A extends unknown[]>(unapply: PropertyDefinition<A>['unapply'], args: A): Partial<Propapp> {
+  if (unapply === 'nothing') return { unapplyChangesNothing: true, unapply: async () => 'unchanged' };
+  return unapply ? { unapply: (ctx: PropertyContext) => unapply(ctx, ...args) } : {};
 }
 
 /** Normalise what apply returned. */

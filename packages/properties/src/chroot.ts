@@ -143,7 +143,7 @@ const deployedInChroot = defprop({
   apply: (ctx, root, host) =>
     deployInside(ctx, host, chrootHop(root), async () => (await ctx.stat(`${root}/${BUILT_MARK}`)).exists),
   // Removing the tree removes what was deployed in it.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /** `root` built for `host` and `host`'s properties applied inside it. */

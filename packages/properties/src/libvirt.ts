@@ -368,7 +368,7 @@ const domainCurrent = defprop({
   },
   apply: (ctx, host, root, o) => defineDomain(ctx, host, root, o),
   // Undefining is the definition's (domainDefined) to do.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /**
@@ -631,7 +631,7 @@ function appliedLate(text: string, prop: Propapp): Propapp {
     desc: text,
     appliesOthers: true,
     apply: async (ctx) => (await ctx.apply(prop)).result,
-    unapply: async () => 'unchanged',
+    unapply: 'nothing',
   })();
 }
 

@@ -303,7 +303,7 @@ const treeShifted = defprop({
     await shiftTree(ctx.conn, rootfs, await mapsFor(ctx, o));
   },
   // Removing the tree (the first step, unapplied last) removes this with it.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /** The owner's home lets the container's root (a subordinate id) through to the rootfs. */
@@ -324,7 +324,7 @@ const homeTraversable = defprop({
     });
   },
   // Removing the tree (the first step, unapplied last) removes this with it.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 const HOME_PASSABLE = String.raw`case $(stat -c %A "$1") in *x) exit 0 ;; esac
@@ -356,7 +356,7 @@ const subordinateIdsGranted = defprop({
     await rewriteLines(ctx, '/etc/subgid', grant(o.owner, pw.gid, maps.gid));
   },
   // Other containers of the owner may use the same ranges.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /** An edit of /etc/subuid (or subgid) adding the ranges `owner` does not hold yet. */
@@ -402,7 +402,7 @@ const configWritten = defprop({
     await ctx.writeFile(`${dir}/config`, config, { owner: String(pw.uid), group: String(pw.gid), mode: '0644' });
   },
   // Removing the tree (the first step, unapplied last) removes this with it.
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /** Running (started by its owner). */
@@ -448,7 +448,7 @@ const deployedInContainer = defprop({
     }
     return deployInside(ctx, host, lxcHop({ name: w.name, owner: o.owner, lxcpath: w.lxcpath }), async () => true);
   },
-  unapply: async () => 'unchanged',
+  unapply: 'nothing',
 });
 
 /**

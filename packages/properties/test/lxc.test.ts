@@ -201,9 +201,20 @@ describe('lxc properties', () => {
       expect((await conn.readFile('/etc/motd')).toString()).toBe('this is d1\n');
       await conn.close();
     }
-    const down = await deploy(defineHost('lxchost.example', [unapply(lxc.userContainerFor(defaults, d1))]), 'local');
-    expect(down.failures.map((f) => f.error.message)).toEqual([]);
+    // `consfig check` of the removal names exactly the steps the removal changes, and
+    // after it nothing: the steps that the tree's removal undoes claim no change of their own.
+    const removal = defineHost('lxchost.example', [unapply(lxc.userContainerFor(defaults, d1))]);
+    const changedLeaves = async (dryRun: boolean) => {
+      const events: DeployEvent[] = [];
+      const r = await deploy(removal, 'local', { dryRun, onEvent: (e) => events.push(e) });
+      expect(r.failures.map((f) => f.error.message)).toEqual([]);
+      return events.flatMap((e) => (e.type === 'property:end' && e.leaf && e.status === 'changed' ? [e.desc] : []));
+    };
+    const wouldChange = await changedLeaves(true);
+    expect(wouldChange).toEqual(['d1 running', "d1's tree built and configured"]);
+    expect(await changedLeaves(false)).toEqual(wouldChange);
     expect(existsSync(`${home}/.local/share/lxc/d1`)).toBe(false);
+    expect(await changedLeaves(true)).toEqual([]);
   }, 600_000);
 
   it('reports a stopped container clearly', async () => {

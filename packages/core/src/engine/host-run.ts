@@ -217,7 +217,7 @@ export class HostRun {
       const outcome = toOutcome(await node.apply(ctx));
       return outcome.changes || !pending || outcome.result === 'unchanged' ? outcome : { ...outcome, changes: pending };
     }
-    if (!node.apply && !node.unapply) return { result: 'unchanged' };
+    if ((!node.apply && !node.unapply) || node.unapplyChangesNothing) return { result: 'unchanged' };
     if (node.check && !toCheck(await node.check(ctx)).applied) return { result: 'unchanged' };
     if (!node.unapply) throw new CannotUnapplyError(`${node.desc} cannot be unapplied`);
     if (this.dryRun && !node.combinator) return wouldChange();

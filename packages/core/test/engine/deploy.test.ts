@@ -111,6 +111,22 @@ describe('ordering and failure semantics', () => {
     ]);
   });
 
+  it("a property whose unapply is 'nothing' is unchanged by unapply, in a dry run too, without its check", async () => {
+    const log: string[] = [];
+    const kept = defprop({
+      name: 'test.kept',
+      desc: 'kept',
+      check: async () => (log.push('check'), true),
+      apply: async () => 'changed',
+      unapply: 'nothing',
+    });
+    for (const dryRun of [true, false]) {
+      const result = await deploy(localHost('k.example', [unapply(kept())]), undefined, { dryRun });
+      expect([result.status, result.changed, result.unchanged]).toEqual(['ok', 0, 1]);
+    }
+    expect(log).toEqual([]);
+  });
+
   it('a property without unapply fails to unapply with a clear error', async () => {
     const once = defprop({ name: 'test.once', desc: 'once', apply: async () => 'changed' });
     const result = await deploy(localHost('f.example', [unapply(once())]));
