@@ -94,6 +94,15 @@ export interface PropertyContext {
   extendConnection(key: string, make: (conn: Connection) => Promise<Connection>): Promise<Connection>;
   /** Throw a PropertyFailedError naming host and property. */
   fail(message: string): never;
+  /**
+   * What this property needs is not there (a user, a group, a program). Fails as `fail`
+   * does, except in a dry run where properties before this one would change something
+   * `touches` accepts (or something not known): they may make it, so this property
+   * would change, with `message` as its note, where a deploy would have it.
+   */
+  missing(message: string, touches?: (path: string) => boolean): never;
+  /** What the properties before this one (this host, this run) changed, or in a dry run would. */
+  earlierChanges(): readonly EarlierChange[];
   /** A note shown with the property's result (e.g. at -v). */
   note(message: string): void;
   /** Prerequisite data declared with `h.requireData` (never log or print it). */
@@ -110,6 +119,23 @@ export interface PropertyContext {
    * The nested host is reported as a host of its own; its failure fails this property.
    */
   deployNested(host: NestedHost, via: Hop | readonly Hop[]): Promise<Outcome>;
+}
+
+/** A property that changed (or would) before: its description and, where it said, the paths. */
+export interface EarlierChange {
+  readonly property: string;
+  /** Undefined where the property did not say what it changed (a command, a package). */
+  readonly paths: readonly string[] | undefined;
+}
+
+/** Whether one of `changes` may have touched a path `touches` accepts (one not saying counts). */
+export function mayHaveTouched(changes: readonly EarlierChange[], touches: (path: string) => boolean = () => true) {
+  return changes.some((c) => c.paths === undefined || c.paths.some(touches));
+}
+
+/** What a deploy's dry run has instead of the thing `ctx.missing` found missing. */
+export class WouldChangeFirst {
+  constructor(readonly message: string) {}
 }
 
 /** What deployNested needs of a host (a Host, nested with Host.nestedIn). */

@@ -3,7 +3,7 @@
  * to what the revision names then), and /etc committed the way etckeeper keeps it.
  * git runs on the target (install it: `apt.installed('git')`).
  */
-import { defprop, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
+import { defprop, mayHaveTouched, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { absolutePath } from './schemas.js';
 import { userName } from './user-ids.js';
@@ -112,7 +112,9 @@ export const etcCommitted = withParams<[options?: Arg]>()(
       if (!(await ctx.stat('/etc/.git')).exists) return false;
       const r = await git(ctx, undefined, '/etc', 'status', '--porcelain');
       if (r.exitCode !== 0) ctx.fail(`git status in /etc failed: ${r.stderr.trim()}`);
-      return r.stdout === '';
+      if (r.stdout !== '') return false;
+      // In a dry run the changes of the properties before it are not in /etc yet.
+      return !(ctx.dryRun && mayHaveTouched(ctx.earlierChanges(), (path) => path.startsWith('/etc/')));
     },
     apply: async (ctx, o) => {
       if (!(await ctx.stat('/etc/.git')).exists) {

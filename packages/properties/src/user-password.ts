@@ -11,7 +11,7 @@ import { userName } from './user-ids.js';
 async function shadowField(ctx: PropertyContext, user: string): Promise<string> {
   const text = (await ctx.readFile('/etc/shadow')).toString('utf8');
   const line = text.split('\n').find((l) => l.startsWith(`${user}:`));
-  return line?.split(':')[1] ?? ctx.fail(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
+  return line?.split(':')[1] ?? ctx.missing(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
 }
 
 const locked = (field: string) => field.startsWith('!') || field === '*';

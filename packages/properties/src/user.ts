@@ -27,9 +27,12 @@ export async function passwdEntry(ctx: PropertyContext, user: string): Promise<P
   return { name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]!, shell: f[6]! };
 }
 
-/** The user's passwd entry; fails the property naming host and user when there is none. */
+/**
+ * The user's passwd entry; fails the property naming host and user when there is none
+ * (in a dry run where properties before it would change things, it would change instead).
+ */
 export async function entryOrFail(ctx: PropertyContext, user: string): Promise<PasswdEntry> {
-  return (await passwdEntry(ctx, user)) ?? ctx.fail(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
+  return (await passwdEntry(ctx, user)) ?? ctx.missing(`no user ${user} on ${ctx.hostname} (user.hasAccount first)`);
 }
 
 /** The user account exists (useradd with a home directory where missing). */
@@ -77,6 +80,7 @@ export const hasLoginShell = withParams<[user: Arg, shell: Arg]>()(
 );
 
 async function memberOf(ctx: PropertyContext, user: string): Promise<string[]> {
+  await entryOrFail(ctx, user);
   const r = await ctx.run(['id', '-nG', user], { readOnly: true });
   return r.stdout.trim().split(/\s+/);
 }

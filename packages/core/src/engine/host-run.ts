@@ -14,6 +14,8 @@ import type { HostattrView } from '../hostattrs.js';
 import {
   toCheck,
   toOutcome,
+  WouldChangeFirst,
+  type EarlierChange,
   type FileChange,
   type NestedHost,
   type Outcome,
@@ -74,6 +76,7 @@ export class HostRun {
   private readonly memos = new Map<string, Promise<unknown>>();
   readonly counts = { changed: 0, unchanged: 0, failed: 0 };
   readonly failures: HostFailure[] = [];
+  private readonly earlierChanges: EarlierChange[] = [];
 
   readonly dryRun: boolean;
   private readonly emit: (event: DeployEvent) => void;
@@ -144,7 +147,15 @@ export class HostRun {
     this.current = id;
     const ctx = this.context(node, conn, id, childDepth, notes);
     try {
-      const outcome = await this.execute(node, direction, ctx);
+      const outcome = await this.execute(node, direction, ctx).catch((thrown: unknown): Outcome => {
+        // A dry run's "not there yet, but what comes before may make it": would change.
+        if (!(thrown instanceof WouldChangeFirst)) throw thrown;
+        notes.push(`${thrown.message}: the changes before it may make it`);
+        return { result: 'changed' };
+      });
+      if (announce && leaf && outcome.result === 'changed') {
+        this.earlierChanges.push({ property: node.desc, paths: outcome.changes?.map((c) => c.path) });
+      }
       if (announce) {
         if (leaf) this.counts[outcome.result]++;
         this.emit({
@@ -239,6 +250,7 @@ export class HostRun {
       data: this.data,
       extensions: this.extensions,
       memos: this.memos,
+      earlierChanges: this.earlierChanges,
       apply: (child, direction, on) => this.applyNode(child, direction, on, id, depth),
       deployNested: async (child, hops, extend) => {
         const key = `nested:${child.name}:${hops.map((h) => h.describe()).join(' ')}`;

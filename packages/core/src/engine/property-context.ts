@@ -8,7 +8,15 @@ import { dataKey, MissingDataError } from '../data.js';
 import { CommandFailedError, FileNotFoundError, PropertyFailedError } from '../errors.js';
 import type { HostResult } from '../events.js';
 import type { HostattrView } from '../hostattrs.js';
-import type { NestedHost, Outcome, Propapp, PropertyContext } from '../property.js';
+import {
+  mayHaveTouched,
+  WouldChangeFirst,
+  type EarlierChange,
+  type NestedHost,
+  type Outcome,
+  type Propapp,
+  type PropertyContext,
+} from '../property.js';
 
 /**
  * Output a property's command may leave in memory, per stream: its first and last
@@ -33,6 +41,8 @@ export interface ContextScope {
   /** Connections extended once per run (by chain and key), and module memos. */
   readonly extensions: Map<string, Promise<Connection>>;
   readonly memos: Map<string, Promise<unknown>>;
+  /** The leaves that changed (or would) so far in this host's run. */
+  readonly earlierChanges: readonly EarlierChange[];
   /** Apply (or unapply) `child` under this property, over `conn`. */
   apply(child: Propapp, direction: 'apply' | 'unapply', conn: Connection): Promise<Outcome>;
   /** Run `child` through the hops, the connection opened once through `extend`. */
@@ -101,6 +111,11 @@ export function propertyContext(
     fail: (message) => {
       throw new PropertyFailedError(message, where);
     },
+    missing: (message, touches) => {
+      if (scope.dryRun && mayHaveTouched(scope.earlierChanges, touches)) throw new WouldChangeFirst(message);
+      throw new PropertyFailedError(message, where);
+    },
+    earlierChanges: () => scope.earlierChanges,
     note: (message) => {
       notes.push(message);
     },

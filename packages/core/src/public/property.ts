@@ -4,8 +4,8 @@
  * probes, hand-made applications and combinators, OS requirements, data lookups).
  */
 export * from '../index.js';
-export { invalidApplication, isPropapp, PROPAPP } from '../property.js';
-export type { HostattrsContext, Outcome, PropertyDefinition, Result, TextResult } from '../property.js';
+export { invalidApplication, isPropapp, mayHaveTouched, PROPAPP } from '../property.js';
+export type { EarlierChange, HostattrsContext, Outcome, PropertyDefinition, Result, TextResult } from '../property.js';
 export { flattenProps } from '../combinators.js';
 export { osSchema, requireOs } from '../hostattrs.js';
 export type { FileInfo, FileType, ProbeQuery, WriteOptions } from '../connection.js';

@@ -26,6 +26,7 @@ import {
   withFlagfile,
   type DeployEvent,
   type HostOptions,
+  type Propapp,
 } from '../../src/public/property.js';
 import { recorder, type Log } from '../support/recorder.js';
 
@@ -125,6 +126,35 @@ describe('ordering and failure semantics', () => {
       expect([result.status, result.changed, result.unchanged]).toEqual(['ok', 0, 1]);
     }
     expect(log).toEqual([]);
+  });
+
+  it('in a dry run, what is missing but may be made by the properties before is a change, not a failure', async () => {
+    const made = defprop({
+      name: 'test.made',
+      desc: (path: string) => `${path} made`,
+      check: async (_ctx, path) => ({ applied: false, changes: [{ path, before: 'absent', after: 'made' }] }),
+      apply: async () => 'changed',
+    });
+    const needs = defprop({
+      name: 'test.needs',
+      desc: 'needs /srv/x',
+      check: async (ctx) => ctx.missing('no /srv/x', (p) => p.startsWith('/srv/')),
+      apply: async () => 'changed',
+    });
+    const run = async (dryRun: boolean, ...props: Propapp[]) => {
+      const events: DeployEvent[] = [];
+      const r = await deploy(localHost('m.example', props), undefined, { dryRun, onEvent: (e) => events.push(e) });
+      const end = events.findLast((e) => e.type === 'property:end');
+      return [r.status, end?.type === 'property:end' ? [end.status, end.notes] : []];
+    };
+    expect(await run(true, made('/srv/x'), needs())).toEqual([
+      'ok',
+      ['changed', ['no /srv/x: the changes before it may make it']],
+    ]);
+    // Nothing before it touches /srv, or nothing changes before it: it fails, as a deploy would.
+    expect((await run(true, made('/etc/y'), needs()))[0]).toBe('failed');
+    expect((await run(true, needs()))[0]).toBe('failed');
+    expect((await run(false, needs()))[0]).toBe('failed');
   });
 
   it('a property without unapply fails to unapply with a clear error', async () => {

@@ -35,13 +35,29 @@ export function chrootHost(name: string, options: { data?: DataSource[] } = {}):
     },
     async twice(...props) {
       const host = defineHost('lib.example', [debian, ...props]);
-      const first = await deploy(host, [chroot(root)], options);
-      expect(first.failures.map((f) => f.error.message)).toEqual([]);
-      expect(first.changed).toBeGreaterThan(0);
-      const second = await deploy(host, [chroot(root)], options);
-      expect(second.failures.map((f) => f.error.message)).toEqual([]);
-      expect(second.changed).toBe(0);
-      return first;
+      // The deploy changes nothing `consfig check` did not say it would (check may say
+      // more: a package's own scripts can do a later property's work), and after it
+      // check says nothing.
+      const run = async (dryRun: boolean) => {
+        const events: DeployEvent[] = [];
+        const r = await deploy(host, [chroot(root)], { ...options, dryRun, onEvent: (e) => events.push(e) });
+        expect(r.failures.map((f) => f.error.message)).toEqual([]);
+        const changed = events.flatMap((e) =>
+          e.type === 'property:end' && e.leaf && e.status === 'changed' ? [e.desc] : [],
+        );
+        return { r, changed };
+      };
+      const predicted = await run(true);
+      const first = await run(false);
+      expect(first.r.changed).toBeGreaterThan(0);
+      expect(
+        first.changed.filter((d) => !predicted.changed.includes(d)),
+        'changed, where check said nothing would',
+      ).toEqual([]);
+      const second = await run(false);
+      expect(second.r.changed).toBe(0);
+      expect((await run(true)).changed).toEqual([]);
+      return first.r;
     },
     inside(...argv) {
       return execFileSync('chroot', [root, ...argv], { encoding: 'utf8' });
