@@ -103,7 +103,9 @@ async function crontabOf(ctx: PropertyContext, user: string): Promise<string | n
   const r = await ctx.run(['crontab', '-u', user, '-l'], { readOnly: true, allowFailure: true });
   if (r.exitCode === 0) return r.stdout;
   if (/no crontab for/.test(r.stderr)) return null;
-  return ctx.fail(`crontab -u ${user} -l failed: ${r.stderr.trim() || `exit code ${r.exitCode}`} (is cron installed?)`);
+  return ctx.missing(
+    `crontab -u ${user} -l failed: ${r.stderr.trim() || `exit code ${r.exitCode}`} (is cron installed?)`,
+  );
 }
 
 async function edit(ctx: PropertyContext, user: string, marker: string, lines: readonly string[], apply: boolean) {
