@@ -47,9 +47,17 @@ const modEnabledProp = a2('mod', '-m');
 const confEnabledProp = a2('conf', '-c');
 const siteEnabledProp = a2('site', '-s');
 
-/** A module enabled; apache reloaded when that changed. */
+// Each of these enables, and reloads apache on change, after apache2 is installed (where
+// a2enmod comes from): on its own, it installs it first; httpsVhost installs it once.
+const modOn = (name: string) => onChange(modEnabledProp(name), reloaded());
+const confOn = (name: string, lines?: string[]) =>
+  onChange(eseq(lines ? confAvailable(name, lines) : undefined, confEnabledProp(name)), reloaded());
+const siteOn = (domain: string, config?: string[]) =>
+  onChange(eseq(config ? siteAvailable(domain, config) : undefined, siteEnabledProp(domain)), reloaded());
+
+/** apache2 installed and a module enabled; apache reloaded when that changed. */
 export function modEnabled(name: string): Propapp {
-  return onChange(modEnabledProp(name), reloaded());
+  return eseq(installed(), modOn(name));
 }
 
 /** /etc/apache2/conf-available/NAME.conf with these lines. */
@@ -57,9 +65,9 @@ export function confAvailable(name: string, lines: string[]): Propapp {
   return hasContent(`/etc/apache2/conf-available/${name}.conf`, lines);
 }
 
-/** A conf enabled (with its content, when given); apache reloaded on change. */
+/** apache2 installed and a conf enabled (with its content, when given); apache reloaded on change. */
 export function confEnabled(name: string, lines?: string[]): Propapp {
-  return onChange(eseq(lines ? confAvailable(name, lines) : undefined, confEnabledProp(name)), reloaded());
+  return eseq(installed(), confOn(name, lines));
 }
 
 /** /etc/apache2/sites-available/DOMAIN.conf. */
@@ -67,9 +75,9 @@ export function siteAvailable(domain: string, config: string[]): Propapp {
   return hasContent(`/etc/apache2/sites-available/${domain}.conf`, config);
 }
 
-/** A site enabled (with its config, when given); apache reloaded on change. */
+/** apache2 installed and a site enabled (with its config, when given); apache reloaded on change. */
 export function siteEnabled(domain: string, config?: string[]): Propapp {
-  return onChange(eseq(config ? siteAvailable(domain, config) : undefined, siteEnabledProp(domain)), reloaded());
+  return eseq(installed(), siteOn(domain, config));
 }
 
 const certificateSchema = z.union([
@@ -209,11 +217,11 @@ export function httpsVhost(options: HttpsVhostOptions): Propapp {
     `https site ${o.domain}`,
     eseq(
       installed(),
-      modEnabled('ssl'),
-      modEnabled('rewrite'),
+      modOn('ssl'),
+      modOn('rewrite'),
       'selfSigned' in o.certificate ? selfSignedCertificate(o.domain, o.aliases) : undefined,
       directoryExists(o.htdocs),
-      siteEnabled(o.domain, httpsVhostConfig(o)),
+      siteOn(o.domain, httpsVhostConfig(o)),
       'letsEncrypt' in o.certificate
         ? onChange(
             letsEncrypt(o.domain, { ...o.certificate.letsEncrypt, webroot: o.htdocs, aliases: o.aliases }),

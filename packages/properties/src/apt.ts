@@ -100,7 +100,13 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     args: packages,
     argNames: ['packages'],
     hostattrs: debianOnly('apt.installed'),
-    check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === 0,
+    check: async (ctx, ...pkgs) => {
+      const missing = await missingPackages(ctx, pkgs);
+      // A dry run goes on as if they were installed: a later property needing them
+      // would not install them again.
+      if (ctx.dryRun) for (const p of missing) (await installedSet(ctx)).add(p.replace(/:.*$/, ''));
+      return missing.length === 0;
+    },
     apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
     unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
   }),
@@ -114,7 +120,12 @@ export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     args: packages,
     argNames: ['packages'],
     hostattrs: debianOnly('apt.removed'),
-    check: async (ctx, ...pkgs) => (await missingPackages(ctx, pkgs)).length === pkgs.length,
+    check: async (ctx, ...pkgs) => {
+      const missing = await missingPackages(ctx, pkgs);
+      // A dry run goes on as if they were removed.
+      if (ctx.dryRun) for (const p of pkgs) (await installedSet(ctx)).delete(p.replace(/:.*$/, ''));
+      return missing.length === pkgs.length;
+    },
     apply: async (ctx, ...pkgs) => {
       const present = new Set(await missingPackages(ctx, pkgs));
       await aptGet(ctx, ['remove', ...pkgs.filter((p) => !present.has(p))]);
