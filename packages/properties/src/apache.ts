@@ -50,8 +50,6 @@ const siteEnabledProp = a2('site', '-s');
 // Each of these enables, and reloads apache on change, after apache2 is installed (where
 // a2enmod comes from): on its own, it installs it first; httpsVhost installs it once.
 const modOn = (name: string) => onChange(modEnabledProp(name), reloaded());
-const confOn = (name: string, lines?: string[]) =>
-  onChange(eseq(lines ? confAvailable(name, lines) : undefined, confEnabledProp(name)), reloaded());
 const siteOn = (domain: string, config?: string[]) =>
   onChange(eseq(config ? siteAvailable(domain, config) : undefined, siteEnabledProp(domain)), reloaded());
 
@@ -67,7 +65,10 @@ export function confAvailable(name: string, lines: string[]): Propapp {
 
 /** apache2 installed and a conf enabled (with its content, when given); apache reloaded on change. */
 export function confEnabled(name: string, lines?: string[]): Propapp {
-  return eseq(installed(), confOn(name, lines));
+  return eseq(
+    installed(),
+    onChange(eseq(lines ? confAvailable(name, lines) : undefined, confEnabledProp(name)), reloaded()),
+  );
 }
 
 /** /etc/apache2/sites-available/DOMAIN.conf. */

@@ -73,10 +73,13 @@ function installedSet(ctx: PropertyContext): Promise<Set<string>> {
   });
 }
 
+/** A package's name as dpkg lists it (without `:arch`). */
+const bare = (pkg: string) => pkg.replace(/:.*$/, '');
+
 /** Which of `pkgs` dpkg does not have fully installed. */
 export async function missingPackages(ctx: PropertyContext, pkgs: readonly string[]): Promise<string[]> {
   const set = await installedSet(ctx);
-  return pkgs.filter((p) => !set.has(p.replace(/:.*$/, '')));
+  return pkgs.filter((p) => !set.has(bare(p)));
 }
 
 /** apt-get with the usual options; refresh the lists and retry once when they are stale. */
@@ -102,9 +105,10 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     hostattrs: debianOnly('apt.installed'),
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
+      const set = await installedSet(ctx); // the same set, read once
       // A dry run goes on as if they were installed: a later property needing them
       // would not install them again.
-      if (ctx.dryRun) for (const p of missing) (await installedSet(ctx)).add(p.replace(/:.*$/, ''));
+      if (ctx.dryRun) missing.forEach((p) => set.add(bare(p)));
       return missing.length === 0;
     },
     apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
@@ -122,8 +126,9 @@ export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     hostattrs: debianOnly('apt.removed'),
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
+      const set = await installedSet(ctx); // the same set, read once
       // A dry run goes on as if they were removed.
-      if (ctx.dryRun) for (const p of pkgs) (await installedSet(ctx)).delete(p.replace(/:.*$/, ''));
+      if (ctx.dryRun) pkgs.forEach((p) => set.delete(bare(p)));
       return missing.length === pkgs.length;
     },
     apply: async (ctx, ...pkgs) => {
