@@ -1,56 +1,126 @@
 #!/usr/bin/env node
 /**
- * After tsc: each package's entry points rebuilt as one ES module each (plus chunks they
- * share), so that starting consfig reads a handful of files instead of ~100. Node 20's
- * loader spends ~0.5 ms resolving, reading and compiling each module; that was half of a
- * small deploy's time. Other packages (ours and third parties') stay imports, so a config
- * and the CLI share one instance of each. tsc's other outputs stay: types, and the files
- * that are run on their own (module hooks, code bundled for the far end).
+ * After tsc: each package's runtime as one CommonJS file, `dist/runtime.cjs`, and its
+ * entry points as small wrappers over it (`dist/entry/<name>.mjs` for import, `.cjs` for
+ * require), so that the CLI, a config and any other importer share one instance.
+ *
+ * Why CommonJS: Node 20 can keep V8's compiled code only for scripts (`vm.Script`), not
+ * for ES modules, and compiling was most of a small run's start-up (the CLI's code cache,
+ * packages/cli/src/code-cache.ts). One file per package, not ~100: Node's loader spends
+ * ~0.5 ms resolving, reading and compiling each module.
+ *
+ * tsc's per-file ES modules stay in dist/: code bundled for the far end is built from
+ * them (the `consfig-source` export condition), so that it is tree-shaken down to what
+ * it uses; and the files run on their own (the CLI's bin, the module hooks) are ES
+ * modules bundled alone.
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Entry points of each package, as paths under src/ without extension. */
+/** Entry points of each package's runtime, and files bundled alone, as paths under src/ without extension. */
 const packages = {
-  core: ['index', 'public/property', 'public/hop', 'config-file/ts-hooks'],
-  connections: ['index'],
-  rootfs: ['index'],
-  properties: ['index'],
-  cli: ['index', 'bin'],
+  core: { runtime: ['index', 'public/property', 'public/hop'], alone: ['config-file/ts-hooks'] },
+  connections: { runtime: ['index'], alone: [] },
+  rootfs: { runtime: ['index'], alone: [] },
+  properties: { runtime: ['index'], alone: [] },
+  cli: { runtime: ['index'], alone: ['bin'] },
 };
+
+/** ES-module-only dependencies, bundled in: requiring them needs Node 20.19. */
+const BUNDLED = new Set(['p-limit']);
+
+/** The names an entry point exports, from an ESM build of it that is not written. */
+async function exportNames(dir, entry) {
+  const result = await esbuild.build({
+    absWorkingDir: dir,
+    entryPoints: [`src/${entry}.ts`],
+    outdir: 'unwritten',
+    bundle: true,
+    write: false,
+    metafile: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    logLevel: 'silent',
+  });
+  return Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.exports ?? [];
+}
+
+function wrappers(key, names) {
+  const named = names.filter((n) => n !== 'default');
+  const esm = [
+    "import { createRequire } from 'node:module';",
+    `const m = createRequire(import.meta.url)('../runtime.cjs').${key};`,
+    ...(named.length ? [`export const { ${named.join(', ')} } = m;`] : []),
+    ...(names.includes('default') ? ['export default m.default;'] : []),
+  ];
+  const cjs = ["'use strict';", `module.exports = require('../runtime.cjs').${key};`];
+  return { esm: `${esm.join('\n')}\n`, cjs: `${cjs.join('\n')}\n` };
+}
+
+async function buildPackage(name, { runtime, alone }) {
+  const dir = join(root, 'packages', name);
+  const dist = join(dir, 'dist');
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+  const dependencies = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
+  // Chunks of earlier builds (their names carry a content hash) would be packed too.
+  for (const f of readdirSync(dist)) {
+    if (/^[a-z]+-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) rmSync(join(dist, f));
+  }
+  const key = (entry) => basename(entry);
+  await esbuild.build({
+    absWorkingDir: dir,
+    stdin: {
+      contents: runtime.map((e) => `export * as ${key(e)} from './src/${e}.ts';`).join('\n'),
+      resolveDir: dir,
+      sourcefile: 'runtime.ts',
+      loader: 'ts',
+    },
+    outfile: 'dist/runtime.cjs',
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    external: dependencies.filter((d) => !BUNDLED.has(d)),
+    // The sources are ES modules: strict, and import.meta.url names this file (in dist/,
+    // where the ES bundles were, so that paths relative to it keep their meaning).
+    banner: { js: "'use strict';\nconst __consfigModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+    define: { 'import.meta.url': '__consfigModuleUrl' },
+    supported: { 'dynamic-import': true },
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: 'warning',
+  });
+  mkdirSync(join(dist, 'entry'), { recursive: true });
+  for (const entry of runtime) {
+    const { esm, cjs } = wrappers(key(entry), await exportNames(dir, entry));
+    writeFileSync(join(dist, 'entry', `${key(entry)}.mjs`), esm);
+    writeFileSync(join(dist, 'entry', `${key(entry)}.cjs`), cjs);
+  }
+  if (alone.length === 0) return;
+  await esbuild.build({
+    absWorkingDir: dir,
+    entryPoints: alone.map((e) => ({ in: `src/${e}.ts`, out: e })),
+    outdir: 'dist',
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: true,
+    sourcesContent: false,
+    allowOverwrite: true,
+    logLevel: 'warning',
+  });
+}
 
 const only = process.argv.slice(2);
 await Promise.all(
   Object.entries(packages)
     .filter(([name]) => only.length === 0 || only.includes(name))
-    .map(async ([name, entries]) => {
-      const dir = join(root, 'packages', name);
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      const external = Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies });
-      // Chunks of earlier builds (their names carry a content hash) would be packed too.
-      for (const f of readdirSync(join(dir, 'dist'))) {
-        if (/^[a-z]+-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) rmSync(join(dir, 'dist', f));
-      }
-      await esbuild.build({
-        absWorkingDir: dir,
-        entryPoints: entries.map((e) => ({ in: `src/${e}.ts`, out: e })),
-        outdir: 'dist',
-        bundle: true,
-        splitting: true,
-        format: 'esm',
-        platform: 'node',
-        target: 'node20',
-        packages: 'external',
-        external,
-        sourcemap: true,
-        sourcesContent: false,
-        chunkNames: '[name]-[hash]',
-        allowOverwrite: true,
-        logLevel: 'warning',
-      });
-    }),
+    .map(([name, spec]) => buildPackage(name, spec)),
 );

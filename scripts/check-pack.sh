@@ -38,13 +38,15 @@ case $spawned in
   *'spawn local (posix_spawn)'*) ;;
   *) echo "check-pack: not started by posix_spawn: $spawned" >&2; exit 1 ;;
 esac
-# A CommonJS project (npm init's default) requires them too (require of ESM, Node >= 20.19).
+# A CommonJS project (npm init's default) requires them too, and require and import give
+# the one instance (both are views of each package's dist/runtime.cjs).
 node -e "
 const core = require('@consfig/core');
 const { file } = require('@consfig/properties');
 require('@consfig/connections');
 if (require('@consfig/core/property').defineHost !== core.defineHost) process.exit(1);
 if (typeof core.defineHost !== 'function' || typeof file.hasContent !== 'function') process.exit(1);
+import('@consfig/properties').then((m) => { if (m.file !== file) process.exit(1); });
 "
 # The docs' property example typechecks against the shipped types, whatever zod the project has.
 npm install --no-audit --no-fund --prefer-offline zod@4 typescript@5.9.3 @types/node@20 >/dev/null

@@ -4,6 +4,7 @@
  * run (hosts that share a sudo hop share its answer), one at a time.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { ConsfigError, DeployAbortedError, type Ask } from '@consfig/core';
 
 export interface AskHooks {
@@ -20,7 +21,7 @@ async function readSecret(question: string): Promise<string> {
     throw new ConsfigError(`${question.trim()} needs a terminal to ask on, and there is none`);
   }
   // Loaded here: node:tty costs every run ~5 ms, and few runs ask anything.
-  const { ReadStream } = await import('node:tty');
+  const { ReadStream } = createRequire(import.meta.url)('node:tty') as typeof import('node:tty');
   const input = new ReadStream(fd);
   input.setRawMode(true);
   writeSync(fd, question);

@@ -8,8 +8,8 @@
  * outlives the run by that many seconds, so a re-deploy soon after skips the key
  * exchange and authentication.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
@@ -134,7 +134,9 @@ export function ssh(target: string | SshOptions): Hop {
       const dir = controlDir;
       controlDir = undefined;
       // Normally gone with its last session; this is for a chain that never got that far.
-      // child_process, not execa: loading execa would add ~0.1 s to every ssh run's end.
+      // child_process, not execa: loading execa would add ~0.1 s to every ssh run's end;
+      // and loaded here, where few runs come (~1 ms of every start otherwise).
+      const { execFile } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
       await new Promise<void>((resolve) => {
         const args = ['-o', `ControlPath=${join(dir, 'cm')}`, ...common(), '-O', 'exit', '--', o.host];
         execFile('ssh', args, { timeout: 10_000 }, () => resolve());

@@ -10,8 +10,11 @@
  * host's name (or `_name` for data shared between hosts) and `iden2` a path or key.
  */
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join, normalize } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { z } from 'zod';
+import { dynamicImport } from './dynamic-import.js';
 import { ConsfigError } from './errors.js';
 import { hostattr } from './hostattrs.js';
 
@@ -94,7 +97,9 @@ export function commandSource(
     async get(item) {
       const args = argv.map((a) => a.replaceAll('{iden1}', item.iden1).replaceAll('{iden2}', item.iden2));
       // Loaded on first use: execa costs a run that needs no command ~0.1 s of start-up.
-      const { execa } = await import('execa');
+      const { execa } = await dynamicImport<typeof import('execa')>(
+        pathToFileURL(createRequire(import.meta.url).resolve('execa')).href,
+      );
       const result = await execa(args[0]!, args.slice(1), {
         encoding: 'buffer',
         reject: false,

@@ -19,7 +19,7 @@ import {
 describe('errors across two copies of @consfig/core', () => {
   it("keeps another copy's errors as they are: codes, context and classes", async () => {
     // The built package is another copy of the module, as a config's own node_modules would be.
-    const other = (await import('../dist/index.js')) as typeof import('../src/index.js');
+    const other = (await import('../dist/entry/index.mjs')) as typeof import('../src/index.js');
     expect(other.InvalidArgumentError).not.toBe(InvalidArgumentError);
     const foreign = new other.InvalidArgumentError('t.x', 'size', 'must be small');
     expect([

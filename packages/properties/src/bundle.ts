@@ -72,6 +72,8 @@ export async function bundle(source: BundleSource): Promise<Bundle> {
       bundle: true,
       platform: 'node',
       format: 'cjs',
+      // consfig's packages as tsc's per-file ES modules (not their one-file runtime): tree-shaken
+      conditions: ['consfig-source'],
       target: 'node20',
       write: false,
       metafile: true,

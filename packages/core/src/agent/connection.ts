@@ -42,6 +42,7 @@ import {
   LockedError,
   WriteFailedError,
 } from '../errors.js';
+import { monotonicMs } from '../monotonic.js';
 
 export interface OpenOptions {
   env?: NodeJS.ProcessEnv;
@@ -191,7 +192,7 @@ export class AgentConnection implements Connection {
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
-    const started = performance.now();
+    const started = monotonicMs();
     const sent = this.client.send(
       runRequest(this.client.nextNonce(), {
         argv,
@@ -214,7 +215,7 @@ export class AgentConnection implements Connection {
       stderr: answer.stderr,
       ...(answer.stdoutOmitted > 0 ? { stdoutOmitted: answer.stdoutOmitted } : {}),
       ...(answer.stderrOmitted > 0 ? { stderrOmitted: answer.stderrOmitted } : {}),
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
     };
     this.listener?.(result);
     return result;

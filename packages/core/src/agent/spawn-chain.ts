@@ -6,14 +6,13 @@
  * difference: an executable file without a `#!` line fails with ENOEXEC here, where
  * execvp would hand it to /bin/sh; a chain always starts a real program.
  */
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { isMainThread } from 'node:worker_threads';
 import { onChildExit } from '../native/child-exit.js';
 import { posixSpawn, posixSpawnAvailable, type ExitStatus } from '../native/posix-spawn.js';
 
@@ -29,8 +28,13 @@ export interface ChainProcess {
 
 export type SpawnMethod = 'posix_spawn' | 'node';
 
+// node:child_process and node:worker_threads are required when used: ~2 ms of every
+// start otherwise, for a fallback and one flag.
+const require = createRequire(import.meta.url);
+
 /** The method spawnChain takes on this platform and thread. */
 export function defaultSpawnMethod(): SpawnMethod {
+  const { isMainThread } = require('node:worker_threads') as typeof import('node:worker_threads');
   return isMainThread && posixSpawnAvailable() ? 'posix_spawn' : 'node';
 }
 
@@ -40,6 +44,7 @@ export function spawnChain(
   method: SpawnMethod = defaultSpawnMethod(),
 ): ChainProcess {
   if (method === 'node') {
+    const { spawn } = require('node:child_process') as typeof import('node:child_process');
     return spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], env, detached: true });
   }
   return new SpawnedChain(argv, env);

@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { defineConsfig, isConsfig, type Consfig } from '../consfig.js';
 import { ConsfigError, isConsfigError } from '../errors.js';
+import { dynamicImport } from '../dynamic-import.js';
 import { isHost } from '../host.js';
 import { compiledConfigUrl, originalOf } from './compile.js';
 import { programParents as ownPackageParents } from './own-packages.js';
@@ -93,7 +94,7 @@ export async function loadConfig(file: string): Promise<Consfig> {
   }
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(url)) as Record<string, unknown>;
+    mod = await dynamicImport<Record<string, unknown>>(url);
   } catch (error) {
     if (isConsfigError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);

@@ -42,8 +42,11 @@ export function programParents(): string[] {
 export function programsCopy(specifier: string): string | undefined {
   for (const parent of programParents()) {
     try {
-      // The packages' `exports` give import and require the same files.
-      return createRequire(parent).resolve(specifier);
+      // require's entry (.cjs); imports want its ES twin beside it (scripts/bundle.mjs):
+      // both are views of one runtime, and importing the .cjs would find no named exports.
+      const file = createRequire(parent).resolve(specifier);
+      const twin = file.replace(/\.cjs$/, '.mjs');
+      return twin !== file && existsSync(twin) ? twin : file;
     } catch {
       // not from there
     }

@@ -18,6 +18,7 @@ import { countLeaves, runHost } from './host-run.js';
 import { prefetchChecks } from './prefetch.js';
 import { hostFailure, hostResult, isConnectionFailure } from './host-result.js';
 import { DEFAULT_LOCK_WAIT_MS, lockTarget } from './lock.js';
+import { monotonicMs } from '../monotonic.js';
 
 export interface DeployOptions {
   /** Run checks only; change nothing; report what would change. */
@@ -55,10 +56,10 @@ export interface DeployManyOptions extends DeployOptions {
 export async function deploy(host: Host, via?: Via, options: DeployOptions = {}): Promise<HostResult> {
   const emit = (event: DeployEvent) => options.onEvent?.(event);
   const dryRun = options.dryRun ?? false;
-  const started = performance.now();
+  const started = monotonicMs();
   let chain = 'local';
   const finish = (r: HostResult): HostResult => {
-    const final = { ...r, durationMs: performance.now() - started };
+    const final = { ...r, durationMs: monotonicMs() - started };
     emit({ type: 'host:end', host: host.name, result: final });
     return final;
   };
@@ -141,7 +142,7 @@ export async function deploy(host: Host, via?: Via, options: DeployOptions = {})
       return options.signal?.aborted ? failBefore(cancelled()) : failConnecting(error);
     }
     connected = true;
-    emit({ type: 'host:connected', host: host.name, chain, durationMs: performance.now() - started });
+    emit({ type: 'host:connected', host: host.name, chain, durationMs: monotonicMs() - started });
     for (const event of early) emit(event);
     try {
       await locking;

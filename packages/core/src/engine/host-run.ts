@@ -22,6 +22,7 @@ import {
   type Propapp,
   type PropertyContext,
 } from '../property.js';
+import { monotonicMs } from '../monotonic.js';
 
 const OUTPUT_EVENT_LIMIT = 64 * 1024;
 const announcedBelow = new WeakMap<Propapp, boolean>();
@@ -129,7 +130,7 @@ export class HostRun {
     const id = announce ? this.nextId++ : parent;
     const childDepth = announce ? depth + 1 : depth;
     const notes: string[] = [];
-    const started = performance.now();
+    const started = monotonicMs();
     const leaf = !hasAnnouncedDescendant(node);
     if (announce) {
       this.emit({
@@ -167,7 +168,7 @@ export class HostRun {
           name: node.name,
           status: outcome.result,
           leaf,
-          durationMs: performance.now() - started,
+          durationMs: monotonicMs() - started,
           dryRun: this.dryRun,
           changes: outcome.changes ?? [],
           notes,
@@ -200,7 +201,7 @@ export class HostRun {
           name: node.name,
           status: 'failed',
           leaf,
-          durationMs: performance.now() - started,
+          durationMs: monotonicMs() - started,
           dryRun: this.dryRun,
           changes: [],
           notes,
@@ -279,7 +280,7 @@ export class HostRun {
  */
 export async function runHost(host: NestedHost, conn: Connection, options: RunHostOptions): Promise<HostResult> {
   const { dryRun, emit, events = true, parent } = options;
-  const started = performance.now();
+  const started = monotonicMs();
   if (events) {
     emit({
       type: 'host:start',
@@ -308,7 +309,7 @@ export async function runHost(host: NestedHost, conn: Connection, options: RunHo
       changed: run.counts.changed,
       unchanged: run.counts.unchanged,
       failed: run.counts.failed + extra.length,
-      durationMs: performance.now() - started,
+      durationMs: monotonicMs() - started,
     },
     [...run.failures, ...extra],
   );

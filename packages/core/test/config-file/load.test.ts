@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // The built core: loading registers its module hooks by their built path, as a program's would.
-import { attrs, ConfigError, findConfig, loadConfig } from '../../dist/index.js';
+import { attrs, ConfigError, findConfig, loadConfig } from '../../dist/entry/index.mjs';
 
 // The config imports the built core by its path: a temp directory has no node_modules.
-const core = pathToFileURL(fileURLToPath(new URL('../../dist/index.js', import.meta.url))).href;
+const core = pathToFileURL(fileURLToPath(new URL('../../dist/entry/index.mjs', import.meta.url))).href;
 const dir = mkdtempSync(join(tmpdir(), 'consfig-load-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
