@@ -77,6 +77,18 @@ function whereInConfig(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A CommonJS module compiled from ES syntax (a .cts config with `export default`) marks
+ * its exports `__esModule` and keeps the default one as `exports.default`; import() gives
+ * the whole `module.exports` as the default. Its exports as the ES module had them.
+ */
+function esExportsOfCommonJs(mod: Record<string, unknown>): Record<string, unknown> | undefined {
+  const exports = mod.default as { __esModule?: unknown } | null | undefined;
+  return exports && typeof exports === 'object' && exports.__esModule === true
+    ? (exports as Record<string, unknown>)
+    : undefined;
+}
+
 export async function loadConfig(file: string): Promise<Consfig> {
   let url: string | undefined;
   try {
@@ -108,7 +120,9 @@ export async function loadConfig(file: string): Promise<Consfig> {
     }
     throw new ConfigError(`cannot load ${file}: ${message}${where ? ` (at ${where})` : ''}`, file, error);
   }
-  const candidate = mod.default ?? mod.consfig ?? (mod.hosts !== undefined ? { hosts: mod.hosts } : undefined);
+  const exported = esExportsOfCommonJs(mod) ?? mod;
+  const candidate =
+    exported.default ?? exported.consfig ?? (exported.hosts !== undefined ? { hosts: exported.hosts } : undefined);
   if (isConsfig(candidate)) return candidate;
   if (Array.isArray(candidate) && candidate.every(isHost)) return defineConsfig({ hosts: candidate });
   if (candidate && typeof candidate === 'object' && Array.isArray((candidate as Consfig).hosts)) {

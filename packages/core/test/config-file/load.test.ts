@@ -77,6 +77,25 @@ module.exports = { hosts: [defineHost('j.example', [], { desc: __dirname })] };
     expect([j.hosts[0]!.name, j.hosts[0]!.attrs.first(attrs.desc)]).toEqual(['j.example', cjs]);
   });
 
+  it('loads a .cts config written with ES syntax: export default, or export const hosts', async () => {
+    const coreCjs = JSON.stringify(fileURLToPath(core).replace(/\.mjs$/, '.cjs'));
+    const byDefault = project('cts-default', {
+      'consfig.cts': `import { defineConsfig, defineHost } from ${coreCjs};
+export default defineConsfig({ hosts: [defineHost('d.example', [], { desc: __dirname })] });
+`,
+      'node_modules/.keep': '',
+    });
+    const d = await loadConfig(findConfig(byDefault));
+    expect([d.hosts.map((h) => h.name), d.hosts[0]!.attrs.first(attrs.desc)]).toEqual([['d.example'], byDefault]);
+    const byName = project('cts-named', {
+      'consfig.cts': `import { defineHost } from ${coreCjs};
+export const hosts = [defineHost('n.example', [])];
+`,
+      'node_modules/.keep': '',
+    });
+    expect((await loadConfig(findConfig(byName))).hosts.map((h) => h.name)).toEqual(['n.example']);
+  });
+
   it('imports consfig by its package names where none is installed beside it, by hooks and by the cache', async () => {
     const text =
       `import { defineConsfig, defineHost } from '@consfig/core';\n` +
