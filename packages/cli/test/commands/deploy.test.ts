@@ -91,6 +91,22 @@ describe('a controller killed while it writes a big file', () => {
     }, 120_000);
   }
 
+  it('leaves only whole files, and no temp file, killed while it writes many new files itself', async () => {
+    const run = startConsfig(['deploy', '-c', SAFETY, 'many.example'], {
+      CONSFIG_TEST_DIR: dir,
+      CONSFIG_TEST_MANY: '3000',
+    });
+    const many = join(dir, 'many');
+    const written = () => (existsSync(many) ? readdirSync(many) : []);
+    expect(await until(() => written().length >= 100, 60_000, 2)).toBe(true);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const names = written();
+    expect(names.length).toBeLessThan(3000);
+    expect(names.filter((n) => !/^f\d+$/.test(n))).toEqual([]);
+    expect(names.filter((n) => statSync(join(many, n)).size !== 65_536)).toEqual([]);
+  }, 120_000);
+
   it('and the next run clears the private ssh directory the killed one left', async () => {
     const run = startConsfig(['deploy', '-c', SAFETY, 'big.example'], {
       ...sshEnv,

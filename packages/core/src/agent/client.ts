@@ -170,6 +170,11 @@ export class AgentClient {
     return !this.exited;
   }
 
+  /** Whether requests sent are still unanswered. */
+  get busy(): boolean {
+    return this.pending.length > 0;
+  }
+
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited)
       return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));

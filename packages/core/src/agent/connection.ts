@@ -8,6 +8,7 @@ import { randomHex } from '../random.js';
 import { posix } from 'node:path';
 import { LocalLock, type LockAnswer } from './local-lock.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
+import { LOCAL_WRITE_LIMIT, writeLocally } from './local-write.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
 import { AGENT_PROGRAM } from './program.js';
@@ -158,6 +159,9 @@ export class AgentConnection implements Connection {
   private closed = false;
   /** The deployment lock being taken, settled either way (reads made here wait for it). */
   private locking: Promise<void> | undefined;
+  private lockPending = false;
+  /** Probes made by this process that wait for requests before them (see probe). */
+  private probing = 0;
   /** The last command or write sent, settled either way (the agent answers in order). */
   private changing: Promise<void> | undefined;
   /** The lock this process holds for a local connection (null: the agent's is used). */
@@ -238,6 +242,7 @@ export class AgentConnection implements Connection {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
     const tmp = tempPathFor(path);
     const plan = this.writePlan(path, options);
+    if (this.wroteLocally(path, tmp, bytes, plan)) return;
     const sent = this.client.send(writeRequest(this.client.nextNonce(), { path, tmp, data: bytes, ...plan }));
     this.changing = sent.then(noop, noop);
     const answer = await sent;
@@ -249,7 +254,8 @@ export class AgentConnection implements Connection {
 
   async lock(options: LockOptions): Promise<void> {
     const taking = this.takeLock(options);
-    this.locking = taking.catch(() => {});
+    this.lockPending = true;
+    this.locking = taking.catch(() => {}).finally(() => (this.lockPending = false));
     return taking;
   }
 
@@ -297,6 +303,34 @@ export class AgentConnection implements Connection {
       waitTake: async (waitMs, holder) =>
         answer(await this.client.send(lockWaitRequest(this.client.nextNonce(), waitMs / 1000, holder))),
     };
+  }
+
+  /**
+   * A write this process makes itself (local-write.ts), where it may: on this machine, no
+   * chown, not too big. False where the agent is to write; a failure here throws.
+   */
+  private wroteLocally(
+    path: string,
+    tmp: string,
+    data: Buffer,
+    plan: { umask: string; mode: string; owner: string; group: string },
+  ): boolean {
+    if (!this.inProcess() || data.length > LOCAL_WRITE_LIMIT || plan.group !== '') return false;
+    if (plan.owner !== '-' && plan.owner !== '') return false;
+    // Only where nothing asked for before it is under way: the agent answers in order, and
+    // this write, made at once, must neither pass what it was asked after nor be passed.
+    if (this.client.busy || this.probing > 0 || this.lockPending) return false;
+    const mode =
+      plan.mode === '-'
+        ? 0o666 & ~Number.parseInt(plan.umask, 8)
+        : plan.mode === ''
+          ? undefined
+          : Number.parseInt(plan.mode, 8);
+    const outcome = writeLocally({ path, tmp, data, mode, keepOwner: plan.owner === '' });
+    if ('unsupported' in outcome) return false;
+    this.forget([path]);
+    if (!outcome.done) throw new WriteFailedError(path, outcome.error);
+    return true;
   }
 
   /** On this machine, with nothing in between: the lock and probes are this process's. */
@@ -380,11 +414,16 @@ export class AgentConnection implements Connection {
       // The agent answers in order, so its reads follow the lock, commands and writes
       // asked for before them; these must too, or they could see another deployment's
       // half-done work, or miss a write of this one.
-      await this.locking;
-      await this.changing;
-      for (const [path, info] of await probeLocally(unique)) {
-        this.cache.set(path, info);
-        result.set(path, info);
+      this.probing++;
+      try {
+        await this.locking;
+        await this.changing;
+        for (const [path, info] of await probeLocally(unique)) {
+          this.cache.set(path, info);
+          result.set(path, info);
+        }
+      } finally {
+        this.probing--;
       }
       return result;
     }

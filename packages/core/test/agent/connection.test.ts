@@ -256,8 +256,31 @@ describe('files', () => {
     expect(existsSync(`${path}.tmp`)).toBe(false);
   });
 
-  it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
+  it('writes on this machine by itself, unless something asked before is under way', async () => {
     const own = await openConnection([]);
+    try {
+      for (let i = 0; i < 4; i++) await own.writeFile(join(dir, `itself-${i}`), `i${i}`, { mode: 0o640 });
+      expect([0, 1, 2, 3].map((i) => readFileSync(join(dir, `itself-${i}`), 'utf8'))).toEqual(['i0', 'i1', 'i2', 'i3']);
+      expect(statSync(join(dir, 'itself-3')).mode & 0o777).toBe(0o640);
+      // The agent was never asked to write: it starts its renamer at its third write.
+      const perl = execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' });
+      expect(perl.trim()).toBe('');
+      // Asked while a command is running, a write waits for it, as the agent's would.
+      const path = join(dir, 'after-the-command');
+      await Promise.all([
+        own.run(['sh', '-c', 'sleep 0.2; echo command > "$1"', 'sh', path]),
+        own.writeFile(path, 'the write'),
+      ]);
+      expect(readFileSync(path, 'utf8')).toBe('the write');
+      expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
+    // (a local connection writes by itself: the agent's way is asked for)
+    const own = await openConnection([], { inProcess: false });
     const renamers = () =>
       execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' }).trim();
     for (let i = 0; i < 3; i++) await own.writeFile(join(dir, `warm-${i}`), `w${i}`);
