@@ -33,6 +33,39 @@ const packages = {
 /** ES-module-only dependencies, bundled in: requiring them needs Node 20.19. */
 const BUNDLED = new Set(['p-limit']);
 
+/**
+ * The runtime's text for one entry point: its namespace. Where the entry only re-exports
+ * (`export * as x from './x.js'`, `export { a } from './y.js'`), each `* as` namespace is
+ * loaded on first use (properties' lazy-namespace.ts): esbuild then wraps those modules
+ * in functions run at their first require.
+ */
+function runtimeEntry(dir, entry, key) {
+  const source = readFileSync(join(dir, 'src', `${entry}.ts`), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const lines = source.split('\n').filter((l) => l.trim() !== '' && !/^export type /.test(l));
+  const namespaces = lines.map((l) => /^export \* as (\w+) from '\.\/([\w/-]+)\.js';$/.exec(l));
+  const named = lines.map((l) => /^export \{([^}]+)\} from '\.\/([\w/-]+)\.js';$/.exec(l));
+  const lazy = namespaces.some(Boolean) && lines.every((_, i) => namespaces[i] || named[i]);
+  if (!lazy) return `export * as ${key} from './src/${entry}.ts';`;
+  const here = dirname(entry) === '.' ? '' : `${dirname(entry)}/`;
+  const out = ["import { lazyNamespace } from './src/lazy-namespace.ts';"];
+  const members = [];
+  for (const m of named.filter(Boolean)) {
+    const names = m[1]
+      .split(',')
+      .map((n) => n.trim())
+      .filter(Boolean);
+    out.push(`import { ${names.join(', ')} } from './src/${here}${m[2]}.ts';`);
+    members.push(...names.map((n) => n.replace(/^.* as /, '')));
+  }
+  for (const m of namespaces.filter(Boolean)) {
+    members.push(`${m[1]}: lazyNamespace(() => require('./src/${here}${m[2]}.ts'))`);
+  }
+  out.push(`export const ${key} = { ${members.join(', ')} };`);
+  return out.join('\n');
+}
+
 /** The names an entry point exports, from an ESM build of it that is not written. */
 async function exportNames(dir, entry) {
   const result = await esbuild.build({
@@ -75,7 +108,7 @@ async function buildPackage(name, { runtime, alone }) {
   await esbuild.build({
     absWorkingDir: dir,
     stdin: {
-      contents: runtime.map((e) => `export * as ${key(e)} from './src/${e}.ts';`).join('\n'),
+      contents: runtime.map((e) => runtimeEntry(dir, e, key(e))).join('\n'),
       resolveDir: dir,
       sourcefile: 'runtime.ts',
       loader: 'ts',
