@@ -319,7 +319,7 @@ export class AgentConnection implements Connection {
     if (plan.owner !== '-' && plan.owner !== '') return false;
     // Only where nothing asked for before it is under way: the agent answers in order, and
     // this write, made at once, must neither pass what it was asked after nor be passed.
-    if (this.client.busy || this.probing > 0 || this.lockPending) return false;
+    if (this.closed || this.client.busy || this.probing > 0 || this.lockPending) return false;
     const mode =
       plan.mode === '-'
         ? 0o666 & ~Number.parseInt(plan.umask, 8)

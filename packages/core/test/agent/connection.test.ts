@@ -276,6 +276,9 @@ describe('files', () => {
     } finally {
       await own.close();
     }
+    // Closed, it writes nothing, by itself or otherwise.
+    await expect(own.writeFile(join(dir, 'after-close'), 'x')).rejects.toThrow();
+    expect(existsSync(join(dir, 'after-close'))).toBe(false);
   });
 
   it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
