@@ -24,6 +24,7 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { posix } from 'node:path';
 import { libcFunctions } from '../native/koffi.js';
 
 /** Bigger writes stream through the agent: a write here blocks the event loop (other hosts). */
@@ -64,10 +65,6 @@ function systemWords(error: unknown): string {
 
 export type LocalWriteOutcome = { done: true } | { done: false; error: string } | { done: false; unsupported: true };
 
-function directoryOf(path: string): string {
-  return path.slice(0, path.lastIndexOf('/')) || '/';
-}
-
 /** The old file, if it is a regular file (never a link's target): its mode and ids. */
 function oldFile(path: string): { mode: number; uid: number; gid: number } | undefined {
   try {
@@ -88,7 +85,7 @@ export function writeLocally(w: LocalWrite): LocalWriteOutcome {
   const old = w.mode === undefined || w.keepOwner ? oldFile(w.path) : undefined;
   let fd: number;
   try {
-    fd = openSync(directoryOf(w.path), O_TMPFILE_BIT | constants.O_DIRECTORY | constants.O_WRONLY, 0o600);
+    fd = openSync(posix.dirname(w.path), O_TMPFILE_BIT | constants.O_DIRECTORY | constants.O_WRONLY, 0o600);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // A filesystem without O_TMPFILE, or a kernel before 3.11 (which takes it for O_DIRECTORY)
