@@ -15,10 +15,13 @@
  * perl, or perl on an architecture whose syscall numbers it does not know, the shell way
  * runs instead.
  */
-import { InvalidHopError, type Hop } from '@consfig/core/hop';
+import { FRONT_PERL, InvalidHopError, type Hop } from '@consfig/core/hop';
 import { PERL_ARCH } from './perl-arch.js';
 
-/** `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND... */
+/**
+ * `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND...;
+ * `$front`: COMMAND is `env -i NAME=VALUE... AGENT...`, run behind the front (chrootPerl).
+ */
 const CHROOT_PERL = String.raw`my $setup = shift @ARGV;
 my ($r, @inner) = @ARGV;
 sub fallback {
@@ -108,11 +111,19 @@ exit 101
 close $pf;
 chmod(0755, $policy);
 mnt($policy, $p, 0, $BIND, 0);
+# The front's names come through NSS as set up here, before the chroot (front.ts).
+getpwuid(0) if $front;
 my $child = fork() // die "chroot: fork: $!
 ";
 if ($child == 0) {
   chroot($r) && chdir('/') or die "chroot: cannot change root to $r: $!
 ";
+  if ($front && "@inner[0, 1]" eq 'env -i') {
+    my @agent = @inner[2 .. $#inner];
+    %ENV = ();
+    while (@agent && $agent[0] =~ /\A([^=]+)=(.*)\z/s) { $ENV{$1} = $2; shift @agent }
+    front($arch, @agent);
+  }
   exec { $inner[0] } @inner;
   die "chroot: cannot run $inner[0]: $!
 ";
@@ -123,6 +134,11 @@ syscall($umount, $p, 0);
 unlink $policy;
 unlink $p if $placeholder;
 exit $rc;`;
+
+/** The helper's text, with the agent behind the front (core's front.ts) or not. */
+function chrootPerl(front: boolean): string {
+  return front ? `my $front = 1;\n${CHROOT_PERL}\n${FRONT_PERL}` : `my $front = 0;\n${CHROOT_PERL}`;
+}
 
 /** perl where there is one, else the shell way (SETUP, in its own mount namespace). */
 const LAUNCH = String.raw`p=$1 s=$2; shift 2
@@ -179,12 +195,13 @@ export function chroot(root: string): Hop {
     kind: 'chroot',
     describe: () => `chroot:${root}`,
     localRoot: (outer) => (outer === '/' ? root : `${outer}${root}`),
-    wrap: (inner) => [
+    front: true,
+    wrap: (inner, context) => [
       'sh',
       '-c',
       LAUNCH,
       'consfig-chroot',
-      CHROOT_PERL,
+      chrootPerl(context.front === true),
       SETUP,
       root,
       'env',

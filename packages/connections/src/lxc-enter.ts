@@ -11,6 +11,7 @@
  * takes the shell way, which perl itself takes where the deploying user is neither root
  * nor the owner (su's PAM session is needed).
  */
+import { FRONT_PERL } from '@consfig/core/hop';
 import { KINDS } from './nsenter.js';
 import { PERL_ARCH } from './perl-arch.js';
 
@@ -51,8 +52,11 @@ sub init_pid {
   return $ret == 0 && $pid > 0 && -d "/proc/$pid" ? $pid : undef;
 }`;
 
-/** `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are the agent. */
-export const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
+/**
+ * `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are
+ * the agent; `$front` says whether it runs behind the front (enterPerl).
+ */
+const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
 my @fallback = @ARGV;
 my @agent = @ARGV[@ARGV - $k .. $#ARGV];
 sub fallback { exec { $fallback[0] } @fallback; die "lxc: cannot run $fallback[0]: $!\n" }
@@ -112,8 +116,14 @@ if (open(my $e, '<', '/proc/1/environ')) {
   while (my $kv = <$e>) { chomp $kv; $env{$1} = $2 if $kv =~ /^([^=]+)=(.*)$/s }
 }
 %ENV = %env;
-if (!grep { $_->[0] eq 'pid' } @enter) { exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+sub agent { front($arch, @agent) if $front; exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+agent() if !grep { $_->[0] eq 'pid' } @enter;
 my $child = fork() // die "lxc: fork: $!\n";
-if ($child == 0) { exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+agent() if $child == 0;
 waitpid($child, 0);
 exit($? & 127 ? 128 + ($? & 127) : $? >> 8);`;
+
+/** The helper's text, with the agent behind the front (core's front.ts) or not. */
+export function enterPerl(front: boolean): string {
+  return front ? `my $front = 1;\n${ENTER_PERL}\n${FRONT_PERL}` : `my $front = 0;\n${ENTER_PERL}`;
+}

@@ -9,7 +9,7 @@
  * (lxc-enter.ts); the shell way here is its fallback.
  */
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
-import { CONTAINER_PATH, ENTER_PERL } from './lxc-enter.js';
+import { CONTAINER_PATH, enterPerl } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
 
 export interface LxcOptions {
@@ -88,7 +88,8 @@ export function lxc(options: LxcOptions | string): Hop {
   return {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,
-    wrap(inner) {
+    front: o.method !== 'attach',
+    wrap(inner, context) {
       const enter = [
         'sh',
         '-c',
@@ -115,7 +116,7 @@ export function lxc(options: LxcOptions | string): Hop {
       return [
         'perl',
         '-e',
-        ENTER_PERL,
+        enterPerl(context.front === true),
         '--',
         o.owner ?? '',
         o.name,

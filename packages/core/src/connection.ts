@@ -53,6 +53,11 @@ export interface HopContext {
    * undefined: the hop's own setting, else nothing outlives the run.
    */
   readonly keepConnections?: number | undefined;
+  /**
+   * Set for the last hop of a chain whose hop declares `front`: its helper may run the
+   * agent behind FRONT_PERL (`front($arch, @agent)`, see `@consfig/core/hop`).
+   */
+  readonly front?: boolean | undefined;
 }
 
 export interface Hop {
@@ -62,6 +67,11 @@ export interface Hop {
   describe(): string;
   /** argv that runs `inner` through this hop. */
   wrap(inner: readonly string[], context: HopContext): readonly string[];
+  /**
+   * Its helper is perl and, when last in the chain and the context says `front`, runs the
+   * agent behind FRONT_PERL, which answers the greeting, lock and probes without the shell.
+   */
+  readonly front?: boolean;
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
   preamble?(context: HopContext): Buffer | undefined | Promise<Buffer | undefined>;
   /**

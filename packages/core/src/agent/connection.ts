@@ -59,6 +59,12 @@ export interface OpenOptions {
    * cat) or, when false, the agent's.
    */
   inProcess?: boolean | undefined;
+  /**
+   * Whether a last hop that can (a container's or chroot's perl helper) answers the
+   * greeting, lock and probes itself before starting the agent's shell (front.ts; the
+   * default), or starts the shell at once (false).
+   */
+  front?: boolean | undefined;
 }
 
 /** Spawn the chain for `hops` (empty: this machine) and return its connection. */
@@ -76,6 +82,7 @@ export async function launchConnection(
   options: OpenOptions = {},
   ownFrom = 0,
 ): Promise<{ conn: AgentConnection; ready: Promise<void> }> {
+  const front = options.front !== false && hops.at(-1)?.front === true;
   const contexts: HopContext[] = hops.map((_, i) => ({
     position: i,
     chain: describeChain(hops.slice(0, i + 1)),
@@ -83,6 +90,7 @@ export async function launchConnection(
     askPasswords: options.askPasswords,
     data: options.data,
     keepConnections: options.keepConnections,
+    front: front && i === hops.length - 1,
   }));
   let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
   for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);
@@ -95,6 +103,7 @@ export async function launchConnection(
     chain,
     ...(options.env ? { env: options.env } : {}),
     ...(preamble.length > 0 ? { preamble } : {}),
+    front,
   });
   if (hops.length === 0 && options.inProcess !== false) {
     // This machine: the agent is this process's user, a child in a session of its own, so

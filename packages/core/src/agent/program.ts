@@ -40,10 +40,11 @@ for __c_p; do
 done )'
 __c_recs=$__c_recs_gnu
 # Who the agent is, from /proc by builtins where it can; and whether find is GNU's.
-__c_hello() {
-  read -r _ _ _ _ __c_pg _ 2>/dev/null < /proc/$$/stat || __c_pg=$$
+__c_who() {
+  # Skipped fields go to __c_x, not _: commands would get _ in their environment.
+  read -r __c_x __c_x __c_x __c_x __c_pg __c_x 2>/dev/null < /proc/$$/stat || __c_pg=$$
   __c_u=; __c_g=
-  while read -r __c_k __c_v _; do
+  while read -r __c_k __c_v __c_x; do
     case $__c_k in Uid:) __c_u=$__c_v ;; Gid:) __c_g=$__c_v; break ;; esac
   done 2>/dev/null < /proc/$$/status
   [ -n "$__c_g" ] || { __c_u=$(id -u); __c_g=$(id -g); }
@@ -57,8 +58,10 @@ __c_hello() {
   if [ -z "$__c_f" ] || [ -L "$__c_f" ]; then
     [ "$(find / -maxdepth 0 -printf x 2>/dev/null </dev/null)" = x ] || __c_recs=$__c_recs_any
   fi
-  printf 'pid=%s pgid=%s uid=%s gid=%s\n' "$$" "$__c_pg" "$__c_u" "$__c_g"; __c_end "$1"
 }
+__c_hello() { __c_who; printf 'pid=%s pgid=%s uid=%s gid=%s\n' "$$" "$__c_pg" "$__c_u" "$__c_g"; __c_end "$1"; }
+# The client's switch from a front (front.ts) to this shell; with no front, nothing to do.
+__c_sh() { __c_ret 0; __c_end "$1"; }
 __c_read() {
   if [ -e "$2" ] || [ -L "$2" ]; then cat -- "$2" </dev/null; else __c_ret 200; fi
   __c_end "$1"
@@ -215,6 +218,15 @@ __c_lock_wait() {
   if [ "$?" = 0 ]; then __c_lock_held "$3"; else cat -- "$__c_lf" 2>/dev/null; __c_ret 75; fi
   __c_end "$1"
 }
+# Started by a front, which answered the greeting (and took the lock, on fd 7): answer its
+# switch, whose nonce comes first in __c_front (then the lock file's name).
+if [ -n "${'$'}{__c_front+x}" ]; then
+  __c_who
+  case $__c_front in *' '*) __c_lf=${'$'}{__c_front#* } __c_fl=1 ;; esac
+  __c_n=${'$'}{__c_front%% *}
+  unset __c_front
+  __c_ret 0; __c_end "$__c_n"
+fi
 while IFS= read -r __c_req; do eval "$__c_req"; done
 # The renamer ends on EOF; waited for here, so no orphan is left to init.
 __c_bye; wait

@@ -12,6 +12,10 @@ export interface Request {
   payload?: Buffer | undefined;
   /** What debug output and events may show. */
   describe: string;
+  /** A front answers it (front.ts); any other request first switches to the shell. */
+  front?: true;
+  /** The same request as a front takes it, where its line is the shell's only. */
+  frontLine?: Buffer;
 }
 
 export interface RunSpec {
@@ -41,6 +45,8 @@ export interface WriteSpec {
 export const INLINE_WRITE_LIMIT = 64 * 1024;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** An absolute directory with no empty, `.` or `..` component, nor a trailing slash. */
+const CLEAN_DIR = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
 const UMASK = /^[0-7]{3,4}$/;
 
 function line(...parts: (string | Buffer)[]): Buffer {
@@ -74,7 +80,23 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
   const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
   const describe = spec.argv.join(' ');
   if (spec.input === undefined) {
-    return { nonce, line: line(body, ' </dev/null', end), describe };
+    const request: Request = { nonce, line: line(body, ' </dev/null', end), describe };
+    // The front runs it too where the shell's `cd` would make PWD exactly the directory.
+    if (spec.cwd === undefined || CLEAN_DIR.test(spec.cwd)) {
+      request.frontLine = line(
+        '__c_run ',
+        quoteWords([
+          nonce,
+          spec.umask ?? '022',
+          spec.cwd ?? '',
+          spec.clearEnv ? '1' : '0',
+          String(env.length),
+          ...env.map(([k, v]) => `${k}=${v}`),
+          ...spec.argv,
+        ]),
+      );
+    }
+    return request;
   }
   // The command might not read all of its input: drain the rest so the bytes never
   // reach the agent's next `read`.
@@ -128,13 +150,19 @@ export function probeRequest(nonce: string, specs: readonly ProbeSpec[]): Reques
   const describe = `probe ${specs.length} path${specs.length === 1 ? '' : 's'}`;
   const payload = Buffer.concat(ordered.map((s) => Buffer.from(`${s.path}\0`, 'utf8')));
   if (payload.length <= PROBE_INLINE_BYTES && specs.length <= PROBE_INLINE_PATHS) {
-    return { nonce, line: line('__c_probe ', quoteWords([nonce, metaCount, ...ordered.map((s) => s.path)])), describe };
+    return {
+      nonce,
+      line: line('__c_probe ', quoteWords([nonce, metaCount, ...ordered.map((s) => s.path)])),
+      describe,
+      front: true,
+    };
   }
   return {
     nonce,
     line: line('__c_probe_big ', quoteWords([nonce, String(payload.length), metaCount])),
     payload,
     describe,
+    front: true,
   };
 }
 
@@ -148,12 +176,17 @@ export const PROBE_INLINE_PATHS = 64;
 export const PROBE_BYTES_LIMIT = 64 * 1024;
 
 export function helloRequest(nonce: string): Request {
-  return { nonce, line: line('__c_hello ', quoteWord(nonce)), describe: 'hello' };
+  return { nonce, line: line('__c_hello ', quoteWord(nonce)), describe: 'hello', front: true };
+}
+
+/** From a front to the agent's shell (front.ts); nothing to do for an agent without one. */
+export function switchRequest(nonce: string): Request {
+  return { nonce, line: line('__c_sh ', quoteWord(nonce)), describe: 'start the shell', front: true };
 }
 
 /** Take the deployment lock at once, or answer 75 with what its holder wrote. */
 export function lockTryRequest(nonce: string, info: string): Request {
-  return { nonce, line: line('__c_lock_try ', quoteWords([nonce, info])), describe: 'lock' };
+  return { nonce, line: line('__c_lock_try ', quoteWords([nonce, info])), describe: 'lock', front: true };
 }
 
 /** Wait up to `seconds` for the lock; 75 with the holder's text when it stays taken. */
@@ -162,5 +195,6 @@ export function lockWaitRequest(nonce: string, seconds: number, info: string): R
     nonce,
     line: line('__c_lock_wait ', quoteWords([nonce, String(Math.max(0, Math.ceil(seconds))), info])),
     describe: `wait ${seconds}s for the lock`,
+    front: true,
   };
 }

@@ -7,4 +7,5 @@ export type { CommandEvent, Hop, HopContext, LockOptions } from '../connection.j
 export { checkVia, knownHopKinds, parseHop, registerHopKind } from '../hop-registry.js';
 export type { HopParser } from '../hop-registry.js';
 export { shellJoin, shellQuote } from '../agent/shell-quote.js';
+export { FRONT_PERL } from '../agent/front.js';
 export { randomHex } from '../random.js';

@@ -1,0 +1,156 @@
+/**
+ * The agent's front: perl text for the helpers that already run perl at the end of a
+ * chain (entering a container, a chroot). Instead of starting the agent's shell at once,
+ * such a helper calls `front($arch, @agent)`, which answers what a deployment that changes
+ * no file asks: the greeting, the deployment lock, the probes (with perl's own system
+ * calls, where the shell runs flock, find and cat) and commands without input (forked
+ * and exec'd as the shell would). Such a deployment never starts the shell at all.
+ *
+ * The client sends the front nothing else: before its first other request (a write, a
+ * read, a command with input) it sends `__c_sh NONCE` and waits for that answer, so when
+ * the front reads that line its input holds nothing more, and it execs the agent's shell
+ * in its own place (the same pid), the lock on fd 7 where the shell keeps it, the
+ * switch's nonce and the lock file's name in `__c_front`; the shell answers the switch
+ * (program.ts). An agent without a front answers `__c_sh` too, doing nothing, so the
+ * client need not know which it reached. Commands come as `__c_run` words where a front
+ * may answer (requests.ts).
+ *
+ * The answers are the shell's, byte for byte: find's records (type, permission bits, ids,
+ * names from the C library, or the number where there is none; size; link target), the
+ * readable regular files' contents; the same lock file and text; a command's umask,
+ * directory, PWD, environment, exit code and dash's words where it cannot start. The
+ * front needs `flock(1)` on the target for that (the shell takes a directory instead
+ * where there is none): without it, the shell starts at once. Its names come through the
+ * C library's NSS as it was set up before the helper changed root: glibc does not reload
+ * nsswitch.conf after a chroot, so no module of the tree's is loaded into perl.
+ */
+export const FRONT_PERL = String.raw`sub front {
+  my ($arch, @agent) = @_;
+  my $sh = sub { exec { $agent[0] } @agent; die "cannot run $agent[0]: $!\n" };
+  my @SIGNAL = ('', 'Hangup', 'Interrupt', 'Quit', 'Illegal instruction', 'Trace/breakpoint trap', 'Aborted',
+    'Bus error', 'Floating point exception', 'Killed', 'User defined signal 1', 'Segmentation fault',
+    'User defined signal 2', 'Broken pipe', 'Alarm clock', 'Terminated', 'Stack fault', 'Child exited', 'Continued',
+    'Stopped (signal)', 'Stopped', 'Stopped (tty input)', 'Stopped (tty output)', 'Urgent I/O condition',
+    'CPU time limit exceeded', 'File size limit exceeded', 'Virtual timer expired', 'Profiling timer expired',
+    'Window changed', 'I/O possible', 'Power failure', 'Bad system call');
+  my ($dup3, $exit) = @{{x86_64 => [292, 231], i386 => [330, 252], arm => [358, 248], aarch64 => [24, 94],
+    riscv64 => [24, 94], loongarch64 => [24, 94], ppc64 => [316, 234], s390x => [326, 248]}->{$arch} // []};
+  $sh->() unless $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
+  umask 077;
+  # The shell's PWD: kept where it names where we are, else (as the helpers are) /.
+  my $id = sub { join(' ', (stat $_[0])[0, 1]) };
+  $ENV{PWD} = '/' if $id->('.') eq $id->('/') && !(($ENV{PWD} // '') =~ m{\A/} && $id->($ENV{PWD}) eq $id->('.'));
+  my ($in, $uid, $gid, %un, %gn, $lock, $lf) = ('', $< + 0, $( + 0);
+  my $put = sub { my ($fh, $s) = @_; while (length $s) { my $n = syswrite($fh, $s) // die "front: $!\n"; substr($s, 0, $n) = '' } };
+  my $answer = sub { my ($nonce, $rc, $out, $err) = @_;
+    $put->(\*STDOUT, ($out // '') . "$nonce $rc\n"); $put->(\*STDERR, ($err // '') . $nonce) };
+  # At the end of input, exit_group(2) at once: perl's own exit would tear down its data,
+  # shared copy-on-write with the helper it was forked from, a page fault a page (~3 ms).
+  my $fill = sub { my $got = sysread(STDIN, $in, 65536, length $in); $got or syscall($exit, 0) };
+  my $slurp = sub { my ($p) = @_; open(my $f, '<:raw', $p) or return undef; local $/; my $c = <$f>; $c // '' };
+  my %TYPE = (0100000 => 'f', 040000 => 'd', 0120000 => 'l', 010000 => 'p', 0140000 => 's', 020000 => 'c', 060000 => 'b');
+  my $probe = sub { my ($k, @paths) = @_;
+    my ($out, @files) = ('');
+    for my $i (0 .. $#paths) {
+      my $p = $paths[$i];
+      my @s = lstat($p) or next;
+      my $t = $TYPE{$s[2] & 0170000} // 'f';
+      my $l = $t eq 'l' ? readlink($p) // '' : '';
+      my $u = $un{$s[4]} //= (getpwuid($s[4]))[0] // $s[4];
+      my $g = $gn{$s[5]} //= (getgrgid($s[5]))[0] // $s[5];
+      $out .= sprintf("%s\0%s %o %d %d %s %s %d\0%s\0", $p, $t, $s[2] & 07777, $s[4], $s[5], $u, $g, $s[7], $l);
+      push @files, $p if $i >= $k && $t eq 'f' && -r $p;
+    }
+    $out .= "\0" . join('', map { "$_\0" } @files) . "\0";
+    for (@files) { my $c = $slurp->($_); $out .= $c if defined $c }
+    $out };
+  my $held = sub { my ($info) = @_; open(my $w, '>', $lf) or return; print $w "$info\n"; close $w };
+  my $taken = sub { my ($nonce, $ok, $info) = @_;
+    if ($ok) { $held->($info); $answer->($nonce, 0) }
+    else { $answer->($nonce, 75, $slurp->($lf) // '') } };
+  while (1) {
+    my $nl;
+    $fill->() while ($nl = index($in, "\n")) < 0;
+    my $line = substr($in, 0, $nl + 1, '');
+    chop $line;
+    my (@w, $cur);
+    while ($line =~ /\G(?:'([^']*)'|(\\')|("\$__c_nl")|( )|(\w+))/gc) {
+      if (defined $4) { push @w, $cur; undef $cur } else { $cur .= $1 // $5 // ($2 ? "'" : "\n") }
+    }
+    push @w, $cur if defined $cur;
+    die "front: cannot read request: $line\n" if (pos($line) // 0) != length $line || !@w;
+    my ($what, $nonce, @args) = @w;
+    if ($what eq '__c_hello') {
+      my $pg = getpgrp();
+      if (open(my $st, '<', "/proc/$$/stat")) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
+      $answer->($nonce, 0, "pid=$$ pgid=$pg uid=$uid gid=$gid\n");
+    } elsif ($what eq '__c_probe') {
+      $answer->($nonce, 0, $probe->(@args));
+    } elsif ($what eq '__c_probe_big') {
+      my ($bytes, $k) = @args;
+      $fill->() while length($in) < $bytes;
+      my $paths = substr($in, 0, $bytes, '');
+      $answer->($nonce, 0, $probe->($k, grep { $_ ne '' } split(/\0/, $paths)));
+    } elsif ($what eq '__c_lock_try') {
+      my $name = $uid == 0 ? 'consfig.lock' : "consfig-$uid.lock";
+      undef $lf;
+      for my $d (($ENV{CONSFIG_LOCK_DIR} // '') ne '' ? $ENV{CONSFIG_LOCK_DIR} : '/run/lock', '/run/lock', '/var/lock',
+        ($ENV{TMPDIR} // '') ne '' ? $ENV{TMPDIR} : '/tmp') {
+        if (-d $d && -w $d) { $lf = "$d/$name"; last }
+      }
+      if (!defined $lf) { $answer->($nonce, 2, '', "no writable directory for the lock file (/run/lock, /var/lock, /tmp)\n"); next }
+      close $lock if $lock;
+      undef $lock;
+      # Also on fd 7 (not closed on exec), where the shell keeps its lock: dash takes no
+      # descriptor above 9 for a redirection.
+      if (!open($lock, '>>', $lf) || (fileno($lock) != 7 && syscall($dup3, fileno($lock), 7, 0) != 7)) {
+        $answer->($nonce, 2, '', "cannot open $lf: $!\n");
+        undef $lock;
+        next;
+      }
+      $taken->($nonce, flock($lock, 6), $args[0]);
+    } elsif ($what eq '__c_lock_wait') {
+      my ($secs, $info) = @args;
+      my $ok = 0;
+      if ($lock) {
+        $ok = eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm $secs; my $r = flock($lock, $secs > 0 ? 2 : 6); alarm 0; $r };
+        alarm 0;
+      }
+      if (defined $lf) { $taken->($nonce, $ok, $info) } else { $answer->($nonce, 75) }
+    } elsif ($what eq '__c_run') {
+      # As the shell runs it: ( umask; cd; export K=V...; exec ARGV ) 7>&- </dev/null, or
+      # with a cleared environment, exec env -i K=V... ARGV; dash's words where it fails.
+      my ($umask, $cwd, $clear, $n, @argv) = @args;
+      my @env = splice(@argv, 0, $n);
+      my $pid = fork() // die "front: fork: $!\n";
+      if (!$pid) {
+        umask oct $umask;
+        if ($cwd ne '') {
+          chdir $cwd or do { $put->(\*STDERR, "sh: 1: cd: can't cd to $cwd\n"); syscall($exit, 1) };
+          $ENV{PWD} = $cwd;
+        }
+        open(STDIN, '<', '/dev/null');
+        open(my $seven, '>&=', 7) and close $seven;
+        if ($clear) { @argv = ('env', '-i', @env, @argv) } else { for (@env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v } }
+        exec { $argv[0] } @argv;
+        my ($errno, $why) = ($! + 0, "$!");
+        $put->(\*STDERR, "sh: 1: exec: $argv[0]: " . ($errno == 2 ? 'not found' : $why) . "\n");
+        syscall($exit, $errno == 2 ? 127 : 126);
+      }
+      waitpid($pid, 0);
+      my $sig = $? & 127;
+      # What dash says of a command killed by a signal (glibc's strsignal), before its answer.
+      if ($sig && $sig != 2 && $sig != 13) {
+        my $what = $sig < 32 ? $SIGNAL[$sig] : $sig >= 34 ? 'Real-time signal ' . ($sig - 34) : "Unknown signal $sig";
+        $put->(\*STDERR, $what . ($? & 128 ? ' (core dumped)' : '') . "\n");
+      }
+      $answer->($nonce, $sig ? 128 + $sig : $? >> 8);
+    } elsif ($what eq '__c_sh') {
+      die "front: input after the switch to the shell\n" if length $in;
+      $ENV{__c_front} = $lock ? "$nonce $lf" : $nonce;
+      $sh->();
+    } else {
+      die "front: $what is not for the front\n";
+    }
+  }
+}`;

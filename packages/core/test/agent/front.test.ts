@@ -1,0 +1,275 @@
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openConnection } from '../../src/agent/connection.js';
+import { FRONT_PERL } from '../../src/agent/front.js';
+import type { Connection, FileInfo, Hop, RunOptions } from '../../src/connection.js';
+import { HOSTILE_STRINGS } from '../support/hostile.js';
+
+const ARCH = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i386', arm: 'arm' } as Record<string, string>)[process.arch]!;
+
+/**
+ * A hop that does what the container and chroot helpers do at the end of a chain: perl
+ * that runs the agent behind the front when it is last (or the agent at once), as `user`.
+ */
+function perlHop(user?: string): Hop {
+  return {
+    kind: 'perl',
+    describe: () => `perl${user ? `:${user}` : ''}`,
+    localRoot: (o) => o,
+    front: true,
+    wrap: (inner, context) => [
+      ...(user ? ['runuser', '-u', user, '--'] : []),
+      'perl',
+      '-e',
+      context.front ? `front('${ARCH}', @ARGV);\n${FRONT_PERL}` : 'exec { $ARGV[0] } @ARGV',
+      '--',
+      ...inner,
+    ],
+  };
+}
+
+let dir: string;
+const paths: string[] = [];
+
+function comm(pid: number): string {
+  return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'consfig-front-'));
+  chmodSync(dir, 0o755);
+  const file = (name: string, data: string | Buffer, mode = 0o644) => {
+    const p = join(dir, name);
+    writeFileSync(p, data);
+    chmodSync(p, mode);
+    paths.push(p);
+    return p;
+  };
+  file('plain', 'some text\n');
+  file('empty', '');
+  file('setuid', '#!/bin/sh\n', 0o4755);
+  file('sticky-odd', 'x', 0o1640);
+  file('private', 'secret\n', 0o600);
+  file('binary', Buffer.from(Array.from({ length: 256 }, (_, i) => i)));
+  const stranger = file('stranger', 'owned by no one\n');
+  chownSync(stranger, 48_213, 48_214); // no such user or group: find prints the numbers
+  const daemon = file('daemon', 'owned by daemon\n');
+  chownSync(daemon, 1, 1);
+  for (const [i, name] of HOSTILE_STRINGS.entries()) {
+    if (name === '' || name.includes('/') || Buffer.byteLength(name) > 200) continue;
+    file(`h-${i}-${name}`, `hostile ${i}\n`);
+  }
+  mkdirSync(join(dir, 'sub'), { mode: 0o2750 });
+  paths.push(join(dir, 'sub'));
+  symlinkSync('plain', join(dir, 'link'));
+  symlinkSync('/nowhere/at/all', join(dir, 'dangling'));
+  symlinkSync('sub', join(dir, 'dirlink'));
+  paths.push(join(dir, 'link'), join(dir, 'dangling'), join(dir, 'dirlink'));
+  execFileSync('mkfifo', [join(dir, 'fifo')]);
+  paths.push(join(dir, 'fifo'), '/dev/null', join(dir, 'missing'), join(dir, 'dirlink', 'through'), join(dir, 'sub'));
+  writeFileSync(join(dir, 'sub', 'through'), 'behind a link\n');
+}, 60_000);
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function probeWith(front: boolean, user?: string): Promise<Map<string, FileInfo>> {
+  const conn = await openConnection([perlHop(user)], { front });
+  try {
+    // Metadata only for every other path; a probe of many paths (sent after the line).
+    const few = await conn.probe(paths.map((path, i) => ({ path, content: i % 2 === 0 })));
+    const many = Array.from({ length: 150 }, (_, i) => ({ path: `${paths[i % paths.length]}`, content: true }));
+    many.push(...Array.from({ length: 100 }, (_, i) => ({ path: join(dir, `absent-${i}`), content: true })));
+    const big = await conn.probe(many);
+    return new Map([...[...few].map(([p, info]) => [`few ${p}`, info] as const), ...big]);
+  } finally {
+    await conn.close();
+  }
+}
+
+describe('the agent front', () => {
+  it("answers probes as the shell does: find's records, names or numbers, contents", async () => {
+    const shell = await probeWith(false);
+    const front = await probeWith(true);
+    expect(front).toEqual(shell);
+    // The fixture does have what it means to test.
+    const info = (name: string) => front.get(`few ${join(dir, name)}`)!;
+    expect(info('stranger')).toMatchObject({ user: '48213', group: '48214' });
+    expect(info('daemon')).toMatchObject({ user: 'daemon' });
+    expect(info('setuid')).toMatchObject({ mode: 0o4755, content: Buffer.from('#!/bin/sh\n') });
+    expect(info('link')).toMatchObject({ type: 'symlink', target: 'plain' });
+    expect(info('fifo')).toMatchObject({ type: 'fifo' });
+    expect(front.get(`few /dev/null`)).toMatchObject({ type: 'char' });
+    expect(info('missing')).toEqual({ path: join(dir, 'missing'), exists: false });
+    expect(front.get(join(dir, 'plain'))!.content).toEqual(Buffer.from('some text\n'));
+  }, 60_000);
+
+  it('answers as a user whose files it cannot all read', async () => {
+    const shell = await probeWith(false, 'nobody');
+    const front = await probeWith(true, 'nobody');
+    expect(front).toEqual(shell);
+    expect(front.get(`few ${join(dir, 'private')}`)).toMatchObject({ exists: true, size: 7 });
+    expect(front.get(`few ${join(dir, 'private')}`)!.content).toBeUndefined();
+  }, 60_000);
+
+  it('starts no shell for what a no-change deployment asks, and hands the lock over to it', async () => {
+    const first = await openConnection([perlHop()]);
+    const second = await openConnection([perlHop()], { front: false });
+    try {
+      await first.lock({ holder: 'the front', waitMs: 0 });
+      await first.probe([{ path: join(dir, 'plain'), content: true }]);
+      expect(comm(first.pid)).toBe('perl');
+      // A shell agent's lock is the front's: the same file, the same flock.
+      await expect(second.lock({ holder: 'the shell', waitMs: 300 })).rejects.toThrow(/deployed by the front/);
+
+      // A command runs from the front too, without the lock's descriptor.
+      const ppid = await first.run(['sh', '-c', 'echo $PPID; ls -l /proc/$$/fd/']);
+      const [parent, ...fds] = ppid.stdout.toString().trim().split('\n');
+      expect(Number(parent)).toBe(first.pid);
+      expect(fds.join('\n')).not.toMatch(/consfig.*\.lock/);
+      expect(comm(first.pid)).toBe('perl');
+
+      // A write: the shell takes the front's place (the same process), holding the lock.
+      await first.writeFile(join(dir, 'by-the-shell'), 'written\n');
+      expect(comm(first.pid)).toBe('sh');
+      const lockFd = readlinkSync(`/proc/${first.pid}/fd/7`);
+      expect(lockFd).toMatch(/consfig\.lock$/);
+      expect(readFileSync(lockFd, 'utf8')).toBe('the front\n');
+      await expect(second.lock({ holder: 'the shell', waitMs: 0 })).rejects.toThrow(/deployed by the front/);
+      const fromShell = await first.run(['sh', '-c', 'echo $PPID; ls -l /proc/$$/fd/']);
+      expect(fromShell.stdout.toString()).toMatch(new RegExp(`^${first.pid}\n`));
+      expect(fromShell.stdout.toString()).not.toMatch(/consfig.*\.lock/);
+
+      // The shell answers what the front would have, in the same way.
+      const again = await first.probe([{ path: join(dir, 'plain'), content: true }]);
+      expect(again.get(join(dir, 'plain'))!.content).toEqual(Buffer.from('some text\n'));
+
+      await first.close();
+      await second.lock({ holder: 'the shell', waitMs: 2000 });
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  }, 60_000);
+
+  it('requests sent together around the switch are answered in order', async () => {
+    const conn: Connection = await openConnection([perlHop()]);
+    try {
+      const target = join(dir, 'written');
+      const answers = await Promise.all([
+        conn.probe([{ path: target, content: true }]),
+        conn.writeFile(target, 'one\n'),
+        conn.run(['cat', target]),
+        conn.probe([{ path: join(dir, 'empty') }]),
+        conn.run(['sh', '-c', 'printf two > "$1"', 'sh', target]),
+      ]);
+      expect(answers[0].get(target)).toEqual({ path: target, exists: false });
+      expect((answers[2] as { stdout: Buffer }).stdout.toString()).toBe('one\n');
+      expect((await conn.readFile(target)).toString()).toBe('two');
+    } finally {
+      await conn.close();
+    }
+  }, 60_000);
+
+  it('runs commands without input as the shell does: umask, directory, PWD, environment, failures', async () => {
+    const cases: [string[], RunOptions][] = [
+      [['sh', '-c', 'echo "$PWD"; umask; env | LC_ALL=C sort; ls /proc/$$/fd'], {}],
+      [
+        ['sh', '-c', 'echo "$PWD"; umask; env | LC_ALL=C sort'],
+        { cwd: dir, umask: '027', env: { A: 'x y', B: "it's\n$HOME" } },
+      ],
+      [['sh', '-c', 'echo "$PWD"; env | LC_ALL=C sort'], { cwd: '/', clearEnv: true, env: { ONLY: 'this' } }],
+      [['printf', '%s\\0', ...HOSTILE_STRINGS.slice(0, -1)], {}],
+      [['sh', '-c', 'echo out; echo err >&2; exit 3'], {}],
+      [['sh', '-c', 'kill -TERM $$'], {}],
+      [['no-such-command-anywhere'], {}],
+      [[join(dir, 'plain')], {}],
+      [[dir], {}],
+      [['no-such-command-anywhere'], { clearEnv: true }],
+      [['true'], { cwd: join(dir, 'missing') }],
+      [['sh', '-c', 'echo "$PWD"'], { cwd: join(dir, 'dirlink') }],
+      [['sh', '-c', 'head -c 3000000 /dev/zero & head -c 2000000 /dev/zero >&2; wait'], {}],
+    ];
+    // One connection a command: the front runs the first two a connection asks for.
+    const answers = async (front: boolean) => {
+      const out: unknown[] = [];
+      for (const [argv, options] of cases) {
+        const conn = await openConnection([perlHop()], { front });
+        try {
+          await conn.lock({ holder: `commands ${front}`, waitMs: 5000 });
+          const r = await conn.run(argv, options);
+          out.push({ argv, exitCode: r.exitCode, stdout: r.stdout.toString('latin1'), stderr: r.stderr.toString() });
+          expect(comm(conn.pid)).toBe(front ? 'perl' : 'sh');
+        } finally {
+          await conn.close();
+        }
+      }
+      return out;
+    };
+    const shell = await answers(false);
+    const front = await answers(true);
+    expect(front).toEqual(shell);
+    expect(front[6]).toMatchObject({ exitCode: 127, stderr: 'sh: 1: exec: no-such-command-anywhere: not found\n' });
+    expect(front[5]).toMatchObject({ exitCode: 143 });
+    expect(front[10]).toMatchObject({ exitCode: 1, stderr: `sh: 1: cd: can't cd to ${join(dir, 'missing')}\n` });
+  }, 60_000);
+
+  it('runs two commands, then leaves the rest to the shell, which forks cheaper', async () => {
+    const conn = await openConnection([perlHop()]);
+    try {
+      const pids: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        pids.push((await conn.run(['sh', '-c', 'echo $PPID'])).stdout.toString().trim());
+        expect(comm(conn.pid)).toBe(i < 2 ? 'perl' : 'sh');
+      }
+      expect(new Set(pids)).toEqual(new Set([String(conn.pid)]));
+    } finally {
+      await conn.close();
+    }
+  }, 60_000);
+
+  it('leaves to the shell a command with input, or in a directory named other than plainly', async () => {
+    for (const options of [{ input: 'data' }, { cwd: `${dir}/sub/../sub/` }] as RunOptions[]) {
+      const conn = await openConnection([perlHop()]);
+      try {
+        const r = await conn.run(['sh', '-c', 'cat; echo " $PWD"'], options);
+        expect(r.stdout.toString()).toBe(options.input ? `data ${process.cwd()}\n` : ` ${dir}/sub\n`);
+        expect(comm(conn.pid)).toBe('sh');
+      } finally {
+        await conn.close();
+      }
+    }
+  }, 60_000);
+
+  it('leaves it to the shell where the target has no flock(1), whose lock differs there', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'consfig-noflock-bin-'));
+    for (const tool of ['sh', 'perl', 'cat', 'find', 'mkdir', 'rm']) {
+      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+    }
+    try {
+      const conn = await openConnection([perlHop()], {
+        env: { PATH: bin, CONSFIG_LOCK_DIR: process.env.CONSFIG_LOCK_DIR! },
+      });
+      expect(comm(conn.pid)).toBe('sh');
+      await conn.lock({ holder: 'without flock', waitMs: 0 });
+      expect((await conn.probe([{ path: join(dir, 'plain') }])).get(join(dir, 'plain'))).toMatchObject({ size: 10 });
+      await conn.close();
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
