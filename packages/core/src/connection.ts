@@ -69,7 +69,8 @@ export interface Hop {
   wrap(inner: readonly string[], context: HopContext): readonly string[];
   /**
    * Its helper is perl and, when last in the chain and the context says `front`, runs the
-   * agent behind FRONT_PERL, which answers the greeting, lock and probes without the shell.
+   * agent behind FRONT_PERL, which answers what a no-change deployment asks without the
+   * agent's shell (core's agent/front.ts).
    */
   readonly front?: boolean;
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */

@@ -61,8 +61,8 @@ export interface OpenOptions {
   inProcess?: boolean | undefined;
   /**
    * Whether a last hop that can (a container's or chroot's perl helper) answers the
-   * greeting, lock and probes itself before starting the agent's shell (front.ts; the
-   * default), or starts the shell at once (false).
+   * greeting, lock, probes and first commands itself before starting the agent's shell
+   * (front.ts; the default), or starts the shell at once (false).
    */
   front?: boolean | undefined;
 }

@@ -41,14 +41,16 @@ export const FRONT_PERL = String.raw`sub front {
   my $id = sub { join(' ', (stat $_[0])[0, 1]) };
   $ENV{PWD} = '/' if $id->('.') eq $id->('/') && !(($ENV{PWD} // '') =~ m{\A/} && $id->($ENV{PWD}) eq $id->('.'));
   my ($in, $uid, $gid, %un, %gn, $lock, $lf) = ('', $< + 0, $( + 0);
-  my $put = sub { my ($fh, $s) = @_; while (length $s) { my $n = syswrite($fh, $s) // die "front: $!\n"; substr($s, 0, $n) = '' } };
+  my $put = sub { my ($fh, $s) = @_;
+    while (length $s) { my $n = syswrite($fh, $s) // die "front: $!\n"; substr($s, 0, $n) = '' } };
   my $answer = sub { my ($nonce, $rc, $out, $err) = @_;
     $put->(\*STDOUT, ($out // '') . "$nonce $rc\n"); $put->(\*STDERR, ($err // '') . $nonce) };
   # At the end of input, exit_group(2) at once: perl's own exit would tear down its data,
   # shared copy-on-write with the helper it was forked from, a page fault a page (~3 ms).
   my $fill = sub { my $got = sysread(STDIN, $in, 65536, length $in); $got or syscall($exit, 0) };
   my $slurp = sub { my ($p) = @_; open(my $f, '<:raw', $p) or return undef; local $/; my $c = <$f>; $c // '' };
-  my %TYPE = (0100000 => 'f', 040000 => 'd', 0120000 => 'l', 010000 => 'p', 0140000 => 's', 020000 => 'c', 060000 => 'b');
+  my %TYPE = (0100000 => 'f', 040000 => 'd', 0120000 => 'l', 010000 => 'p', 0140000 => 's', 020000 => 'c',
+    060000 => 'b');
   my $probe = sub { my ($k, @paths) = @_;
     my ($out, @files) = ('');
     for my $i (0 .. $#paths) {
@@ -98,7 +100,10 @@ export const FRONT_PERL = String.raw`sub front {
         ($ENV{TMPDIR} // '') ne '' ? $ENV{TMPDIR} : '/tmp') {
         if (-d $d && -w $d) { $lf = "$d/$name"; last }
       }
-      if (!defined $lf) { $answer->($nonce, 2, '', "no writable directory for the lock file (/run/lock, /var/lock, /tmp)\n"); next }
+      if (!defined $lf) {
+        $answer->($nonce, 2, '', "no writable directory for the lock file (/run/lock, /var/lock, /tmp)\n");
+        next;
+      }
       close $lock if $lock;
       undef $lock;
       # Also on fd 7 (not closed on exec), where the shell keeps its lock: dash takes no
@@ -113,7 +118,8 @@ export const FRONT_PERL = String.raw`sub front {
       my ($secs, $info) = @args;
       my $ok = 0;
       if ($lock) {
-        $ok = eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm $secs; my $r = flock($lock, $secs > 0 ? 2 : 6); alarm 0; $r };
+        $ok = eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm $secs;
+          my $r = flock($lock, $secs > 0 ? 2 : 6); alarm 0; $r };
         alarm 0;
       }
       if (defined $lf) { $taken->($nonce, $ok, $info) } else { $answer->($nonce, 75) }
@@ -131,7 +137,8 @@ export const FRONT_PERL = String.raw`sub front {
         }
         open(STDIN, '<', '/dev/null');
         open(my $seven, '>&=', 7) and close $seven;
-        if ($clear) { @argv = ('env', '-i', @env, @argv) } else { for (@env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v } }
+        if ($clear) { @argv = ('env', '-i', @env, @argv) }
+        else { for (@env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v } }
         exec { $argv[0] } @argv;
         my ($errno, $why) = ($! + 0, "$!");
         $put->(\*STDERR, "sh: 1: exec: $argv[0]: " . ($errno == 2 ? 'not found' : $why) . "\n");
