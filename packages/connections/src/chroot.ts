@@ -15,8 +15,7 @@
  * perl, or perl on an architecture whose syscall numbers it does not know, the shell way
  * runs instead.
  */
-import { FRONT_PERL, InvalidHopError, type Hop } from '@consfig/core/hop';
-import { PERL_ARCH } from './perl-arch.js';
+import { FRONT_PERL, InvalidHopError, PERL_ARCH, type Hop } from '@consfig/core/hop';
 
 /**
  * `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND...;

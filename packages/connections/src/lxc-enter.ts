@@ -11,9 +11,8 @@
  * takes the shell way, which perl itself takes where the deploying user is neither root
  * nor the owner (su's PAM session is needed).
  */
-import { FRONT_PERL } from '@consfig/core/hop';
+import { FRONT_PERL, PERL_ARCH } from '@consfig/core/hop';
 import { KINDS } from './nsenter.js';
-import { PERL_ARCH } from './perl-arch.js';
 
 /** The PATH for lxc-info and, where the container's init sets none, for the agent. */
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -69,8 +69,9 @@ export interface Hop {
   wrap(inner: readonly string[], context: HopContext): readonly string[];
   /**
    * Its helper is perl and, when last in the chain and the context says `front`, runs the
-   * agent behind FRONT_PERL, which answers what a no-change deployment asks without the
-   * agent's shell (core's agent/front.ts).
+   * agent behind FRONT_PERL, which answers what most deployments ask without the agent's
+   * shell (core's agent/front.ts). Where the last hop has none, the chain starts perl with
+   * the front in front of the agent.
    */
   readonly front?: boolean;
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */

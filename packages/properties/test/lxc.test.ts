@@ -18,7 +18,7 @@ import { defaultMapsFor } from '@consfig/rootfs';
 import { apt, file, lxc, os } from '../src/index.js';
 import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
 import { INIT_PID_PERL } from '../../connections/src/lxc-enter.js';
-import { PERL_ARCH } from '../../connections/src/perl-arch.js';
+import { PERL_ARCH } from '../../core/src/agent/perl-arch.js';
 import {
   ensureBridge,
   ensureUsers,

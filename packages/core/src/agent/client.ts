@@ -195,10 +195,11 @@ export class AgentClient {
       return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
     if (!request.nonce.startsWith(this.prefix))
       throw new AgentProtocolError('request was not built with this client nonce');
-    let line = request.line;
-    if (this.front && request.frontLine && this.frontRuns < FRONT_RUNS) {
-      this.frontRuns++;
+    let { line, payload } = request;
+    if (this.front && request.frontLine && (!request.frontRun || this.frontRuns < FRONT_RUNS)) {
+      if (request.frontRun) this.frontRuns++;
       line = request.frontLine;
+      payload = request.frontPayload;
     } else if (this.front && !request.front) {
       this.switchToShell();
     }
@@ -233,7 +234,7 @@ export class AgentClient {
         },
       });
       this.write(line);
-      if (request.payload && request.payload.length > 0) this.write(request.payload);
+      if (payload && payload.length > 0) this.write(payload);
     });
   }
 

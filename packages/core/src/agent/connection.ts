@@ -11,6 +11,7 @@ import { localProbeAvailable, probeLocally } from './local-probe.js';
 import { LOCAL_WRITE_LIMIT, writeLocally } from './local-write.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
+import { frontBoot } from './front.js';
 import { AGENT_PROGRAM } from './program.js';
 import {
   lockTryRequest,
@@ -60,9 +61,10 @@ export interface OpenOptions {
    */
   inProcess?: boolean | undefined;
   /**
-   * Whether a last hop that can (a container's or chroot's perl helper) answers the
-   * greeting, lock, probes and first commands itself before starting the agent's shell
-   * (front.ts; the default), or starts the shell at once (false).
+   * Whether a remote chain's agent answers the greeting, lock, probes, writes and first
+   * commands from perl before starting its shell (front.ts; the default): the last hop's
+   * own perl where it has one (a container's or chroot's helper), else perl started in
+   * front of the agent; false starts the shell at once.
    */
   front?: boolean | undefined;
 }
@@ -82,7 +84,10 @@ export async function launchConnection(
   options: OpenOptions = {},
   ownFrom = 0,
 ): Promise<{ conn: AgentConnection; ready: Promise<void> }> {
-  const front = options.front !== false && hops.at(-1)?.front === true;
+  // A remote chain's agent has a front: the last hop's own (a helper's perl), else one
+  // started in front of the agent's shell.
+  const front = options.front !== false && hops.length > 0;
+  const ownFront = front && hops.at(-1)!.front === true;
   const contexts: HopContext[] = hops.map((_, i) => ({
     position: i,
     chain: describeChain(hops.slice(0, i + 1)),
@@ -90,9 +95,10 @@ export async function launchConnection(
     askPasswords: options.askPasswords,
     data: options.data,
     keepConnections: options.keepConnections,
-    front: front && i === hops.length - 1,
+    front: ownFront && i === hops.length - 1,
   }));
-  let argv: readonly string[] = ['sh', '-c', AGENT_PROGRAM];
+  const agent = ['sh', '-c', AGENT_PROGRAM];
+  let argv: readonly string[] = front && !ownFront ? frontBoot(agent) : agent;
   for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);
   // One after the other: two hops that ask never ask at once.
   const preambles: Buffer[] = [];

@@ -1,14 +1,16 @@
 /**
- * The agent's front: perl text for the helpers that already run perl at the end of a
- * chain (entering a container, a chroot). Instead of starting the agent's shell at once,
- * such a helper calls `front($arch, @agent)`, which answers what a deployment that changes
- * no file asks: the greeting, the deployment lock, the probes (with perl's own system
- * calls, where the shell runs flock, find and cat) and commands without input (forked
- * and exec'd as the shell would). Such a deployment never starts the shell at all.
+ * The agent's front: perl text for the end of a remote chain. The helpers that already run
+ * perl there (entering a container, a chroot) call it themselves; at the end of any other
+ * chain a shell starts perl with it (frontBoot). Instead of starting the agent's shell at
+ * once, `front($arch, @agent)` answers what most deployments ask: the greeting, the
+ * deployment lock, the probes (with perl's own system calls, where the shell runs flock,
+ * find and cat), file writes (where the shell runs chown, chmod and mv or its renamer) and
+ * the first commands without input (forked and exec'd as the shell would). A deployment
+ * that asks nothing else never starts the shell at all.
  *
- * The client sends the front nothing else: before its first other request (a write, a
- * read, a command with input) it sends `__c_sh NONCE` and waits for that answer, so when
- * the front reads that line its input holds nothing more, and it execs the agent's shell
+ * The client sends the front nothing else: before its first other request (a read, a
+ * command with input, a third command) it sends `__c_sh NONCE` and waits for that answer,
+ * so when the front reads that line its input holds nothing more, and it execs the shell
  * in its own place (the same pid), the lock on fd 7 where the shell keeps it, the
  * switch's nonce and the lock file's name in `__c_front`; the shell answers the switch
  * (program.ts). An agent without a front answers `__c_sh` too, doing nothing, so the
@@ -18,12 +20,15 @@
  * The answers are the shell's, byte for byte: find's records (type, permission bits, ids,
  * names from the C library, or the number where there is none; size; link target), the
  * readable regular files' contents; the same lock file and text; a command's umask,
- * directory, PWD, environment, exit code and dash's words where it cannot start. The
- * front needs `flock(1)` on the target for that (the shell takes a directory instead
- * where there is none): without it, the shell starts at once. Its names come through the
- * C library's NSS as it was set up before the helper changed root: glibc does not reload
- * nsswitch.conf after a chroot, so no module of the tree's is loaded into perl.
+ * directory, PWD, environment, exit code and dash's words where it cannot start; a written
+ * file's owner, mode and failures. The front needs `flock(1)` on the target for that (the
+ * shell takes a directory instead where there is none): without it, the shell starts at
+ * once. Its names come through the C library's NSS as it was set up before a helper
+ * changed root: glibc does not reload nsswitch.conf after a chroot, so no module of the
+ * tree's is loaded into perl.
  */
+import { PERL_ARCH } from './perl-arch.js';
+
 export const FRONT_PERL = String.raw`sub front {
   my ($arch, @agent) = @_;
   my $sh = sub { exec { $agent[0] } @agent; die "cannot run $agent[0]: $!\n" };
@@ -37,9 +42,11 @@ export const FRONT_PERL = String.raw`sub front {
     riscv64 => [24, 94], loongarch64 => [24, 94], ppc64 => [316, 234], s390x => [326, 248]}->{$arch} // []};
   $sh->() unless $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
   umask 077;
-  # The shell's PWD: kept where it names where we are, else (as the helpers are) /.
-  my $id = sub { join(' ', (stat $_[0])[0, 1]) };
-  $ENV{PWD} = '/' if $id->('.') eq $id->('/') && !(($ENV{PWD} // '') =~ m{\A/} && $id->($ENV{PWD}) eq $id->('.'));
+  # dash's PWD: kept where it is absolute and names where we are, else where we are.
+  my $id = sub { my @s = stat $_[0]; @s ? "$s[0] $s[1]" : '' };
+  if (!(($ENV{PWD} // '') =~ m{\A/} && $id->($ENV{PWD}) eq $id->('.'))) {
+    $ENV{PWD} = readlink('/proc/self/cwd') // do { require Cwd; Cwd::getcwd() };
+  }
   my ($in, $uid, $gid, %un, %gn, $lock, $lf) = ('', $< + 0, $( + 0);
   my $put = sub { my ($fh, $s) = @_;
     while (length $s) { my $n = syswrite($fh, $s) // die "front: $!\n"; substr($s, 0, $n) = '' } };
@@ -133,7 +140,8 @@ export const FRONT_PERL = String.raw`sub front {
         umask oct $umask;
         if ($cwd ne '') {
           chdir $cwd or do { $put->(\*STDERR, "sh: 1: cd: can't cd to $cwd\n"); syscall($exit, 1) };
-          $ENV{PWD} = $cwd;
+          # dash's cd: OLDPWD is where it was.
+          ($ENV{OLDPWD}, $ENV{PWD}) = ($ENV{PWD}, $cwd);
         }
         open(STDIN, '<', '/dev/null');
         open(my $seven, '>&=', 7) and close $seven;
@@ -152,6 +160,56 @@ export const FRONT_PERL = String.raw`sub front {
         $put->(\*STDERR, $what . ($? & 128 ? ' (core dumped)' : '') . "\n");
       }
       $answer->($nonce, $sig ? 128 + $sig : $? >> 8);
+    } elsif ($what eq '__c_wf') {
+      # As the shell's __c_wi and __c_ws: a temp file made anew under the write's umask, all
+      # the data read whatever happens, then owner, mode and the rename, the temp removed on
+      # failure; in the words of dash, chown, chmod and mv.
+      my ($umask, $path, $tmp, $mode, $owner, $group, $left) = @args;
+      my ($f, $err, $rc);
+      local @SIG{qw(HUP INT TERM PIPE)} = (sub { unlink $tmp if $f; syscall($exit, 129) }) x 4;
+      umask oct $umask;
+      # O_WRONLY | O_CREAT | O_EXCL: the shell's noclobber
+      if (!sysopen($f, $tmp, 0301, 0666)) {
+        ($rc, $err) = (2, "sh: 1: eval: cannot create $tmp: " . ($! == 2 ? 'Directory nonexistent' : "$!") . "\n");
+        undef $f;
+      }
+      umask 077;
+      while ($left > 0) {
+        # The controller gone mid-write: nothing is left behind.
+        if (!length $in && !sysread(STDIN, $in, 65536)) { unlink $tmp if $f; syscall($exit, 0) }
+        my $chunk = substr($in, 0, $left < length $in ? $left : length $in, '');
+        $left -= length $chunk;
+        while (!defined $err && length $chunk) {
+          my $n = syswrite($f, $chunk);
+          if (defined $n) { substr($chunk, 0, $n) = '' } else { ($rc, $err) = (1, "cat: write error: $!\n") }
+        }
+      }
+      ($rc, $err) = (1, "cat: write error: $!\n") if $f && !close($f) && !defined $err;
+      if (!defined $err) {
+        my @old = lstat $path;
+        my $old = @old && ($old[2] & 0170000) == 0100000;
+        my ($u, $g) = (-1, -1);
+        if ("$owner$group" eq '') { ($u, $g) = @old[4, 5] if $old }
+        elsif ("$owner$group" ne '-') {
+          # chown quotes as the locale has it (coreutils: curly quotes where it is UTF-8).
+          my $spec = $owner . ($group ne '' ? ":$group" : '');
+          my $utf8 = ($ENV{LC_ALL} || $ENV{LC_CTYPE} || $ENV{LANG} || '') =~ /utf-?8/i;
+          $spec = $utf8 ? "\xe2\x80\x98$spec\xe2\x80\x99" : "'$spec'";
+          if ($owner ne '') { $u = getpwnam($owner) // ($owner =~ /\A\d+\z/ ? $owner : undef) }
+          if ($group ne '') { $g = getgrnam($group) // ($group =~ /\A\d+\z/ ? $group : undef) }
+          $err = defined $u ? defined $g ? undef : "chown: invalid group: $spec\n" : "chown: invalid user: $spec\n";
+        }
+        if (!defined $err && ($u != -1 || $g != -1) && !chown($u, $g, $tmp)) {
+          $err = 'chown: changing ' . ($u == -1 ? 'group of' : 'ownership of') . " '$tmp': $!\n";
+        }
+        if (!defined $err && $mode ne '-' && !chmod($mode ne '' ? oct $mode : $old ? $old[2] & 07777 : 0644, $tmp)) {
+          $err = "chmod: changing permissions of '$tmp': $!\n";
+        }
+        if (!defined $err && !rename($tmp, $path)) { $err = "mv: cannot move '$tmp' to '$path': $!\n" }
+        $rc = 1 if defined $err;
+      }
+      unlink $tmp if defined $err && $f;
+      $answer->($nonce, $rc // 0, '', $err);
     } elsif ($what eq '__c_sh') {
       die "front: input after the switch to the shell\n" if length $in;
       $ENV{__c_front} = $lock ? "$nonce $lf" : $nonce;
@@ -161,3 +219,15 @@ export const FRONT_PERL = String.raw`sub front {
     }
   }
 }`;
+
+/**
+ * The front where a chain ends in a hop of its own (ssh, sudo, su, runuser, ...): `agent`
+ * run behind it by a shell that starts perl where the target has perl, else the agent.
+ * PERL_BADLANG quiets perl's warning where the locale (sent by ssh) is not installed.
+ */
+export function frontBoot(agent: readonly string[]): string[] {
+  const perl = `delete $ENV{PERL_BADLANG};\n${PERL_ARCH}\nfront($arch, @ARGV);\n${FRONT_PERL}`;
+  const boot =
+    '__c_p=$1; shift; command -v perl >/dev/null 2>&1 && PERL_BADLANG=0 exec perl -e "$__c_p" -- "$@"; exec "$@"';
+  return ['sh', '-c', boot, 'sh', perl, ...agent];
+}

@@ -155,6 +155,18 @@ __c_ws() {
   fi
   __c_end "$1"; __c_tmp=
 }
+# The front's words for a write and a command (front.ts), for a client that took this
+# shell for a front: one that found no flock(1) or no perl, and started the shell at once.
+__c_wf() { __c_a=$1; umask "$2"; shift 2; __c_ws "$__c_a" "$@"; umask 077; }
+__c_run() {
+  __c_a=$1; shift
+  ( umask "$1"; [ -z "$2" ] || cd -- "$2" || exit 1
+    __c_c=$3; __c_k=$4; shift 4
+    if [ "$__c_c" = 1 ]; then exec env -i "$@"; fi
+    while [ "$__c_k" -gt 0 ]; do export "$1"; shift; __c_k=$((__c_k - 1)); done
+    exec "$@" ) 5>&- 6<&- 7>&- </dev/null
+  __c_end "$__c_a"
+}
 __c_probe() {
   __c_n=$1; __c_k=$2; shift 2; __c_c=$#
   [ "$#" = 0 ] || eval "$__c_recs"

@@ -16,6 +16,10 @@ export interface Request {
   front?: true;
   /** The same request as a front takes it, where its line is the shell's only. */
   frontLine?: Buffer;
+  /** The bytes that follow `frontLine`. */
+  frontPayload?: Buffer;
+  /** A command: a front runs only the first few (client.ts). */
+  frontRun?: true;
 }
 
 export interface RunSpec {
@@ -95,6 +99,7 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
           ...spec.argv,
         ]),
       );
+      request.frontRun = true;
     }
     return request;
   }
@@ -121,14 +126,21 @@ export function writeRequest(nonce: string, spec: WriteSpec): Request {
   if (!UMASK.test(umask)) throw new InvalidRequestError(`bad umask ${umask}`);
   // The umask applies to creating the temp file only; the agent's own is 077.
   const [pre, post] = umask === '077' ? ['', ''] : [`umask ${umask}; `, '; umask 077'];
-  if (spec.data.length <= INLINE_WRITE_LIMIT && !spec.data.includes(0)) {
-    return { nonce, line: line(pre, '__c_wi ', quoteWords([...words, spec.data]), post), describe };
+  const data = Buffer.from(spec.data);
+  // A front reads the data after its line, always: it has no line length to mind.
+  const front = {
+    frontLine: line('__c_wf ', quoteWords([nonce, umask, ...words.slice(1), String(data.length)])),
+    frontPayload: data,
+  };
+  if (data.length <= INLINE_WRITE_LIMIT && !data.includes(0)) {
+    return { nonce, line: line(pre, '__c_wi ', quoteWords([...words, data]), post), describe, ...front };
   }
   return {
     nonce,
-    line: line(pre, '__c_ws ', quoteWords([...words, String(spec.data.length)]), post),
-    payload: Buffer.from(spec.data),
+    line: line(pre, '__c_ws ', quoteWords([...words, String(data.length)]), post),
+    payload: data,
     describe,
+    ...front,
   };
 }
 

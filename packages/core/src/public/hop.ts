@@ -8,4 +8,5 @@ export { checkVia, knownHopKinds, parseHop, registerHopKind } from '../hop-regis
 export type { HopParser } from '../hop-registry.js';
 export { shellJoin, shellQuote } from '../agent/shell-quote.js';
 export { FRONT_PERL } from '../agent/front.js';
+export { PERL_ARCH } from '../agent/perl-arch.js';
 export { randomHex } from '../random.js';

@@ -2,20 +2,24 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openConnection } from '../../src/agent/connection.js';
 import { FRONT_PERL } from '../../src/agent/front.js';
-import type { Connection, FileInfo, Hop, RunOptions } from '../../src/connection.js';
+import type { Connection, FileInfo, Hop, RunOptions, WriteOptions } from '../../src/connection.js';
+import { AGENT_PROGRAM } from '../../src/agent/program.js';
 import { HOSTILE_STRINGS } from '../support/hostile.js';
 
 const ARCH = ({ x64: 'x86_64', arm64: 'aarch64', ia32: 'i386', arm: 'arm' } as Record<string, string>)[process.arch]!;
@@ -39,6 +43,26 @@ function perlHop(user?: string): Hop {
       ...inner,
     ],
   };
+}
+
+/** A hop of no helper of consfig's: the chain starts the front in front of the agent. */
+function plainHop(prefix: string[]): Hop {
+  return {
+    kind: 'plain',
+    describe: () => prefix.join(' '),
+    localRoot: (o) => o,
+    wrap: (inner) => [...prefix, ...inner],
+  };
+}
+
+/** A directory of links to `tools` alone, for a PATH. */
+function toolsDir(tools: string[]): string {
+  const bin = mkdtempSync(join(tmpdir(), 'consfig-front-bin-'));
+  chmodSync(bin, 0o755);
+  for (const tool of tools) {
+    symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+  }
+  return bin;
 }
 
 let dir: string;
@@ -101,6 +125,75 @@ async function probeWith(front: boolean, user?: string): Promise<Map<string, Fil
   }
 }
 
+const NOBODY = 65_534;
+
+/** Writes of every kind into a fresh directory; what each left, or its error. */
+async function writesWith(front: boolean, user?: string): Promise<unknown[]> {
+  const base = mkdtempSync(join(dir, `writes-${front}-`));
+  chmodSync(base, 0o755);
+  const at = (name: string) => join(base, name);
+  const fixture = (name: string, mode: number, owner = 1) => {
+    writeFileSync(at(name), `old ${name}\n`);
+    chownSync(at(name), owner, owner);
+    chmodSync(at(name), mode);
+  };
+  fixture('kept', 0o640);
+  fixture('probed', 0o604);
+  fixture('setuid', 0o4755);
+  fixture('mine', 0o600, user ? NOBODY : 0);
+  symlinkSync('kept', at('link'));
+  symlinkSync('/nowhere/at/all', at('dangling'));
+  mkdirSync(at('adir'));
+  writeFileSync(join(at('adir'), 'inside'), 'x');
+  if (user) chownSync(base, NOBODY, NOBODY);
+  const big = Buffer.alloc(200_000, 'a');
+  big[70_000] = 0;
+  const cases: [string, string | Buffer, WriteOptions][] = [
+    ['new', 'hello\n', {}],
+    ['kept', 'kept owner and mode\n', {}],
+    ['probed', 'probed first: a plan from the cache\n', {}],
+    ['setuid', '#!/bin/sh\n', {}],
+    ['mine', 'mine\n', {}],
+    ['given-0600', 'x', { mode: '0600' }],
+    ['given-4750', 'x', { mode: 0o4750 }],
+    ['by-name', 'x', { owner: 'daemon', group: 'daemon' }],
+    ['by-number', 'x', { owner: '2' }],
+    ['group-only', 'x', { group: 'daemon' }],
+    ['no-user', 'x', { owner: 'no-such-user-here' }],
+    ['no-group', 'x', { owner: 'daemon', group: 'no-such-group-here' }],
+    ['link', 'replaces the link\n', {}],
+    ['dangling', 'replaces the dangling link\n', {}],
+    ['streamed', big, { mode: '0640' }],
+    ['hostile', HOSTILE_STRINGS.join('\n'), {}],
+    ['missing/file', 'x', {}],
+    ['adir', 'x', {}],
+    ['empty', '', {}],
+  ];
+  const out: unknown[] = [];
+  const conn = await openConnection([perlHop(user)], { front });
+  try {
+    await conn.lock({ holder: `writes ${front}`, waitMs: 5000 });
+    await conn.probe([{ path: at('probed'), content: true }]);
+    for (const [name, data, options] of cases) {
+      try {
+        await conn.writeFile(at(name), data, options);
+        const st = lstatSync(at(name));
+        const content = readFileSync(at(name));
+        out.push({ name, mode: st.mode, uid: st.uid, gid: st.gid, same: content.equals(Buffer.from(data)) });
+      } catch (error) {
+        const e = error as { code: string; message: string };
+        out.push({ name, code: e.code, message: e.message.replaceAll(base, '<dir>').replace(/[0-9a-f]{16}/, 'X') });
+      }
+    }
+    // The front wrote them all, and left no temp file behind.
+    expect(comm(conn.pid)).toBe(front ? 'perl' : 'sh');
+    out.push(readdirSync(base).sort());
+  } finally {
+    await conn.close();
+  }
+  return out;
+}
+
 describe('the agent front', () => {
   it("answers probes as the shell does: find's records, names or numbers, contents", async () => {
     const shell = await probeWith(false);
@@ -143,8 +236,8 @@ describe('the agent front', () => {
       expect(fds.join('\n')).not.toMatch(/consfig.*\.lock/);
       expect(comm(first.pid)).toBe('perl');
 
-      // A write: the shell takes the front's place (the same process), holding the lock.
-      await first.writeFile(join(dir, 'by-the-shell'), 'written\n');
+      // A read: the shell takes the front's place (the same process), holding the lock.
+      expect((await first.readFile(join(dir, 'plain'))).toString()).toBe('some text\n');
       expect(comm(first.pid)).toBe('sh');
       const lockFd = readlinkSync(`/proc/${first.pid}/fd/7`);
       expect(lockFd).toMatch(/consfig\.lock$/);
@@ -255,9 +348,121 @@ describe('the agent front', () => {
     }
   }, 60_000);
 
+  it('writes as the shell does: owner, mode, links, streamed data, failures', async () => {
+    const shell = await writesWith(false);
+    const front = await writesWith(true);
+    expect(front).toEqual(shell);
+    // The fixture does have what it means to test.
+    expect(front).toContainEqual({ name: 'kept', mode: 0o100640, uid: 1, gid: 1, same: true });
+    expect(front).toContainEqual({ name: 'setuid', mode: 0o104755, uid: 1, gid: 1, same: true });
+    expect(front).toContainEqual({ name: 'by-name', mode: 0o100644, uid: 1, gid: 1, same: true });
+    expect(front).toContainEqual({ name: 'streamed', mode: 0o100640, uid: 0, gid: 0, same: true });
+    expect(front).toContainEqual(expect.objectContaining({ name: 'no-user', code: 'CONSFIG_WRITE_FAILED' }));
+    expect(front).toContainEqual(expect.objectContaining({ name: 'missing/file', code: 'CONSFIG_WRITE_FAILED' }));
+    expect(front).toContainEqual(expect.objectContaining({ name: 'adir', code: 'CONSFIG_WRITE_FAILED' }));
+  }, 60_000);
+
+  it('writes as the shell does as a user who may not give files away', async () => {
+    const shell = await writesWith(false, 'nobody');
+    const front = await writesWith(true, 'nobody');
+    expect(front).toEqual(shell);
+    expect(front).toContainEqual({ name: 'mine', mode: 0o100600, uid: NOBODY, gid: NOBODY, same: true });
+    expect(front).toContainEqual(
+      expect.objectContaining({ name: 'kept', message: expect.stringMatching(/Operation not permitted/) }),
+    );
+  }, 60_000);
+
+  it('leaves nothing behind when the controller goes away in the middle of a write', async () => {
+    const target = join(dir, 'cut-short');
+    const child = spawn('perl', ['-e', `front('${ARCH}', @ARGV);\n${FRONT_PERL}`, '--', 'sh', '-c', AGENT_PROGRAM], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write('__c_hello n1\n');
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.stdin.write(`__c_wf n2 077 '${target}' '${target}.tmp' 0644 '-' '' 1000\n`);
+    child.stdin.end(Buffer.alloc(400, 'x'));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(out).toMatch(/^pid=\d+ .*\nn1 0\n$/);
+    expect(code).toBe(0);
+    expect(readdirSync(dir).filter((name) => name.startsWith('cut-short'))).toEqual([]);
+  }, 60_000);
+
+  it('starts perl before the agent after a hop with no perl of its own; the shell where there is no perl', async () => {
+    const mine = mkdtempSync(join(tmpdir(), 'consfig-front-nobody-'));
+    chownSync(mine, NOBODY, NOBODY);
+    const noPerl = toolsDir(['sh', 'id', 'cat', 'find', 'flock', 'mkdir', 'rm', 'env', 'head', 'wc', 'mv', 'chmod']);
+    try {
+      for (const [prefix, agent] of [
+        [['runuser', '-u', 'nobody', '--'], 'perl'],
+        [['runuser', '-u', 'nobody', '--', 'env', `PATH=${noPerl}`], 'sh'],
+      ] as const) {
+        const conn = await openConnection([plainHop([...prefix])]);
+        try {
+          await conn.lock({ holder: `booted ${agent}`, waitMs: 5000 });
+          expect(
+            (await conn.probe([{ path: join(dir, 'plain'), content: true }])).get(join(dir, 'plain')),
+          ).toMatchObject({
+            content: Buffer.from('some text\n'),
+          });
+          await conn.writeFile(join(mine, agent), `by ${agent}\n`, { mode: 0o600 });
+          const r = await conn.run(['sh', '-c', 'id -u; cat "$0"', join(mine, agent)], { cwd: mine });
+          expect([r.exitCode, r.stdout.toString()]).toEqual([0, `${NOBODY}\nby ${agent}\n`]);
+          expect(lstatSync(join(mine, agent))).toMatchObject({ uid: NOBODY, mode: 0o100600 });
+          expect(comm(conn.pid)).toBe(agent);
+          // What a front does not answer: the shell takes over.
+          expect((await conn.readFile(join(mine, agent))).toString()).toBe(`by ${agent}\n`);
+          expect(comm(conn.pid)).toBe('sh');
+        } finally {
+          await conn.close();
+        }
+      }
+    } finally {
+      rmSync(mine, { recursive: true, force: true });
+      rmSync(noPerl, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("gives commands the shell's PWD wherever the chain left the agent, whatever PWD it was given", async () => {
+    const hops = [
+      plainHop(['sh', '-c', 'cd "$0" && exec env -u PWD "$@"', '/usr/share']),
+      plainHop(['sh', '-c', 'cd "$0" && exec env PWD=/usr/../usr/share "$@"', '/usr/share']),
+      plainHop(['sh', '-c', 'cd "$0" && exec env PWD=/tmp "$@"', '/usr/share']),
+      plainHop(['env', '-C', dir, 'PWD=/nowhere', 'OLDPWD=/before']),
+    ];
+    const answers = async (front: boolean) => {
+      const out: string[] = [];
+      for (const hop of hops) {
+        for (const options of [{}, { cwd: '/usr/lib' }] as RunOptions[]) {
+          const conn = await openConnection([hop], { front });
+          try {
+            out.push((await conn.run(['sh', '-c', 'echo "$PWD"; env | LC_ALL=C sort'], options)).stdout.toString());
+            expect(comm(conn.pid)).toBe(front ? 'perl' : 'sh');
+          } finally {
+            await conn.close();
+          }
+        }
+      }
+      return out;
+    };
+    const shell = await answers(false);
+    expect(await answers(true)).toEqual(shell);
+    expect(shell.map((out) => out.split('\n')[0])).toEqual([
+      '/usr/share',
+      '/usr/lib',
+      '/usr/../usr/share',
+      '/usr/lib',
+      '/usr/share',
+      '/usr/lib',
+      dir,
+      '/usr/lib',
+    ]);
+  }, 60_000);
+
   it('leaves it to the shell where the target has no flock(1), whose lock differs there', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'consfig-noflock-bin-'));
-    for (const tool of ['sh', 'perl', 'cat', 'find', 'mkdir', 'rm']) {
+    for (const tool of ['sh', 'perl', 'cat', 'find', 'mkdir', 'rm', 'env', 'head', 'wc', 'mv', 'chmod']) {
       symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
     }
     try {
@@ -267,6 +472,18 @@ describe('the agent front', () => {
       expect(comm(conn.pid)).toBe('sh');
       await conn.lock({ holder: 'without flock', waitMs: 0 });
       expect((await conn.probe([{ path: join(dir, 'plain') }])).get(join(dir, 'plain'))).toMatchObject({ size: 10 });
+      // The client took it for a front: the shell understands the front's words too.
+      const r = await conn.run(['sh', '-c', 'echo "$PWD $A"; umask; exit 3'], {
+        cwd: dir,
+        umask: '027',
+        env: { A: 'a b' },
+      });
+      expect([r.exitCode, r.stdout.toString()]).toEqual([3, `${dir} a b\n0027\n`]);
+      const cleared = await conn.run(['/usr/bin/env'], { clearEnv: true, env: { ONLY: 'this' } });
+      expect(cleared.stdout.toString()).toBe('ONLY=this\n');
+      await conn.writeFile(join(dir, 'by-the-shell'), 'written\n', { mode: 0o640 });
+      expect(readFileSync(join(dir, 'by-the-shell'), 'utf8')).toBe('written\n');
+      expect(lstatSync(join(dir, 'by-the-shell')).mode & 0o777).toBe(0o640);
       await conn.close();
     } finally {
       rmSync(bin, { recursive: true, force: true });

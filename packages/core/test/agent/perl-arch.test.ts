@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PERL_ARCH } from '../src/perl-arch.js';
+import { PERL_ARCH } from '../../src/agent/perl-arch.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'consfig-perl-arch-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

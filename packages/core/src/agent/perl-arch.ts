@@ -1,9 +1,9 @@
 /**
- * Perl text that sets `$arch` to the system call ABI of the perl running it, for the
- * helpers that make system calls by number (lxc-enter.ts, chroot.ts): perl's own build
- * (a 32-bit perl on a 64-bit kernel takes the 32-bit numbers), named as the tables
- * below name it: x86_64, i386, arm, aarch64, riscv64, loongarch64, ppc64, s390x; x32
- * and anything else match no table.
+ * Perl text that sets `$arch` to the system call ABI of the perl running it, for the perl
+ * that makes system calls by number (the agent's front; the container and chroot helpers
+ * of @consfig/connections): perl's own build (a 32-bit perl on a 64-bit kernel takes the
+ * 32-bit numbers), named as the tables name it: x86_64, i386, arm, aarch64, riscv64,
+ * loongarch64, ppc64, s390x; x32 and anything else match no table.
  *
  * It reads the ELF header of perl's own binary (class and machine) rather than asking
  * perl's Config module, whose loading (Config, strict, warnings: ~35 KB of perl to
