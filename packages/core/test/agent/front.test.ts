@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -12,7 +12,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -461,10 +460,7 @@ describe('the agent front', () => {
   }, 60_000);
 
   it('leaves it to the shell where the target has no flock(1), whose lock differs there', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'consfig-noflock-bin-'));
-    for (const tool of ['sh', 'perl', 'cat', 'find', 'mkdir', 'rm', 'env', 'head', 'wc', 'mv', 'chmod']) {
-      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
-    }
+    const bin = toolsDir(['sh', 'perl', 'cat', 'find', 'mkdir', 'rm', 'env', 'head', 'wc', 'mv', 'chmod']);
     try {
       const conn = await openConnection([perlHop()], {
         env: { PATH: bin, CONSFIG_LOCK_DIR: process.env.CONSFIG_LOCK_DIR! },
