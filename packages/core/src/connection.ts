@@ -175,7 +175,11 @@ export interface Connection {
   /** uid and gid of the agent on the target. */
   readonly uid: number;
   readonly gid: number;
-  /** PID of the agent on the target (in the target's PID namespace). */
+  /**
+   * PID of the agent on the target (in the target's PID namespace); where a container's
+   * helper runs it unforked, outside the container's PID namespace (what it runs is
+   * inside), its PID on the container's host.
+   */
   readonly pid: number;
 
   /** Run argv (no shell). Never throws for a non-zero exit; see `exitCode`. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,7 @@ const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
 
 const asUser = (command: string) => asOwner(TEST_USER, command);
+const parentOf = (pid: number) => Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 const running = (name: string) => isRunning(TEST_USER, LXCPATH, name);
 
 const containerHost = (n: string, extra: unknown[] = []): Host =>
@@ -92,6 +93,21 @@ describe('lxc properties', () => {
     );
     expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
     await conn.close();
+    // Entered without a fork behind the front: one process, a child of ours; what it runs
+    // is in the container's PID namespace all the same, the front's first commands and the
+    // shell's after them. Its /proc does not show the agent, so the agent names no group.
+    const unforked = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
+    expect(parentOf(unforked.pid)).toBe(process.pid);
+    const inPidNs = ['sh', '-c', '[ "$(readlink /proc/self/ns/pid)" = "$(readlink /proc/1/ns/pid)" ] && echo in'];
+    for (let i = 0; i < 3; i++) expect((await unforked.run(inPidNs)).stdout.toString()).toBe('in\n');
+    expect(readFileSync(`/proc/${unforked.pid}/comm`, 'utf8')).toBe('sh\n'); // the third was the shell's
+    expect(parentOf(unforked.pid)).toBe(process.pid);
+    // the deployment lock is still one per container: another chain into it is refused
+    await unforked.lock({ holder: 'test', waitMs: 0 });
+    const other = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
+    await expect(other.lock({ holder: 'other', waitMs: 0 })).rejects.toThrow(/test/);
+    await other.close();
+    await unforked.close();
     // outside, the tree belongs to the owner's subordinate ids
     expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe(
       String(defaultMapsFor(TEST_USER).uid[0]!.outside),

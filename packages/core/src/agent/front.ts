@@ -29,7 +29,17 @@
  */
 import { PERL_ARCH } from './perl-arch.js';
 
-export const FRONT_PERL = String.raw`sub front {
+export const FRONT_PERL = String.raw`# dup3(2) and exit_group(2) by number, where the front knows them.
+sub front_calls {
+  @{{x86_64 => [292, 231], i386 => [330, 252], arm => [358, 248], aarch64 => [24, 94], riscv64 => [24, 94],
+    loongarch64 => [24, 94], ppc64 => [316, 234], s390x => [326, 248]}->{$_[0]} // []}
+}
+# Whether front() answers here or execs the shell at once: it needs its system calls and flock(1).
+sub front_answers {
+  my ($dup3) = front_calls($_[0]);
+  $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
+}
+sub front {
   my ($arch, @agent) = @_;
   my $sh = sub { exec { $agent[0] } @agent; die "cannot run $agent[0]: $!\n" };
   my @SIGNAL = ('', 'Hangup', 'Interrupt', 'Quit', 'Illegal instruction', 'Trace/breakpoint trap', 'Aborted',
@@ -38,9 +48,8 @@ export const FRONT_PERL = String.raw`sub front {
     'Stopped (signal)', 'Stopped', 'Stopped (tty input)', 'Stopped (tty output)', 'Urgent I/O condition',
     'CPU time limit exceeded', 'File size limit exceeded', 'Virtual timer expired', 'Profiling timer expired',
     'Window changed', 'I/O possible', 'Power failure', 'Bad system call');
-  my ($dup3, $exit) = @{{x86_64 => [292, 231], i386 => [330, 252], arm => [358, 248], aarch64 => [24, 94],
-    riscv64 => [24, 94], loongarch64 => [24, 94], ppc64 => [316, 234], s390x => [326, 248]}->{$arch} // []};
-  $sh->() unless $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
+  my ($dup3, $exit) = front_calls($arch);
+  $sh->() unless front_answers($arch);
   umask 077;
   # dash's PWD: kept where it is absolute and names where we are, else where we are.
   my $id = sub { my @s = stat $_[0]; @s ? "$s[0] $s[1]" : '' };
@@ -90,8 +99,10 @@ export const FRONT_PERL = String.raw`sub front {
     die "front: cannot read request: $line\n" if (pos($line) // 0) != length $line || !@w;
     my ($what, $nonce, @args) = @w;
     if ($what eq '__c_hello') {
-      my $pg = getpgrp();
-      if (open(my $st, '<', "/proc/$$/stat")) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
+      # The group as the target's /proc sees it: none where the front is outside its PID
+      # namespace (a container's helper runs it unforked), so nothing there kills it by number.
+      my $pg = -d '/proc/1' ? 0 : getpgrp();
+      if (open(my $st, '<', '/proc/self/stat')) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
       $answer->($nonce, 0, "pid=$$ pgid=$pg uid=$uid gid=$gid\n");
     } elsif ($what eq '__c_probe') {
       $answer->($nonce, 0, $probe->(@args));

@@ -44,13 +44,21 @@ export function quoteWordBytes(word: Uint8Array): Buffer {
   return Buffer.concat(parts);
 }
 
+/** What a string word must not hold to be quoted whole (most paths and arguments). */
+const SPECIAL = /[\n'\0]/;
+const plain = (word: string | Uint8Array): word is string => typeof word === 'string' && !SPECIAL.test(word);
+
 /** Quote one word given as a string (UTF-8) or bytes. */
 export function quoteWord(word: string | Uint8Array): Buffer {
+  if (plain(word)) return Buffer.from(`'${word}'`);
   return quoteWordBytes(typeof word === 'string' ? Buffer.from(word, 'utf8') : word);
 }
 
 /** Quote several words, joined by spaces. */
 export function quoteWords(words: readonly (string | Uint8Array)[]): Buffer {
+  // One string and one buffer where every word is plain: a probe of many paths would make
+  // a handful of small buffers a path.
+  if (words.every(plain)) return Buffer.from(words.map((w) => `'${w}'`).join(' '));
   const out: Buffer[] = [];
   words.forEach((w, i) => {
     if (i > 0) out.push(Buffer.from(' '));

@@ -64,11 +64,14 @@ export function findExecutable(file: string, env: NodeJS.ProcessEnv): string | u
   if (file.includes('/')) return file;
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
     const path = join(dir || '.', file);
+    // stat first, which throws nothing where there is no such file: most directories
+    // of a PATH have none, and an exception a directory costs more than the call.
     try {
+      if (!statSync(path, { throwIfNoEntry: false })?.isFile()) continue;
       accessSync(path, fsConstants.X_OK);
-      if (statSync(path).isFile()) return path;
+      return path;
     } catch {
-      // not here
+      // not executable by us, or not a directory we may search
     }
   }
   return undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { quoteWord, shellJoin, shellQuote } from '../../src/agent/shell-quote.js';
+import { quoteWord, quoteWordBytes, quoteWords, shellJoin, shellQuote } from '../../src/agent/shell-quote.js';
 
 describe('quoteWord', () => {
   it('never emits a raw newline, so every request stays one line', () => {
@@ -18,6 +18,24 @@ describe('quoteWord', () => {
 
   it('refuses NUL, which argv cannot carry', () => {
     expect(() => quoteWord(Buffer.from([0x61, 0, 0x62]))).toThrow(/NUL/);
+  });
+});
+
+describe('quoteWords', () => {
+  it('gives the bytes of each word quoted on its own, joined by spaces, plain or not', () => {
+    const words = ['/srv/a b', '', 'é ☃', "it's", 'two\nlines', Buffer.from([0xff, 0x27, 0x0a]), '$HOME `x`'];
+    const each = (ws: (string | Buffer)[]) =>
+      Buffer.concat(ws.flatMap((w, i) => [...(i ? [Buffer.from(' ')] : []), quoteWordBytes(Buffer.from(w))]));
+    expect(quoteWords(words)).toEqual(each(words));
+    const plain = words.slice(0, 3).concat('$HOME `x`');
+    expect(quoteWords(plain)).toEqual(each(plain));
+    expect(quoteWords(plain).toString()).toBe("'/srv/a b' '' 'é ☃' '$HOME `x`'");
+    for (const w of words) expect(quoteWord(w)).toEqual(quoteWordBytes(Buffer.from(w)));
+  });
+
+  it('refuses NUL in a string word too', () => {
+    expect(() => quoteWords(['a', 'b\0c'])).toThrow(/NUL/);
+    expect(() => quoteWord('b\0c')).toThrow(/NUL/);
   });
 });
 
