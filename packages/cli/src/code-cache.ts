@@ -5,12 +5,24 @@
  * largest part of a small deploy. Here each module's bytecode is kept after the first run
  * and handed to V8 on the next (`vm.Script`'s `cachedData`), which skips the compiling.
  *
- * One file per user and Node version holds every module's cache, read once at start and
- * written at exit when something was compiled. It is used only where it is the user's
+ * One file per user and Node version holds every module's cache: its index read at start,
+ * a module's data when that module loads, the whole written at exit when something was
+ * compiled. It is used only where it is the user's
  * own (owned by them, writable by no one else): bytecode in it is code that will run.
  * Self-contained (Node's modules only): it must run before any of consfig is loaded.
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +33,8 @@ const MAGIC = Buffer.from('consfig-code-cache 1\n');
 interface Entry {
   mtimeMs: number;
   size: number;
-  data: Buffer;
+  /** The module's cached data, read from the store when first asked for. */
+  data: () => Buffer;
 }
 
 /** What one process did: modules run from the cache, compiled (none cached or stale), cache refused by V8. */
@@ -39,48 +52,74 @@ export function defaultStorePath(env: NodeJS.ProcessEnv = process.env): string |
   return base ? join(base, 'consfig', `code-${process.version}-${process.arch}.bin`) : undefined;
 }
 
-/** Whether `path` is this user's alone: owned by the effective user, writable by no group or other. */
-function ownOnly(path: string): boolean {
-  const st = lstatSync(path);
-  return st.uid === process.geteuid?.() && (st.mode & 0o022) === 0 && !st.isSymbolicLink();
+/** Whether a file is this user's alone: owned by the effective user, writable by no group or other. */
+function ownOnly(st: { uid: number; mode: number }): boolean {
+  return st.uid === process.geteuid?.() && (st.mode & 0o022) === 0;
 }
 
-/** The store's entries; an unreadable, foreign or damaged store is no store. */
+/**
+ * The store's entries; an unreadable, foreign or damaged store is no store. Only the
+ * index is read here, each module's data when it is loaded: a store may hold the modules
+ * of several installations (one per project), of which a run loads one.
+ */
 export function readStore(path: string): Map<string, Entry> {
-  const entries = new Map<string, Entry>();
-  let buf: Buffer;
+  let fd: number | undefined;
   try {
-    if (!ownOnly(dirname(path)) || !ownOnly(path)) return entries;
-    buf = readFileSync(path);
-  } catch {
-    return entries;
-  }
-  try {
-    if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) return entries;
-    const indexLength = buf.readUInt32LE(MAGIC.length);
-    let offset = MAGIC.length + 4 + indexLength;
-    const index = JSON.parse(buf.toString('utf8', MAGIC.length + 4, offset)) as [string, number, number, number][];
+    const dir = lstatSync(dirname(path));
+    if (!dir.isDirectory() || !ownOnly(dir)) return new Map();
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile() || !ownOnly(st)) throw new Error('not our own');
+    const head = Buffer.alloc(MAGIC.length + 4);
+    if (readSync(fd, head, 0, head.length, 0) !== head.length || !head.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw new Error('not a store');
+    }
+    const indexLength = head.readUInt32LE(MAGIC.length);
+    if (head.length + indexLength > st.size) throw new Error('cut short');
+    const json = Buffer.alloc(indexLength);
+    if (readSync(fd, json, 0, indexLength, head.length) !== indexLength) throw new Error('cut short');
+    const index = JSON.parse(json.toString('utf8')) as [string, number, number, number][];
+    const entries = new Map<string, Entry>();
+    let offset = head.length + indexLength;
+    const store = fd;
     for (const [file, mtimeMs, size, length] of index) {
-      if (offset + length > buf.length) return new Map();
-      entries.set(file, { mtimeMs, size, data: buf.subarray(offset, offset + length) });
+      if (offset + length > st.size) throw new Error('cut short');
+      const at = offset;
+      entries.set(file, { mtimeMs, size, data: () => readAt(store, at, length) });
       offset += length;
     }
+    // Left open for the data, for the life of the process (the store is replaced by
+    // rename, so it is this version that is read).
+    return entries;
   } catch {
+    if (fd !== undefined) closeSync(fd);
     return new Map();
   }
-  return entries;
+}
+
+function readAt(fd: number, offset: number, length: number): Buffer {
+  const data = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, data, got, length - got, offset + got);
+    if (n === 0) return data.subarray(0, got); // V8 refuses what is cut short
+    got += n;
+  }
+  return data;
 }
 
 /** Write the store whole, by rename: a reader sees the old one or the new one. */
 export function writeStore(path: string, entries: Map<string, Entry>): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (!ownOnly(dir)) return;
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || !ownOnly(st)) return;
   const index: [string, number, number, number][] = [];
   const blobs: Buffer[] = [];
   for (const [file, e] of entries) {
-    index.push([file, e.mtimeMs, e.size, e.data.length]);
-    blobs.push(e.data);
+    const data = e.data();
+    index.push([file, e.mtimeMs, e.size, data.length]);
+    blobs.push(data);
   }
   const json = Buffer.from(JSON.stringify(index));
   const length = Buffer.alloc(4);
@@ -133,7 +172,7 @@ export class CodeCache {
   private run(module: Module, content: string, filename: string): unknown {
     const st = statSync(filename);
     const known = this.entries.get(filename);
-    const cachedData = known && known.mtimeMs === st.mtimeMs && known.size === st.size ? known.data : undefined;
+    const cachedData = known && known.mtimeMs === st.mtimeMs && known.size === st.size ? known.data() : undefined;
     const script = new Script(Module.wrap(content), { filename, cachedData });
     if (cachedData && !script.cachedDataRejected) {
       this.stats.fromCache++;
@@ -152,7 +191,7 @@ export class CodeCache {
     const next = new Map<string, Entry>();
     for (const [file, e] of this.entries) if (!this.fresh.has(file) && sameFile(file, e)) next.set(file, e);
     for (const [file, { script, mtimeMs, size }] of this.fresh)
-      next.set(file, { mtimeMs, size, data: script.createCachedData() });
+      next.set(file, { mtimeMs, size, data: () => script.createCachedData() });
     this.fresh.clear();
     writeStore(this.storePath, next);
   }

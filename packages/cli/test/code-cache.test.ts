@@ -77,6 +77,23 @@ describe('CodeCache', () => {
     expect(run(store, file).stats.fromCache).toBe(1);
   });
 
+  it("keeps other modules' cache byte for byte when one is compiled", () => {
+    const store = join(dir, 'code.bin');
+    const [a, b] = ['a.cjs', 'b.cjs'].map((n) => join(dir, n));
+    writeFileSync(a, 'module.exports = "a";\n');
+    writeFileSync(b, 'module.exports = "b";\n');
+    run(store, a);
+    const aData = readStore(store).get(a)!.data();
+    expect(aData.length).toBeGreaterThan(0);
+    // b compiled: a's entry is read from the old store into the new one
+    expect(run(store, b).stats).toEqual({ fromCache: 0, compiled: 1, rejected: 0 });
+    const entries = readStore(store);
+    expect([...entries.keys()].sort()).toEqual([a, b]);
+    expect(entries.get(a)!.data()).toEqual(aData);
+    expect(run(store, a)).toEqual({ value: 'a', stats: { fromCache: 1, compiled: 0, rejected: 0 } });
+    expect(run(store, b)).toEqual({ value: 'b', stats: { fromCache: 1, compiled: 0, rejected: 0 } });
+  });
+
   it('neither reads nor writes a store that others may write', () => {
     const shared = join(dir, 'shared');
     mkdirSync(shared, { mode: 0o777 });

@@ -11,6 +11,7 @@ const POLL_MS = 250;
 
 const waiting = new Map<number, (status: ExitStatus | null) => void>();
 let timer: NodeJS.Timeout | undefined;
+let looking = false;
 
 function check(): void {
   for (const [pid, done] of waiting) {
@@ -33,6 +34,13 @@ export function onChildExit(pid: number, done: (status: ExitStatus | null) => vo
     process.on('SIGCHLD', check);
     timer = setInterval(check, POLL_MS);
   }
-  // It may have ended already, its SIGCHLD gone before the listener was there.
-  setImmediate(check);
+  // It may have ended already, its SIGCHLD gone before the listener was there: one look
+  // for all started in this turn (50 chains started at once would make 50 looks at 50).
+  if (!looking) {
+    looking = true;
+    setImmediate(() => {
+      looking = false;
+      check();
+    });
+  }
 }
