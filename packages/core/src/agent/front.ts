@@ -39,6 +39,82 @@ sub front_answers {
   my ($dup3) = front_calls($_[0]);
   $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
 }
+# A written temp file's owner, mode and rename as the shell's __c_fin does them (the old
+# file's where none is given), the temp removed on failure: undef, or what chown, chmod or
+# mv would have said.
+sub front_finish {
+  my ($path, $tmp, $mode, $owner, $group) = @_;
+  my $err;
+  my @old = lstat $path;
+  my $old = @old && ($old[2] & 0170000) == 0100000;
+  my ($u, $g) = (-1, -1);
+  if ("$owner$group" eq '') { ($u, $g) = @old[4, 5] if $old }
+  elsif ("$owner$group" ne '-') {
+    # chown quotes as the locale has it (coreutils: curly quotes where it is UTF-8).
+    my $spec = $owner . ($group ne '' ? ":$group" : '');
+    my $utf8 = ($ENV{LC_ALL} || $ENV{LC_CTYPE} || $ENV{LANG} || '') =~ /utf-?8/i;
+    $spec = $utf8 ? "\xe2\x80\x98$spec\xe2\x80\x99" : "'$spec'";
+    if ($owner ne '') { $u = getpwnam($owner) // ($owner =~ /\A\d+\z/ ? $owner : undef) }
+    if ($group ne '') { $g = getgrnam($group) // ($group =~ /\A\d+\z/ ? $group : undef) }
+    $err = defined $u ? defined $g ? undef : "chown: invalid group: $spec\n" : "chown: invalid user: $spec\n";
+  }
+  if (!defined $err && ($u != -1 || $g != -1) && !chown($u, $g, $tmp)) {
+    $err = 'chown: changing ' . ($u == -1 ? 'group of' : 'ownership of') . " '$tmp': $!\n";
+  }
+  if (!defined $err && $mode ne '-' && !chmod($mode ne '' ? oct $mode : $old ? $old[2] & 07777 : 0644, $tmp)) {
+    $err = "chmod: changing permissions of '$tmp': $!\n";
+  }
+  if (!defined $err && !rename($tmp, $path)) { $err = "mv: cannot move '$tmp' to '$path': $!\n" }
+  unlink $tmp if defined $err;
+  $err;
+}
+# The shell's finisher (program.ts): NUL-terminated words in on $q, an exit code a line out
+# on $a, its words on stderr. 'd TMP LEN': LEN bytes of the agent's input (the shell reads
+# it a byte at a time, so nothing of it is read ahead) appended to TMP, all of them whatever
+# happens ('' for TMP: read and dropped); 'f PATH TMP MODE OWNER GROUP': front_finish. At
+# the end of its input (the shell gone) it exits.
+sub front_finisher {
+  my ($q, $a, $exit) = @_;
+  my $buf = '';
+  my $word = sub {
+    my $nul;
+    while (($nul = index($buf, "\0")) < 0) { sysread($q, $buf, 4096, length $buf) or syscall($exit, 0) }
+    my $w = substr($buf, 0, $nul + 1, '');
+    chop $w;
+    $w;
+  };
+  my $say = sub { syswrite($a, "$_[0]\n") or syscall($exit, 0) };
+  while (1) {
+    my $op = $word->();
+    if ($op eq 'd') {
+      my ($tmp, $left) = ($word->(), $word->());
+      my ($f, $err, $got) = (undef, undef, 0);
+      if ($tmp ne '' && !open($f, '>>:raw', $tmp)) { $err = "sh: 1: cannot create $tmp: $!\n"; undef $f }
+      my $want = $left;
+      while ($left > 0) {
+        my $n = sysread(STDIN, my $chunk, $left < 65536 ? $left : 65536);
+        last unless $n;
+        $left -= $n;
+        $got += $n;
+        while ($f && !defined $err && length $chunk) {
+          my $w = syswrite($f, $chunk);
+          if (defined $w) { substr($chunk, 0, $w) = '' } else { $err = "cat: write error: $!\n" }
+        }
+      }
+      $err //= "cat: write error: $!\n" if $f && !close($f);
+      $err //= "short write: received $got of $want bytes\n" if $left > 0 && $tmp ne '';
+      if (defined $err) { unlink $tmp if $tmp ne ''; print STDERR $err; $say->(1) }
+      else { $say->(0) }
+    } elsif ($op eq 'f') {
+      my @w = map { $word->() } 1 .. 5;
+      my $err = front_finish(@w);
+      print STDERR $err if defined $err;
+      $say->(defined $err ? 1 : 0);
+    } else {
+      syscall($exit, 2);
+    }
+  }
+}
 sub front {
   my ($arch, @agent) = @_;
   my $sh = sub { exec { $agent[0] } @agent; die "cannot run $agent[0]: $!\n" };
@@ -196,34 +272,27 @@ sub front {
         }
       }
       ($rc, $err) = (1, "cat: write error: $!\n") if $f && !close($f) && !defined $err;
-      if (!defined $err) {
-        my @old = lstat $path;
-        my $old = @old && ($old[2] & 0170000) == 0100000;
-        my ($u, $g) = (-1, -1);
-        if ("$owner$group" eq '') { ($u, $g) = @old[4, 5] if $old }
-        elsif ("$owner$group" ne '-') {
-          # chown quotes as the locale has it (coreutils: curly quotes where it is UTF-8).
-          my $spec = $owner . ($group ne '' ? ":$group" : '');
-          my $utf8 = ($ENV{LC_ALL} || $ENV{LC_CTYPE} || $ENV{LANG} || '') =~ /utf-?8/i;
-          $spec = $utf8 ? "\xe2\x80\x98$spec\xe2\x80\x99" : "'$spec'";
-          if ($owner ne '') { $u = getpwnam($owner) // ($owner =~ /\A\d+\z/ ? $owner : undef) }
-          if ($group ne '') { $g = getgrnam($group) // ($group =~ /\A\d+\z/ ? $group : undef) }
-          $err = defined $u ? defined $g ? undef : "chown: invalid group: $spec\n" : "chown: invalid user: $spec\n";
-        }
-        if (!defined $err && ($u != -1 || $g != -1) && !chown($u, $g, $tmp)) {
-          $err = 'chown: changing ' . ($u == -1 ? 'group of' : 'ownership of') . " '$tmp': $!\n";
-        }
-        if (!defined $err && $mode ne '-' && !chmod($mode ne '' ? oct $mode : $old ? $old[2] & 07777 : 0644, $tmp)) {
-          $err = "chmod: changing permissions of '$tmp': $!\n";
-        }
-        if (!defined $err && !rename($tmp, $path)) { $err = "mv: cannot move '$tmp' to '$path': $!\n" }
-        $rc = 1 if defined $err;
-      }
       unlink $tmp if defined $err && $f;
-      $answer->($nonce, $rc // 0, '', $err);
+      ($rc, $err) = (1, front_finish($path, $tmp, $mode, $owner, $group)) if !defined $err;
+      $answer->($nonce, defined $err ? $rc : 0, '', $err);
     } elsif ($what eq '__c_sh') {
       die "front: input after the switch to the shell\n" if length $in;
-      $ENV{__c_front} = $lock ? "$nonce $lf" : $nonce;
+      # The shell's writes go on through perl, a fork of this one on the shell's fds 5 and 6:
+      # else each write would start stat, chown, chmod or mv (~15 ms a write over ssh).
+      my $fin = 0;
+      if (pipe(my $qr, my $qw) && pipe(my $ar, my $aw)) {
+        my $pid = fork();
+        if (defined $pid && !$pid) {
+          close $_ for $qw, $ar, STDOUT;
+          close $lock if $lock;
+          open(my $seven, '>&=', 7) and close $seven;
+          front_finisher($qr, $aw, $exit);
+        }
+        # By way of fds above 9 (F_DUPFD_CLOEXEC, closed by the exec): the pipes may be on 5 or 6.
+        my ($q, $a) = map { fcntl($_, 1030, 10) } $qw, $ar;
+        $fin = 1 if $pid && $q && $a && syscall($dup3, $q, 5, 0) == 5 && syscall($dup3, $a, 6, 0) == 6;
+      }
+      $ENV{__c_front} = "$nonce $uid $gid $fin" . ($lock ? " $lf" : '');
       $sh->();
     } else {
       die "front: $what is not for the front\n";

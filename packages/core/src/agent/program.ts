@@ -48,6 +48,9 @@ __c_who() {
     case $__c_k in Uid:) __c_u=$__c_v ;; Gid:) __c_g=$__c_v; break ;; esac
   done 2>/dev/null < /proc/$$/status
   [ -n "$__c_g" ] || { __c_u=$(id -u); __c_g=$(id -g); }
+  __c_finds
+}
+__c_finds() {
   # findutils installs find as a file of its own: taken as GNU's without running it. A
   # link (busybox, toybox) or none at all is asked whether it can -printf.
   __c_f=; __c_ifs=$IFS; IFS=:; set -f
@@ -83,8 +86,19 @@ __c_mode() {
   esac
 }
 __c_fin() {
+  if [ "$__c_fn" = on ] && __c_ask f "$2" "$3" "$4" "$5" "$6"; then return "$__c_rr"; fi
   __c_own "$2" "$3" "$5" "$6" && __c_mode "$2" "$3" "$4" && __c_rename "$3" "$2" ||
     { __c_rc=$?; rm -f "$3"; return "$__c_rc"; }
+}
+# The finisher a front leaves on fds 5 and 6 (front.ts): NUL-terminated words to it, its
+# exit code back in __c_rr; its words on stderr. Gone (killed), it is not asked again.
+__c_fn=
+__c_ask() {
+  trap '' PIPE
+  printf '%s\0' "$@" >&5 2>/dev/null && IFS= read -r __c_rr <&6
+  __c_rc=$?; trap "$__c_sig" PIPE
+  [ "$__c_rc" = 0 ] && return 0
+  __c_fn=; exec 5>&- 6<&-; return 1
 }
 __c_renamer='$| = 1; $/ = "\0"; print "ready\n";
 while (defined(my $from = <STDIN>)) {
@@ -142,6 +156,15 @@ __c_wi() {
 # input that ends early (the controller went away) leaves nothing behind.
 __c_ws() {
   __c_tmp=$3; set -C; printf "" > "$3"; __c_rc=$?; set +C
+  if [ "$__c_fn" = on ]; then
+    # The finisher reads the data from this same input. Gone half-way, it leaves the input
+    # at a place no request begins: nothing can go on.
+    if [ "$__c_rc" = 0 ]; then __c_ask d "$3" "$7" || exit 125; else __c_ask d '' "$7" || exit 125; fi
+    if [ "$__c_rc" != 0 ]; then __c_ret "$__c_rc"
+    elif [ "$__c_rr" = 0 ]; then __c_fin "$@" || __c_ret "$?"
+    else __c_ret "$__c_rr"; fi
+    __c_end "$1"; __c_tmp=; return
+  fi
   if [ "$__c_rc" = 0 ]; then
     head -c "$7" | { cat >> "$3" || { cat > /dev/null; __c_ret 1; }; }
     __c_rc=$?
@@ -231,11 +254,16 @@ __c_lock_wait() {
   __c_end "$1"
 }
 # Started by a front, which answered the greeting (and took the lock, on fd 7): answer its
-# switch, whose nonce comes first in __c_front (then the lock file's name).
+# switch. __c_front holds its nonce, our uid and gid (the front's: /proc may not show this
+# process, where a container's helper entered unforked), 1 where it left a finisher on fds
+# 5 and 6, then the lock file's name where it took the lock.
 if [ -n "${'$'}{__c_front+x}" ]; then
-  __c_who
-  case $__c_front in *' '*) __c_lf=${'$'}{__c_front#* } __c_fl=1 ;; esac
-  __c_n=${'$'}{__c_front%% *}
+  __c_finds
+  __c_n=${'$'}{__c_front%% *} __c_x=${'$'}{__c_front#* }
+  __c_u=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
+  __c_g=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
+  case $__c_x in 1*) __c_fn=on __c_rn=off ;; esac
+  case $__c_x in *' '*) __c_lf=${'$'}{__c_x#* } __c_fl=1 ;; esac
   unset __c_front
   __c_ret 0; __c_end "$__c_n"
 fi

@@ -78,8 +78,8 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
     for (const [k, v] of env) setup.push(Buffer.from(`export ${k}=`), quoteWord(v), Buffer.from('; '));
     command = Buffer.concat([Buffer.from('exec '), quoteWords(spec.argv)]);
   }
-  // fds 5 and 6 are the agent's renamer, 7 its lock: a daemon holding them would keep
-  // the renamer alive, or the lock held after the deployment.
+  // fds 5 and 6 are the agent's renamer or finisher, 7 its lock: a daemon holding them
+  // would keep the renamer or finisher alive, or the lock held after the deployment.
   const body = Buffer.concat([Buffer.from('( '), ...setup, command, Buffer.from(' ) 5>&- 6<&- 7>&-')]);
   const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
   const describe = spec.argv.join(' ');

@@ -126,9 +126,22 @@ async function probeWith(front: boolean, user?: string): Promise<Map<string, Fil
 
 const NOBODY = 65_534;
 
+/**
+ * Who writes: the shell alone (no front), the front, or the shell after the front (its
+ * finisher doing each write's data, owner, mode and rename).
+ */
+type Writer = 'shell' | 'front' | 'after-front';
+
+/** The command lines of the processes whose parent is `pid`. */
+function childrenOf(pid: number): string[] {
+  const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return kids === '' ? [] : kids.split(' ').map((k) => readFileSync(`/proc/${k}/cmdline`, 'utf8'));
+}
+
 /** Writes of every kind into a fresh directory; what each left, or its error. */
-async function writesWith(front: boolean, user?: string): Promise<unknown[]> {
-  const base = mkdtempSync(join(dir, `writes-${front}-`));
+async function writesWith(writer: Writer, user?: string): Promise<unknown[]> {
+  const front = writer !== 'shell';
+  const base = mkdtempSync(join(dir, `writes-${writer}-`));
   chmodSync(base, 0o755);
   const at = (name: string) => join(base, name);
   const fixture = (name: string, mode: number, owner = 1) => {
@@ -169,10 +182,18 @@ async function writesWith(front: boolean, user?: string): Promise<unknown[]> {
     ['empty', '', {}],
   ];
   const out: unknown[] = [];
-  const conn = await openConnection([perlHop(user)], { front });
+  // After the front, the shell has no chown, chmod, mv, stat, head or wc to run (rm only
+  // for a temp file it failed to make): only its finisher can have done the writes.
+  const env =
+    writer === 'after-front'
+      ? { ...process.env, PATH: toolsDir(['sh', 'perl', 'runuser', 'flock', 'cat', 'find', 'rm']) }
+      : process.env;
+  const conn = await openConnection([perlHop(user)], { front, env });
   try {
-    await conn.lock({ holder: `writes ${front}`, waitMs: 5000 });
+    await conn.lock({ holder: `writes ${writer}`, waitMs: 5000 });
     await conn.probe([{ path: at('probed'), content: true }]);
+    // A read is the shell's: the front hands over to it.
+    if (writer === 'after-front') expect((await conn.readFile(at('mine'))).toString()).toBe('old mine\n');
     for (const [name, data, options] of cases) {
       try {
         await conn.writeFile(at(name), data, options);
@@ -184,8 +205,10 @@ async function writesWith(front: boolean, user?: string): Promise<unknown[]> {
         out.push({ name, code: e.code, message: e.message.replaceAll(base, '<dir>').replace(/[0-9a-f]{16}/, 'X') });
       }
     }
-    // The front wrote them all, and left no temp file behind.
-    expect(comm(conn.pid)).toBe(front ? 'perl' : 'sh');
+    // The front wrote them all (or the shell, after it through the finisher it left, which
+    // is the shell's only child: no chown, chmod, mv or renamer), and left no temp file behind.
+    expect(comm(conn.pid)).toBe(writer === 'front' ? 'perl' : 'sh');
+    if (writer === 'after-front') expect(childrenOf(conn.pid)).toEqual([expect.stringContaining('sub front_finisher')]);
     out.push(readdirSync(base).sort());
   } finally {
     await conn.close();
@@ -348,9 +371,10 @@ describe('the agent front', () => {
   }, 60_000);
 
   it('writes as the shell does: owner, mode, links, streamed data, failures', async () => {
-    const shell = await writesWith(false);
-    const front = await writesWith(true);
+    const shell = await writesWith('shell');
+    const front = await writesWith('front');
     expect(front).toEqual(shell);
+    expect(await writesWith('after-front')).toEqual(shell);
     // The fixture does have what it means to test.
     expect(front).toContainEqual({ name: 'kept', mode: 0o100640, uid: 1, gid: 1, same: true });
     expect(front).toContainEqual({ name: 'setuid', mode: 0o104755, uid: 1, gid: 1, same: true });
@@ -362,9 +386,10 @@ describe('the agent front', () => {
   }, 60_000);
 
   it('writes as the shell does as a user who may not give files away', async () => {
-    const shell = await writesWith(false, 'nobody');
-    const front = await writesWith(true, 'nobody');
+    const shell = await writesWith('shell', 'nobody');
+    const front = await writesWith('front', 'nobody');
     expect(front).toEqual(shell);
+    expect(await writesWith('after-front', 'nobody')).toEqual(shell);
     expect(front).toContainEqual({ name: 'mine', mode: 0o100600, uid: NOBODY, gid: NOBODY, same: true });
     expect(front).toContainEqual(
       expect.objectContaining({ name: 'kept', message: expect.stringMatching(/Operation not permitted/) }),
@@ -386,6 +411,34 @@ describe('the agent front', () => {
     expect(out).toMatch(/^pid=\d+ .*\nn1 0\n$/);
     expect(code).toBe(0);
     expect(readdirSync(dir).filter((name) => name.startsWith('cut-short'))).toEqual([]);
+  }, 60_000);
+
+  it('leaves nothing behind when the controller goes away mid-write to the shell after the front', async () => {
+    const target = join(dir, 'cut-shell');
+    const child = spawn('perl', ['-e', `front('${ARCH}', @ARGV);\n${FRONT_PERL}`, '--', 'sh', '-c', AGENT_PROGRAM], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const answered = (nonce: string) =>
+      new Promise<void>((resolve) => {
+        const look = () => (out.includes(`${nonce} 0\n`) ? resolve() : child.stdout.once('data', look));
+        look();
+      });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin.write('__c_hello n1\n');
+    await answered('n1');
+    child.stdin.write('__c_sh n2\n');
+    await answered('n2');
+    // The shell's streamed write, its data read by the finisher: cut short.
+    child.stdin.write(`__c_ws n3 '${target}' '${target}.tmp' 0644 '-' '' 100000\n`);
+    child.stdin.end(Buffer.alloc(4000, 'x'));
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect(out).toMatch(/^pid=\d+ .*\nn1 0\nn2 0\nn3 1\n$/);
+    expect(err).toBe('n1n2short write: received 4000 of 100000 bytes\nn3');
+    expect(code).toBe(0);
+    expect(readdirSync(dir).filter((name) => name.startsWith('cut-shell'))).toEqual([]);
   }, 60_000);
 
   it('starts perl before the agent after a hop with no perl of its own; the shell where there is no perl', async () => {
