@@ -19,23 +19,25 @@ import { KINDS } from './nsenter.js';
 export const CONTAINER_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /**
- * Perl text defining `init_pid(NAME, LXCPATH)`: the pid of a running container's init, asked
- * of the container's monitor over its command socket (the abstract Unix socket
- * `@LXCPATH/NAME/command`, request GET_INIT_PID, 4 since LXC 1.1), only where the monitor
- * runs as us or as root; undef where it cannot tell (no LXCPATH given, a name LXC would hash,
- * no such socket, no answer within 5 s), and the caller asks lxc-info. Needs `$arch`.
+ * Perl text defining `init_pid(NAME, LXCPATH[, UID])`: the pid of a running container's init,
+ * asked of the container's monitor over its command socket (the abstract Unix socket
+ * `@LXCPATH/NAME/command`, request GET_INIT_PID, 4 since LXC 1.1), believed only where the
+ * monitor runs as UID (default: us) or as root; undef where it cannot tell (no LXCPATH given,
+ * a name LXC would hash, no such socket, no answer within 5 s), and the caller asks lxc-info.
+ * Needs `$arch`.
  */
 export const INIT_PID_PERL = String.raw`my %PEERCRED = (x86_64 => 17, aarch64 => 17, riscv64 => 17,
   loongarch64 => 17, s390x => 17, i386 => 17, arm => 17, ppc64 => 21);
 sub init_pid {
-  my ($name, $lxcpath) = @_;
+  my ($name, $lxcpath, $as) = @_;
+  $as //= $<;
   my $path = "$lxcpath/$name/command";
   my $so_peercred = $PEERCRED{$arch};
   return undef if $lxcpath eq '' || length($path) >= 106 || !$so_peercred;
   socket(my $s, 1, 1, 0) or return undef;
   connect($s, pack('S', 1) . "\0$path") or return undef;
   my (undef, $uid) = unpack('i2', getsockopt($s, 1, $so_peercred) // return undef);
-  return undef unless $uid == $< || $uid == 0;
+  return undef unless $uid == $as || $uid == 0;
   my $ptr = length(pack('p', undef));
   my ($answer, $got) = ('', 1);
   eval {
@@ -63,25 +65,28 @@ sub fallback { exec { $fallback[0] } @fallback; die "lxc: cannot run $fallback[0
 my @me = getpwuid($<);
 my @pw = $owner eq '' ? @me : getpwnam($owner);
 @pw or fallback();
+fallback() if $< != 0 && $pw[2] != $<;
+${PERL_ARCH}
+${INIT_PID_PERL}
+# Asked before becoming the owner: entering needs none of the owner's groups (the user
+# namespace's root gets its own), lxc-info alone may (the container's files), so the
+# user database's groups are read (~1 ms here) only where it has to be asked.
+my $pid = init_pid($name, $lxcpath, $pw[2]);
 if ($< == 0 && $pw[2] != 0) {
   my ($uid, $gid) = @pw[2, 3];
   my @groups;
-  while (my @g = getgrent()) { push @groups, $g[2] if " $g[3] " =~ / \Q$pw[0]\E /; }
+  if (!defined $pid) { while (my @g = getgrent()) { push @groups, $g[2] if " $g[3] " =~ / \Q$pw[0]\E /; } }
   $) = join(' ', $gid, $gid, @groups);
   $( = $gid;
   ($<, $>) = ($uid, $uid);
   die "lxc: cannot become $pw[0]: $!\n" unless $< == $uid && $> == $uid;
-} elsif ($pw[2] != $<) {
-  fallback();
 }
 %ENV = (PATH => '${CONTAINER_PATH}', HOME => $pw[7],
   USER => $pw[0], LOGNAME => $pw[0]);
 my @info = ('lxc-info', ($lxcpath ne '' ? ('-P', $lxcpath) : ()), '-n', $name, '-H');
 sub info { open(my $fh, '-|', @info, @_) or die "lxc: cannot run lxc-info: $!\n"; local $/; my $out = <$fh>; close $fh;
   $out = '' unless defined $out; $out =~ s/\s+\z//; $out }
-${PERL_ARCH}
-${INIT_PID_PERL}
-my $pid = init_pid($name, $lxcpath) // info('-p');
+$pid //= info('-p');
 if ($pid !~ /\A\d+\z/) {
   my $state = info('-s') || 'unknown';
   print STDERR "lxc: container $name of $pw[0] is not running ($state)\n";
