@@ -264,8 +264,16 @@ describe('lxc properties', () => {
     expect(running('p4')).toBe(true);
     await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(true);
+    // Stopped while an agent that entered it is still open (unforked, its shell's finisher
+    // started by a write after the switch): nothing of it keeps the container from stopping
+    // (a zombie of its PID namespace left unreaped did: the stop hung for good).
+    const inside = await openConnection([lxcHop({ name: 'p4', owner: TEST_USER, lxcpath: LXCPATH })]);
+    expect((await inside.readFile('/etc/motd')).toString()).toBe('this is p4\n');
+    await inside.writeFile('/root/after-the-switch', 'through the finisher\n', { mode: '0600' });
+    expect(sh(`cat ${LXCPATH}/p4/rootfs/root/after-the-switch`)).toBe('through the finisher\n');
     await deploy(defineHost('lxchost.example', [lxc.userContainerStopped(p4, TEST_USER, LXCPATH)]), 'local');
     expect(running('p4')).toBe(false);
+    await inside.close();
     // autostart: the container says lxc.start.auto = 1; the boot hook starts it
     const auto = await deploy(
       defineHost('lxchost.example', [

@@ -87,35 +87,49 @@ export class AgentClient {
   /** Commands the front ran (see FRONT_RUNS). */
   private frontRuns = 0;
 
+  /** The chain's process: spawned at once, or when first written to (launchLazily). */
+  private proc: ChainProcess | undefined;
+  private exitResolve!: () => void;
+
   private constructor(
-    private readonly proc: ChainProcess,
+    private readonly spawn: () => ChainProcess,
     private readonly chain: string,
     /** Whether a front may still be answering (see AgentSpawnOptions.front). */
     private front = false,
   ) {
+    this.exitPromise = new Promise((resolve) => (this.exitResolve = resolve));
+  }
+
+  /** The chain's process, spawned now where it was not yet. */
+  private started(): ChainProcess {
+    if (this.proc) return this.proc;
+    const proc = this.spawn();
+    this.proc = proc;
+    // What was assumed of a lazily started agent: it is the process, leader of its session.
+    if (this.assumed) this.info = { ...this.info, pid: proc.pid ?? 0, pgid: proc.pid ?? 0 };
     proc.stdout!.on('data', (chunk: Buffer) => this.out.push(chunk));
     proc.stderr!.on('data', (chunk: Buffer) => this.err.push(chunk));
     // EPIPE when the chain died is reported through the exit handler instead.
     proc.stdin!.on('error', () => {});
-    this.exitPromise = new Promise((resolve) => {
-      proc.on('error', (error) => {
-        this.fail(new ConnectionError(`cannot start ${chain}: ${error.message}`, chain, '', undefined));
-        resolve();
-      });
-      const ended = (code: number | null, signal: NodeJS.Signals | null) => {
-        const status = signal ? `signal ${signal}` : `exit code ${code}`;
-        this.fail(
-          new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined),
-        );
-        resolve();
-      };
-      proc.on('close', ended);
-      // A process left behind by the chain may hold the pipes open long after the chain
-      // itself has exited: do not wait for it.
-      proc.on('exit', (code, signal) => {
-        setTimeout(() => ended(code, signal), 100).unref();
-      });
+    const chain = this.chain;
+    proc.on('error', (error) => {
+      this.fail(new ConnectionError(`cannot start ${chain}: ${error.message}`, chain, '', undefined));
+      this.exitResolve();
     });
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      const status = signal ? `signal ${signal}` : `exit code ${code}`;
+      this.fail(
+        new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined),
+      );
+      this.exitResolve();
+    };
+    proc.on('close', ended);
+    // A process left behind by the chain may hold the pipes open long after the chain
+    // itself has exited: do not wait for it.
+    proc.on('exit', (code, signal) => {
+      setTimeout(() => ended(code, signal), 100).unref();
+    });
+    return proc;
   }
 
   /**
@@ -127,15 +141,26 @@ export class AgentClient {
 
   /** Spawn `argv` (the chain ending in `sh -c AGENT_PROGRAM`) and greet the agent, without waiting. */
   static launch(argv: readonly string[], options: AgentSpawnOptions): AgentClient {
-    debug('spawn %s (%s)', options.chain, defaultSpawnMethod());
-    // In a session of its own, so that kill() takes everything the chain started.
-    const proc = spawnChain(argv, options.env ?? process.env);
-    const client = new AgentClient(proc, options.chain, options.front ?? false);
+    const client = AgentClient.launchLazily(argv, options);
+    const proc = client.started();
     if (options.preamble) proc.stdin!.write(options.preamble);
     client.ready = client.greet();
     // Whoever uses the client awaits it; unawaited meanwhile, it must not count as unhandled.
     client.ready.catch(() => {});
     return client;
+  }
+
+  /**
+   * A client whose chain is spawned when the first request is sent, ungreeted: for an
+   * agent on this machine whose greeting is known (assume), which a run may never need.
+   */
+  static launchLazily(argv: readonly string[], options: Omit<AgentSpawnOptions, 'preamble'>): AgentClient {
+    // In a session of its own, so that kill() takes everything the chain started.
+    const spawn = () => {
+      debug('spawn %s (%s)', options.chain, defaultSpawnMethod());
+      return spawnChain(argv, options.env ?? process.env);
+    };
+    return new AgentClient(spawn, options.chain, options.front ?? false);
   }
 
   /** Spawn `argv` and wait for the agent's greeting. */
@@ -145,7 +170,11 @@ export class AgentClient {
     return client;
   }
 
+  /** Whether a greeting was sent (not to an agent started lazily, whose greeting is assumed). */
+  private greeted = false;
+
   private async greet(): Promise<void> {
+    this.greeted = true;
     try {
       const hello = await this.send(helloRequest(this.nextNonce()));
       const text = hello.stdout.toString('utf8');
@@ -172,7 +201,7 @@ export class AgentClient {
    * the spawned process, leader of its session; requests need not wait for the greeting.
    */
   assume(ids: { uid: number; gid: number }): void {
-    const pid = this.proc.pid ?? 0;
+    const pid = this.proc?.pid ?? 0;
     this.info = { pid, pgid: pid, ...ids };
     this.assumed = true;
   }
@@ -193,6 +222,12 @@ export class AgentClient {
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited)
       return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
+    if (!this.proc) {
+      // Started lazily: its greeting first, unawaited (what it says was assumed), for the
+      // shell's own sake (it learns there who it is, for its lock file's name).
+      this.started();
+      this.send(helloRequest(this.nextNonce())).catch(() => {});
+    }
     if (!request.nonce.startsWith(this.prefix))
       throw new AgentProtocolError('request was not built with this client nonce');
     let { line, payload } = request;
@@ -218,7 +253,7 @@ export class AgentClient {
       this.pending.push(p);
       this.out.expect({
         nonce,
-        data: this.sink(p.stdout, options.stdout, this.proc.stdout!),
+        data: this.sink(p.stdout, options.stdout, () => this.started().stdout!),
         end: (trailer) => {
           p.exitCode = Number.parseInt(trailer.trim(), 10);
           p.outDone = true;
@@ -227,20 +262,25 @@ export class AgentClient {
       });
       this.err.expect({
         nonce,
-        data: this.sink(p.stderr, options.stderr, this.proc.stderr!),
+        data: this.sink(p.stderr, options.stderr, () => this.started().stderr!),
         end: () => {
           p.errDone = true;
           this.settle();
         },
       });
-      this.write(line);
-      if (payload && payload.length > 0) this.write(payload);
+      // One write where the data is small: over ssh, one packet and one wake-up at the
+      // far end instead of two.
+      if (payload && payload.length > 0 && payload.length <= 65536) this.write(Buffer.concat([line, payload]));
+      else {
+        this.write(line);
+        if (payload && payload.length > 0) this.write(payload);
+      }
     });
   }
 
   private write(bytes: Buffer): void {
     if (this.held) this.held.push(bytes);
-    else this.proc.stdin!.write(bytes);
+    else this.started().stdin!.write(bytes);
   }
 
   /**
@@ -252,7 +292,7 @@ export class AgentClient {
     const flush = () => {
       const held = this.held ?? [];
       this.held = undefined;
-      for (const bytes of held) this.proc.stdin!.write(bytes);
+      for (const bytes of held) this.started().stdin!.write(bytes);
     };
     this.send(switchRequest(this.nextNonce())).then(flush, flush);
     this.held = [];
@@ -260,10 +300,16 @@ export class AgentClient {
 
   /** End the agent (EOF on its stdin) and wait for the chain to exit. */
   async close(timeoutMs = 5000): Promise<void> {
-    if (!this.exited) {
+    if (!this.exited && !this.proc) {
+      // Never needed, never started.
+      this.fail(new ConnectionLostError('connection closed', this.chain, ''));
+      this.exitResolve();
+      return;
+    }
+    if (!this.exited && this.proc) {
       // An agent on this machine that was only greeted has done nothing: no need to wait
       // for its shell to start, read the greeting and see the end of its input.
-      if (this.assumed && this.counter <= 1) this.kill('SIGKILL');
+      if (this.assumed && this.greeted && this.counter <= 1) this.kill('SIGKILL');
       this.proc.stdin!.end();
       const timer = setTimeout(() => this.kill('SIGTERM'), timeoutMs);
       timer.unref();
@@ -274,7 +320,7 @@ export class AgentClient {
 
   /** Kill the chain at once (Ctrl-C). */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.proc.pid === undefined) return;
+    if (this.proc?.pid === undefined) return;
     try {
       process.kill(-this.proc.pid, signal);
     } catch {
@@ -283,12 +329,16 @@ export class AgentClient {
   }
 
   /** Collect, or pass on to a sink and pause the pipe while the sink is full. */
-  private sink(collector: Collector, to: OutputSink | undefined, from: NodeJS.ReadableStream): (chunk: Buffer) => void {
+  private sink(
+    collector: Collector,
+    to: OutputSink | undefined,
+    from: () => NodeJS.ReadableStream,
+  ): (chunk: Buffer) => void {
     if (!to) return (chunk) => collector.add(chunk);
     return (chunk) => {
       if (!to.write(chunk)) {
-        from.pause();
-        to.once('drain', () => from.resume());
+        from().pause();
+        to.once('drain', () => from().resume());
       }
     };
   }

@@ -105,20 +105,17 @@ export async function launchConnection(
   for (const [i, hop] of hops.entries()) preambles.push((await hop.preamble?.(contexts[i]!)) ?? Buffer.alloc(0));
   const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
-  const client = AgentClient.launch(argv, {
-    chain,
-    ...(options.env ? { env: options.env } : {}),
-    ...(preamble.length > 0 ? { preamble } : {}),
-    front,
-  });
+  const spawnOptions = { chain, ...(options.env ? { env: options.env } : {}), front };
   if (hops.length === 0 && options.inProcess !== false) {
     // This machine: the agent is this process's user, a child in a session of its own, so
-    // nothing its greeting would say is unknown, and the lock and reads need no agent.
-    // Waiting for the shell to start would only delay them; a shell that cannot start
-    // fails the first request that needs it.
+    // nothing its greeting would say is unknown, and the lock, probes and most writes need
+    // no agent: it starts with the first request that does (a command), which fails where
+    // the shell cannot start. A deployment that runs no command starts no process.
+    const client = AgentClient.launchLazily(argv, spawnOptions);
     client.assume({ uid: process.getuid!(), gid: process.getgid!() });
     return { conn: new AgentConnection(client, hops, options, ownFrom), ready: Promise.resolve() };
   }
+  const client = AgentClient.launch(argv, { ...spawnOptions, ...(preamble.length > 0 ? { preamble } : {}) });
   const ready = client.ready.catch(async (error: unknown) => {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
     for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});

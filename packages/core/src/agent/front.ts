@@ -278,16 +278,22 @@ sub front {
     } elsif ($what eq '__c_sh') {
       die "front: input after the switch to the shell\n" if length $in;
       # The shell's writes go on through perl, a fork of this one on the shell's fds 5 and 6:
-      # else each write would start stat, chown, chmod or mv (~15 ms a write over ssh).
+      # else each write would start stat, chown, chmod or mv (~15 ms a write over ssh). A
+      # grandchild, taken over at once by the init of its PID namespace: the shell reaps
+      # only what it waits for, and a zombie left in a container's PID namespace (where
+      # its helper entered unforked) would keep the container from ever stopping.
       my $fin = 0;
       if (pipe(my $qr, my $qw) && pipe(my $ar, my $aw)) {
         my $pid = fork();
         if (defined $pid && !$pid) {
+          my $grand = fork();
+          syscall($exit, 0) if !defined $grand || $grand;
           close $_ for $qw, $ar, STDOUT;
           close $lock if $lock;
           open(my $seven, '>&=', 7) and close $seven;
           front_finisher($qr, $aw, $exit);
         }
+        waitpid($pid, 0) if $pid;
         # By way of fds above 9 (F_DUPFD_CLOEXEC, closed by the exec): the pipes may be on 5 or 6.
         my ($q, $a) = map { fcntl($_, 1030, 10) } $qw, $ar;
         $fin = 1 if $pid && $q && $a && syscall($dup3, $q, 5, 0) == 5 && syscall($dup3, $a, 6, 0) == 6;

@@ -262,7 +262,11 @@ if [ -n "${'$'}{__c_front+x}" ]; then
   __c_n=${'$'}{__c_front%% *} __c_x=${'$'}{__c_front#* }
   __c_u=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
   __c_g=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
-  case $__c_x in 1*) __c_fn=on __c_rn=off ;; esac
+  case $__c_x in 1*) __c_fn=on ;; esac
+  # No renamer either way: in a container entered unforked this shell is outside the PID
+  # namespace its children are in, and one it does not wait for would, dead, keep the
+  # container from stopping.
+  __c_rn=off
   case $__c_x in *' '*) __c_lf=${'$'}{__c_x#* } __c_fl=1 ;; esac
   unset __c_front
   __c_ret 0; __c_end "$__c_n"

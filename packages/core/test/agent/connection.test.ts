@@ -262,9 +262,8 @@ describe('files', () => {
       for (let i = 0; i < 4; i++) await own.writeFile(join(dir, `itself-${i}`), `i${i}`, { mode: 0o640 });
       expect([0, 1, 2, 3].map((i) => readFileSync(join(dir, `itself-${i}`), 'utf8'))).toEqual(['i0', 'i1', 'i2', 'i3']);
       expect(statSync(join(dir, 'itself-3')).mode & 0o777).toBe(0o640);
-      // The agent was never asked to write: it starts its renamer at its third write.
-      const perl = execFileSync('sh', ['-c', `pgrep -P ${own.pid} -x perl || true`], { encoding: 'utf8' });
-      expect(perl.trim()).toBe('');
+      // The agent was never asked for anything: it has not even started.
+      expect(own.pid).toBe(0);
       // Asked while a command is running, a write waits for it, as the agent's would.
       const path = join(dir, 'after-the-command');
       await Promise.all([
@@ -273,6 +272,9 @@ describe('files', () => {
       ]);
       expect(readFileSync(path, 'utf8')).toBe('the write');
       expect(readdirSync(dir).filter((n) => n.includes('consfig-'))).toEqual([]);
+      // The command started it: a shell of its own session, a child of ours.
+      expect(readFileSync(`/proc/${own.pid}/comm`, 'utf8')).toBe('sh\n');
+      expect(readFileSync(`/proc/${own.pid}/stat`, 'utf8').split(' ')[3]).toBe(String(process.pid));
     } finally {
       await own.close();
     }
