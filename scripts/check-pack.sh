@@ -28,11 +28,13 @@ if (r.changed !== 1 || typeof runCli !== 'function' || !defineHost) process.exit
 if (ssh('a@b').describe() !== 'ssh:a@b') process.exit(1);
 if (!sudo() || typeof shiftTree !== 'function' || mmdebstrap.name !== 'mmdebstrap') process.exit(1);
 "
-# Chains start by posix_spawn through koffi, whose binary comes from its platform package.
+# Chains start by posix_spawn through koffi, whose binary comes from its platform package
+# (on this machine the agent starts with the first command).
 spawned=$(DEBUG=consfig:agent node --input-type=module -e "
 import { deployThese } from '@consfig/core';
-import { file } from '@consfig/properties';
-await deployThese('local', file.hasContent('$out/app/ok2', 'packed'));
+import { cmd, file } from '@consfig/properties';
+const r = await deployThese('local', file.hasContent('$out/app/ok2', 'packed'), cmd.single(['true']));
+if (r.changed !== 2) process.exit(1);
 " 2>&1)
 case $spawned in
   *'spawn local (posix_spawn)'*) ;;

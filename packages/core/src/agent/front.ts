@@ -11,8 +11,9 @@
  * The client sends the front nothing else: before its first other request (a read, a
  * command with input, a third command) it sends `__c_sh NONCE` and waits for that answer,
  * so when the front reads that line its input holds nothing more, and it execs the shell
- * in its own place (the same pid), the lock on fd 7 where the shell keeps it, the
- * switch's nonce and the lock file's name in `__c_front`; the shell answers the switch
+ * in its own place (the same pid), the lock on fd 7 where the shell keeps it, a finisher
+ * for the shell's writes on fds 5 and 6, and the switch's nonce, the ids, whether there is
+ * a finisher and the lock file's name in `__c_front`; the shell answers the switch
  * (program.ts). An agent without a front answers `__c_sh` too, doing nothing, so the
  * client need not know which it reached. Commands come as `__c_run` words where a front
  * may answer (requests.ts).
