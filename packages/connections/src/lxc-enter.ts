@@ -2,9 +2,8 @@
  * Entering a running container in one helper process: perl (on every Debian, and single
  * threaded, so it may setns) becomes the owner where root enters a user's container,
  * asks lxc-info for the init, enters the init's differing namespaces (user first), takes
- * its root, becomes root there and runs the agent with the init's environment: behind the
- * front unforked (the commands it starts are in the PID namespace), else forking once where
- * the PID namespace changes, as nsenter does. The init's pid comes from the
+ * its root, becomes root there and runs the agent with the init's environment, forking
+ * once where the PID namespace changes, as nsenter does. The init's pid comes from the
  * container's command socket, as lxc-info gets it, without starting lxc-info (which loads
  * liblxc: the dearest step of entering); lxc-info is asked where the socket cannot answer.
  * That is perl and the agent's shell on the way in, where the shell way takes setpriv, sh,
@@ -120,16 +119,13 @@ if (open(my $e, '<', '/proc/1/environ')) {
   local $/ = "\0";
   while (my $kv = <$e>) { chomp $kv; $env{$1} = $2 if $kv =~ /^([^=]+)=(.*)$/s }
 }
-# We are at its root: dash would say so too, and the front need not ask /proc, which does
-# not show a process outside the container's PID namespace.
-$env{PWD} = '/';
 %ENV = %env;
 sub agent { front($arch, @agent) if $front; exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
-# The front answers unforked: what it runs is forked into the PID namespace all the same
-# (setns gave it to our children), where a fork of this perl would copy-on-write every page
-# it then touches (~4 ms of ~20 a container). The shell alone needs a fork: its lock
-# without flock(1) names its pid, which the container's /proc must show.
-agent() if !grep { $_->[0] eq 'pid' } @enter or $front && front_answers($arch);
+# Forked into the PID namespace, though the fork costs (perl's pages, copied as the child
+# writes them: ~5 ms of ~20 a container here): setns(2) would place there only the children
+# of an agent left outside, whose own /proc/self (so /proc/net, /proc/mounts, /etc/mtab)
+# the container's /proc would not show.
+agent() if !grep { $_->[0] eq 'pid' } @enter;
 my $child = fork() // die "lxc: fork: $!\n";
 agent() if $child == 0;
 waitpid($child, 0);

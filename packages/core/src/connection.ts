@@ -176,10 +176,9 @@ export interface Connection {
   readonly uid: number;
   readonly gid: number;
   /**
-   * PID of the agent on the target (in the target's PID namespace); where a container's
-   * helper runs it unforked, outside the container's PID namespace (what it runs is
-   * inside), its PID on the container's host; 0 on this machine until something needs the
-   * agent (a command: the lock, probes and writes are this process's own there).
+   * PID of the agent on the target (in the target's PID namespace); 0 on this machine until
+   * something needs the agent (a command: the lock, probes and writes are this process's
+   * own there).
    */
   readonly pid: number;
 

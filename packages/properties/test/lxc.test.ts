@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,6 @@ const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
 
 const asUser = (command: string) => asOwner(TEST_USER, command);
-const parentOf = (pid: number) => Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
 const running = (name: string) => isRunning(TEST_USER, LXCPATH, name);
 
 const containerHost = (n: string, extra: unknown[] = []): Host =>
@@ -93,21 +92,22 @@ describe('lxc properties', () => {
     );
     expect((await conn.run(['cat', '/proc/1/cmdline'])).stdout.toString()).toBe('/usr/bin/sleep\0infinity\0');
     await conn.close();
-    // Entered without a fork behind the front: one process, a child of ours; what it runs
-    // is in the container's PID namespace all the same, the front's first commands and the
-    // shell's after them. Its /proc does not show the agent, so the agent names no group.
-    const unforked = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
-    expect(parentOf(unforked.pid)).toBe(process.pid);
+    // In the container's PID namespace, the agent itself as well as what it runs (the
+    // front's first commands, the shell's after them): its own reads of what goes through
+    // /proc/self (/proc/net, /proc/mounts) are the container's.
+    const entered = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
     const inPidNs = ['sh', '-c', '[ "$(readlink /proc/self/ns/pid)" = "$(readlink /proc/1/ns/pid)" ] && echo in'];
-    for (let i = 0; i < 3; i++) expect((await unforked.run(inPidNs)).stdout.toString()).toBe('in\n');
-    expect(readFileSync(`/proc/${unforked.pid}/comm`, 'utf8')).toBe('sh\n'); // the third was the shell's
-    expect(parentOf(unforked.pid)).toBe(process.pid);
+    const probed = await entered.probe([{ path: '/proc/self/mounts', content: false }]);
+    expect(probed.get('/proc/self/mounts')?.exists).toBe(true);
+    for (let i = 0; i < 3; i++) expect((await entered.run(inPidNs)).stdout.toString()).toBe('in\n');
+    expect((await entered.readFile('/proc/net/dev')).toString()).toMatch(/^ *lo:/m);
+    expect((await entered.readFile('/proc/mounts')).toString()).toMatch(/ \/ /);
     // the deployment lock is still one per container: another chain into it is refused
-    await unforked.lock({ holder: 'test', waitMs: 0 });
+    await entered.lock({ holder: 'test', waitMs: 0 });
     const other = await openConnection([lxcHop({ name: 'c1', owner: TEST_USER, lxcpath: LXCPATH })]);
     await expect(other.lock({ holder: 'other', waitMs: 0 })).rejects.toThrow(/test/);
     await other.close();
-    await unforked.close();
+    await entered.close();
     // outside, the tree belongs to the owner's subordinate ids
     expect(sh(`stat -c %u ${LXCPATH}/c1/rootfs/etc/motd`).trim()).toBe(
       String(defaultMapsFor(TEST_USER).uid[0]!.outside),
@@ -264,9 +264,9 @@ describe('lxc properties', () => {
     expect(running('p4')).toBe(true);
     await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(true);
-    // Stopped while an agent that entered it is still open (unforked, its shell's finisher
-    // started by a write after the switch): nothing of it keeps the container from stopping
-    // (a zombie of its PID namespace left unreaped did: the stop hung for good).
+    // Stopped while an agent that entered it is still open (its shell's finisher started by
+    // a write after the switch): nothing of it keeps the container from stopping (a zombie
+    // of its PID namespace left unreaped by a parent outside it would).
     const inside = await openConnection([lxcHop({ name: 'p4', owner: TEST_USER, lxcpath: LXCPATH })]);
     expect((await inside.readFile('/etc/motd')).toString()).toBe('this is p4\n');
     await inside.writeFile('/root/after-the-switch', 'through the finisher\n', { mode: '0600' });
