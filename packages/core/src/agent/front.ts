@@ -176,8 +176,8 @@ sub front {
     die "front: cannot read request: $line\n" if (pos($line) // 0) != length $line || !@w;
     my ($what, $nonce, @args) = @w;
     if ($what eq '__c_hello') {
-      # The group as the target's /proc sees it: none where the front is outside its PID
-      # namespace (a container's helper runs it unforked), so nothing there kills it by number.
+      # The group as the target's /proc sees it: 0 where its leader is outside the PID
+      # namespace (a container's helper forked into it), so nothing there kills by number.
       my $pg = -d '/proc/1' ? 0 : getpgrp();
       if (open(my $st, '<', '/proc/self/stat')) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
       $answer->($nonce, 0, "pid=$$ pgid=$pg uid=$uid gid=$gid\n");
@@ -281,8 +281,8 @@ sub front {
       # The shell's writes go on through perl, a fork of this one on the shell's fds 5 and 6:
       # else each write would start stat, chown, chmod or mv (~15 ms a write over ssh). A
       # grandchild, taken over at once by the init of its PID namespace: the shell reaps
-      # only what it waits for, and a zombie left in a container's PID namespace (where
-      # its helper entered unforked) would keep the container from ever stopping.
+      # only what it waits for, and a zombie it left would stay (in a container whose
+      # agent is outside its PID namespace, keeping the container from ever stopping).
       my $fin = 0;
       if (pipe(my $qr, my $qw) && pipe(my $ar, my $aw)) {
         my $pid = fork();

@@ -254,18 +254,16 @@ __c_lock_wait() {
   __c_end "$1"
 }
 # Started by a front, which answered the greeting (and took the lock, on fd 7): answer its
-# switch. __c_front holds its nonce, our uid and gid (the front's: /proc may not show this
-# process, where a container's helper entered unforked), 1 where it left a finisher on fds
-# 5 and 6, then the lock file's name where it took the lock.
+# switch. __c_front holds its nonce, our uid and gid (the front's, known already), 1 where
+# it left a finisher on fds 5 and 6, then the lock file's name where it took the lock.
 if [ -n "${'$'}{__c_front+x}" ]; then
   __c_finds
   __c_n=${'$'}{__c_front%% *} __c_x=${'$'}{__c_front#* }
   __c_u=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
   __c_g=${'$'}{__c_x%% *} __c_x=${'$'}{__c_x#* }
   case $__c_x in 1*) __c_fn=on ;; esac
-  # No renamer either way: in a container entered unforked this shell is outside the PID
-  # namespace its children are in, and one it does not wait for would, dead, keep the
-  # container from stopping.
+  # No renamer either way: a child this shell does not wait for would stay a zombie, which
+  # in a container whose agent is outside its PID namespace keeps it from stopping.
   __c_rn=off
   case $__c_x in *' '*) __c_lf=${'$'}{__c_x#* } __c_fl=1 ;; esac
   unset __c_front
