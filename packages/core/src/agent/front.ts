@@ -35,10 +35,13 @@ sub front_calls {
   @{{x86_64 => [292, 231], i386 => [330, 252], arm => [358, 248], aarch64 => [24, 94], riscv64 => [24, 94],
     loongarch64 => [24, 94], ppc64 => [316, 234], s390x => [326, 248]}->{$_[0]} // []}
 }
-# Whether front() answers here or execs the shell at once: it needs its system calls and flock(1).
-sub front_answers {
-  my ($dup3) = front_calls($_[0]);
-  $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
+# The end of a helper that waited for the agent: exit_group(2) where known, as perl's own
+# exit frees every value first (~3 ms here).
+sub front_exit {
+  my ($arch, $rc) = @_;
+  my (undef, $exit) = front_calls($arch);
+  syscall($exit, $rc) if $exit;
+  exit $rc;
 }
 # A written temp file's owner, mode and rename as the shell's __c_fin does them (the old
 # file's where none is given), the temp removed on failure: undef, or what chown, chmod or
@@ -126,7 +129,7 @@ sub front {
     'CPU time limit exceeded', 'File size limit exceeded', 'Virtual timer expired', 'Profiling timer expired',
     'Window changed', 'I/O possible', 'Power failure', 'Bad system call');
   my ($dup3, $exit) = front_calls($arch);
-  $sh->() unless front_answers($arch);
+  $sh->() unless $dup3 && grep { $_ ne '' && -f "$_/flock" && -x _ } split(/:/, $ENV{PATH} // '');
   umask 077;
   # dash's PWD: kept where it is absolute and names where we are, else where we are.
   my $id = sub { my @s = stat $_[0]; @s ? "$s[0] $s[1]" : '' };
@@ -176,10 +179,8 @@ sub front {
     die "front: cannot read request: $line\n" if (pos($line) // 0) != length $line || !@w;
     my ($what, $nonce, @args) = @w;
     if ($what eq '__c_hello') {
-      # The group as the target's /proc sees it: 0 where its leader is outside the PID
-      # namespace (a container's helper forked into it), so nothing there kills by number.
-      my $pg = -d '/proc/1' ? 0 : getpgrp();
-      if (open(my $st, '<', '/proc/self/stat')) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
+      my $pg = getpgrp();
+      if (open(my $st, '<', "/proc/$$/stat")) { my @f = split(' ', <$st> // ''); $pg = $f[4] if defined $f[4] }
       $answer->($nonce, 0, "pid=$$ pgid=$pg uid=$uid gid=$gid\n");
     } elsif ($what eq '__c_probe') {
       $answer->($nonce, 0, $probe->(@args));
