@@ -84,6 +84,13 @@ describe('file.hasContent', () => {
     expect(bad.failures[0]!.error.message).toMatch(/argument 'options.mode'.*octal/);
     const typo = await deployThese('local', file.hasContent('/tmp/x', 'x', { mdoe: '0644' } as never));
     expect(typo.failures[0]!.error.message).toMatch(/mdoe/);
+    const paths = await Promise.all(
+      ['/tmp/a\0b', 7].map((p) => deployThese('local', file.hasContent(p as string, 'x'))),
+    );
+    expect(paths.map((r) => r.failures[0]?.error.message)).toEqual([
+      "invalid argument 'path' to file.hasContent: must not contain a NUL byte",
+      "invalid argument 'path' to file.hasContent: must be a path (a string)",
+    ]);
   });
 });
 

@@ -79,7 +79,8 @@ export class AgentClient {
   private exited = false;
   /** The greeting's content was known beforehand (see assume). */
   private assumed = false;
-  private exitError: Error | undefined;
+  /** Why the chain ended: made when first asked for (an error's stack costs, and most ends are asked nothing). */
+  private exitError: (() => Error) | undefined;
   private readonly exitPromise: Promise<void>;
   info: AgentInfo = { pid: 0, pgid: 0, uid: -1, gid: -1 };
   /** Requests written behind the switch from a front to the shell, until it answers. */
@@ -113,13 +114,14 @@ export class AgentClient {
     proc.stdin!.on('error', () => {});
     const chain = this.chain;
     proc.on('error', (error) => {
-      this.fail(new ConnectionError(`cannot start ${chain}: ${error.message}`, chain, '', undefined));
+      this.fail(() => new ConnectionError(`cannot start ${chain}: ${error.message}`, chain, '', undefined));
       this.exitResolve();
     });
     const ended = (code: number | null, signal: NodeJS.Signals | null) => {
       const status = signal ? `signal ${signal}` : `exit code ${code}`;
+      const stderr = this.lastStderr();
       this.fail(
-        new ConnectionLostError(`connection ${chain} ended (${status})`, chain, this.lastStderr(), code ?? undefined),
+        () => new ConnectionLostError(`connection ${chain} ended (${status})`, chain, stderr, code ?? undefined),
       );
       this.exitResolve();
     };
@@ -221,7 +223,7 @@ export class AgentClient {
 
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited)
-      return Promise.reject(this.exitError ?? new ConnectionLostError('connection closed', this.chain, ''));
+      return Promise.reject(this.exitError?.() ?? new ConnectionLostError('connection closed', this.chain, ''));
     if (!this.proc) {
       // Started lazily: its greeting first, unawaited (what it says was assumed), for the
       // shell's own sake (it learns there who it is, for its lock file's name).
@@ -302,7 +304,7 @@ export class AgentClient {
   async close(timeoutMs = 5000): Promise<void> {
     if (!this.exited && !this.proc) {
       // Never needed, never started.
-      this.fail(new ConnectionLostError('connection closed', this.chain, ''));
+      this.fail(() => new ConnectionLostError('connection closed', this.chain, ''));
       this.exitResolve();
       return;
     }
@@ -369,10 +371,12 @@ export class AgentClient {
     return Buffer.concat([collected, this.err.held()]).toString('utf8');
   }
 
-  private fail(error: Error): void {
+  private fail(make: () => Error): void {
     if (this.exited) return;
     this.exited = true;
-    this.exitError = error;
-    for (const p of this.pending.splice(0)) p.reject(error);
+    let error: Error | undefined;
+    this.exitError = () => (error ??= make());
+    const pending = this.pending.splice(0);
+    if (pending.length > 0) for (const p of pending) p.reject(this.exitError());
   }
 }

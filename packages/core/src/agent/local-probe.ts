@@ -28,13 +28,14 @@ function typeOf(st: Stats): FileType {
 }
 
 function probeOne(path: string, content: boolean): FileInfo {
-  let st: Stats;
+  let st: Stats | undefined;
   try {
-    st = lstatSync(path);
+    // No exception for a missing file: a first deploy asks for thousands.
+    st = lstatSync(path, { throwIfNoEntry: false });
   } catch {
-    // Missing, or not reachable (a parent we may not search): find says nothing of it either.
-    return { path, exists: false };
+    // Not reachable (a parent we may not search, or not a directory): find says nothing of it either.
   }
+  if (st === undefined) return { path, exists: false };
   const type = typeOf(st);
   const info: FileInfo = {
     path,

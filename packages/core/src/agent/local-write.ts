@@ -68,8 +68,9 @@ export type LocalWriteOutcome = { done: true } | { done: false; error: string } 
 /** The old file, if it is a regular file (never a link's target): its mode and ids. */
 function oldFile(path: string): { mode: number; uid: number; gid: number } | undefined {
   try {
-    const st = lstatSync(path);
-    return st.isFile() ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : undefined;
+    // No exception for a new file (a first deploy writes thousands).
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    return st?.isFile() ? { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } : undefined;
   } catch {
     return undefined;
   }

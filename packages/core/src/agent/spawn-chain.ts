@@ -59,9 +59,30 @@ function names<T extends string>(table: Record<string, number>): Map<number, T> 
 const signalNames = names<NodeJS.Signals>(osConstants.signals);
 const errnoNames = names<string>(osConstants.errno);
 
+/**
+ * Where `file` was found, by PATH: a run starts its chains' first programs (perl, sudo,
+ * ssh) many times over, and a search stats each directory (~1 ms a chain here, under load).
+ */
+const found = new Map<string, string>();
+
 /** `file` looked up in the PATH the child gets, as execvp would, or undefined. */
 export function findExecutable(file: string, env: NodeJS.ProcessEnv): string | undefined {
   if (file.includes('/')) return file;
+  const key = `${env.PATH ?? ''}\0${file}`;
+  const known = found.get(key);
+  if (known !== undefined) return known;
+  const path = searchPath(file, env);
+  // A relative directory of the PATH is relative to a cwd that may change: not kept.
+  if (path?.startsWith('/')) found.set(key, path);
+  return path;
+}
+
+/** Forget where `file` was found (it was not there when started). */
+function forgetExecutable(file: string, env: NodeJS.ProcessEnv): boolean {
+  return found.delete(`${env.PATH ?? ''}\0${file}`);
+}
+
+function searchPath(file: string, env: NodeJS.ProcessEnv): string | undefined {
   for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
     const path = join(dir || '.', file);
     // stat first, which throws nothing where there is no such file: most directories
@@ -99,9 +120,14 @@ class SpawnedChain extends EventEmitter implements ChainProcess {
   constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
     super();
     const file = argv[0]!;
-    const path = findExecutable(file, env);
     const envp = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
-    const started = path === undefined ? osConstants.errno.ENOENT : posixSpawn(path, argv, envp);
+    const start = () => {
+      const path = findExecutable(file, env);
+      return path === undefined ? osConstants.errno.ENOENT : posixSpawn(path, argv, envp);
+    };
+    let started = start();
+    // Found before and gone since (a package removed it, or moved it in the PATH): search again.
+    if (started === osConstants.errno.ENOENT && forgetExecutable(file, env)) started = start();
     if (typeof started === 'number') {
       // As Node does: no process, streams that end at once, the error on the next tick.
       this.pid = undefined;

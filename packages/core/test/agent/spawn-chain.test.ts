@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -95,6 +95,22 @@ describe.each(['posix_spawn', 'node'] as const)('spawnChain by %s', (method) => 
     expect((await run(method, ['only-here'], '', env)).stdout).toBe(`x y\nz|${bin}\n`);
     expect(findExecutable('only-here', process.env)).toBeUndefined();
     expect((await run(method, ['/usr/bin/env'], '', env)).stdout).toBe(`PATH=${bin}\nA=x y\nz\n`);
+  });
+
+  it('finds a program again where it went after it was found (the search is kept for the run)', async () => {
+    const [a, b] = [0, 1].map(() => mkdtempSync(join(tmpdir(), 'consfig-spawn-')));
+    const env = { PATH: `${a!}:${b!}` };
+    writeFileSync(join(b!, 'moves'), '#!/bin/sh\necho b\n', { mode: 0o755 });
+    expect((await run(method, ['moves'], '', env)).stdout).toBe('b\n');
+    // Gone from where it was found, there now in the PATH's other directory.
+    rmSync(join(b!, 'moves'));
+    writeFileSync(join(a!, 'moves'), '#!/bin/sh\necho a\n', { mode: 0o755 });
+    expect((await run(method, ['moves'], '', env)).stdout).toBe('a\n');
+    rmSync(join(a!, 'moves'));
+    const child = spawnChain(['moves'], env, method);
+    child.stdout.resume();
+    child.stderr.resume();
+    expect((await new Promise<NodeJS.ErrnoException>((resolve) => child.on('error', resolve))).code).toBe('ENOENT');
   });
 
   it('fails as Node does for a program that is not there: an error event, ENOENT', async () => {
