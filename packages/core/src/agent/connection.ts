@@ -8,6 +8,7 @@ import { randomHex } from '../random.js';
 import { posix } from 'node:path';
 import { LocalLock, type LockAnswer } from './local-lock.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
+import { mkdirLocally } from './local-mkdir.js';
 import { LOCAL_WRITE_LIMIT, writeLocally } from './local-write.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
@@ -16,6 +17,7 @@ import { AGENT_PROGRAM } from './program.js';
 import {
   lockTryRequest,
   lockWaitRequest,
+  mkdirTarget,
   PROBE_BYTES_LIMIT,
   probeRequest,
   readRequest,
@@ -209,6 +211,19 @@ export class AgentConnection implements Connection {
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
     const started = monotonicMs();
+    if (input === undefined && this.madeLocally(argv, options)) {
+      if (options.affects) this.forget(options.affects);
+      else this.cache.clear();
+      const result: CommandResult = {
+        argv,
+        exitCode: 0,
+        stdout: Buffer.alloc(0),
+        stderr: Buffer.alloc(0),
+        durationMs: monotonicMs() - started,
+      };
+      this.listener?.(result);
+      return result;
+    }
     const sent = this.client.send(
       runRequest(this.client.nextNonce(), {
         argv,
@@ -343,6 +358,16 @@ export class AgentConnection implements Connection {
     this.forget([path]);
     if (!outcome.done) throw new WriteFailedError(path, outcome.error);
     return true;
+  }
+
+  /** `mkdir -p DIR` made by this process (local-mkdir.ts), in its turn, as the agent would. */
+  private madeLocally(argv: readonly string[], options: RunOptions): boolean {
+    if (!this.inProcess() || options.cwd !== undefined || options.clearEnv) return false;
+    const dir = mkdirTarget(argv);
+    if (dir === undefined) return false;
+    // As for writes: only where nothing asked for before it is under way.
+    if (this.closed || this.client.busy || this.probing > 0 || this.lockPending) return false;
+    return mkdirLocally(dir, Number.parseInt(options.umask ?? '022', 8));
   }
 
   /** On this machine, with nothing in between: the lock and probes are this process's. */

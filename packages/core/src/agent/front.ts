@@ -5,8 +5,9 @@
  * once, `front($arch, @agent)` answers what most deployments ask: the greeting, the
  * deployment lock, the probes (with perl's own system calls, where the shell runs flock,
  * find and cat), file writes (where the shell runs chown, chmod and mv or its renamer) and
- * the first commands without input (forked and exec'd as the shell would). A deployment
- * that asks nothing else never starts the shell at all.
+ * the first commands without input (forked and exec'd as the shell would; `mkdir -p` of
+ * an absolute directory made by perl itself where nothing is in the way, and not counted
+ * among them). A deployment that asks nothing else never starts the shell at all.
  *
  * The client sends the front nothing else: before its first other request (a read, a
  * command with input, a third command) it sends `__c_sh NONCE` and waits for that answer,
@@ -42,6 +43,25 @@ sub front_exit {
   my (undef, $exit) = front_calls($arch);
   syscall($exit, $rc) if $exit;
   exit $rc;
+}
+# mkdir -p [--] DIR of one absolute directory, made here as GNU mkdir makes it: each
+# missing parent under the umask less u+wx, the directory itself under the umask. False
+# wherever anything is in the way (the command then runs, and fails in its words).
+sub front_mkdir {
+  my ($umask, @argv) = @_;
+  splice(@argv, 2, 1) if @argv == 4 && $argv[2] eq '--';
+  return 0 if @argv != 3 || $argv[0] ne 'mkdir' || $argv[1] ne '-p' || $argv[2] !~ m{\A/};
+  my @parts = grep { $_ ne '' } split(m{/}, $argv[2]);
+  my ($path, $ok, $old) = ('', 1, umask);
+  for my $i (0 .. $#parts) {
+    $path .= "/$parts[$i]";
+    next if -d $path;
+    umask($i == $#parts ? oct $umask : oct($umask) & ~0300);
+    $ok = mkdir($path, 0777) || -d $path;
+    last if !$ok;
+  }
+  umask $old;
+  $ok;
 }
 # A written temp file's owner, mode and rename as the shell's __c_fin does them (the old
 # file's where none is given), the temp removed on failure: undef, or what chown, chmod or
@@ -224,6 +244,8 @@ sub front {
       # with a cleared environment, exec env -i K=V... ARGV; dash's words where it fails.
       my ($umask, $cwd, $clear, $n, @argv) = @args;
       my @env = splice(@argv, 0, $n);
+      # A file's property asks for its directory so before writing it: no process for that.
+      if ($cwd eq '' && front_mkdir($umask, @argv)) { $answer->($nonce, 0); next }
       my $pid = fork() // die "front: fork: $!\n";
       if (!$pid) {
         umask oct $umask;

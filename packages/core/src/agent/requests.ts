@@ -49,6 +49,14 @@ export interface WriteSpec {
 export const INLINE_WRITE_LIMIT = 64 * 1024;
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The directory of `mkdir -p [--] DIR` with DIR absolute; undefined for any other command. */
+export function mkdirTarget(argv: readonly string[]): string | undefined {
+  const words = argv.length === 4 && argv[2] === '--' ? [argv[0], argv[1], argv[3]] : argv;
+  if (words.length !== 3 || words[0] !== 'mkdir' || words[1] !== '-p') return undefined;
+  return words[2]!.startsWith('/') ? words[2] : undefined;
+}
+
 /** An absolute directory with no empty, `.` or `..` component, nor a trailing slash. */
 const CLEAN_DIR = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
 const UMASK = /^[0-7]{3,4}$/;
@@ -99,7 +107,8 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
           ...spec.argv,
         ]),
       );
-      request.frontRun = true;
+      // A mkdir -p the front makes itself (front_mkdir) costs it no fork: not counted.
+      if (spec.cwd !== undefined || mkdirTarget(spec.argv) === undefined) request.frontRun = true;
     }
     return request;
   }

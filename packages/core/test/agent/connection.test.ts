@@ -283,6 +283,41 @@ describe('files', () => {
     expect(existsSync(join(dir, 'after-close'))).toBe(false);
   });
 
+  it('makes mkdir -p DIR on this machine by itself, as mkdir would, and leaves the rest to mkdir', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'consfig-mkdir-'));
+    writeFileSync(join(base, 'file'), 'in the way\n');
+    const umask = process.umask(0o022);
+    const own = await openConnection([]);
+    try {
+      const made = await own.run(['mkdir', '-p', '--', join(base, 'a/b')], { affects: [join(base, 'a')] });
+      expect([made.exitCode, made.stderr.toString()]).toEqual([0, '']);
+      expect(await own.run(['mkdir', '-p', join(base, 'a/b')])).toMatchObject({ exitCode: 0 });
+      expect([0o755, 0o755]).toEqual(['a', 'a/b'].map((d) => statSync(join(base, d)).mode & 0o7777));
+      // No process for it: the agent has not even started.
+      expect(own.pid).toBe(0);
+      // A file in the way: mkdir says so, as it would have.
+      const failed = await own.run(['mkdir', '-p', '--', join(base, 'file/c')], { env: { LC_ALL: 'C' } });
+      expect([failed.exitCode, failed.stderr.toString()]).toEqual([
+        1,
+        `mkdir: cannot create directory '${join(base, 'file')}': Not a directory\n`,
+      ]);
+      expect(own.pid).not.toBe(0);
+    } finally {
+      await own.close();
+    }
+    // Another umask than this process's: mkdir's own, under it.
+    const other = await openConnection([]);
+    try {
+      expect(await other.run(['mkdir', '-p', join(base, 'd/e')], { umask: '0277' })).toMatchObject({ exitCode: 0 });
+      expect(other.pid).not.toBe(0);
+      expect([0o700, 0o500]).toEqual(['d', 'd/e'].map((d) => statSync(join(base, d)).mode & 0o7777));
+    } finally {
+      await other.close();
+      process.umask(umask);
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
   it('renames through its perl co-process once warm, fails cleanly, and keeps it from commands', async () => {
     // (a local connection writes by itself: the agent's way is asked for)
     const own = await openConnection([], { inProcess: false });

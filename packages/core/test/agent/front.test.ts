@@ -9,6 +9,7 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -375,6 +376,58 @@ describe('the agent front', () => {
     expect(front[6]).toMatchObject({ exitCode: 127, stderr: 'sh: 1: exec: no-such-command-anywhere: not found\n' });
     expect(front[5]).toMatchObject({ exitCode: 143 });
     expect(front[10]).toMatchObject({ exitCode: 1, stderr: `sh: 1: cd: can't cd to ${join(dir, 'missing')}\n` });
+  }, 60_000);
+
+  it('makes mkdir -p DIR itself as GNU mkdir does, and leaves to mkdir what it cannot', async () => {
+    const made = async (front: boolean, PATH: string): Promise<unknown[]> => {
+      const base = mkdtempSync(join(dir, `mkdir-${front}-`));
+      chmodSync(base, 0o755);
+      writeFileSync(join(base, 'file'), 'in the way\n');
+      mkdirSync(join(base, 'there'), { mode: 0o700 });
+      symlinkSync('there', join(base, 'linked'));
+      const cases: [string[], string][] = [
+        [['mkdir', '-p', '--', join(base, 'a/b/c')], '022'],
+        [['mkdir', '-p', join(base, 'd/e')], '027'],
+        // GNU mkdir makes the parents under the umask less u+wx: d 0500 where umask 0277
+        [['mkdir', '-p', join(base, 'f/g/h')], '0277'],
+        [['mkdir', '-p', join(base, 'there')], '022'],
+        [['mkdir', '-p', join(base, 'linked/i')], '022'],
+        [['mkdir', '-p', join(base, 'file/j')], '022'],
+        [['mkdir', '-p', join(base, 'file')], '022'],
+        [['mkdir', '-p', `${join(base, 'k')}/../l//`], '022'],
+        [['mkdir', '-p', '-m', '0700', join(base, 'm')], '022'],
+      ];
+      const out: unknown[] = [];
+      // One connection a case: the front answers every one.
+      for (const [argv, umask] of cases) {
+        const conn = await openConnection([perlHop()], { front, env: { ...process.env, PATH } });
+        try {
+          await conn.lock({ holder: `mkdir ${front}`, waitMs: 5000 });
+          const r = await conn.run(argv, { umask });
+          out.push({ argv: argv.join(' '), exitCode: r.exitCode, stderr: r.stderr.toString() });
+          expect(comm(conn.pid)).toBe(front ? 'perl' : 'sh');
+        } finally {
+          await conn.close();
+        }
+      }
+      const tree = execFileSync('find', [base, '-mindepth', '1', '-printf', '%P %y %m\n'], { encoding: 'utf8' });
+      return [...out.map((o) => JSON.stringify(o).replaceAll(base, '<dir>')), ...tree.split('\n').sort()];
+    };
+    expect(await made(true, process.env.PATH!)).toEqual(await made(false, process.env.PATH!));
+    // With no mkdir to run, the front still makes a directory (no process for it); what it
+    // cannot make goes to mkdir, which is not there.
+    const PATH = toolsDir(['sh', 'perl', 'flock', 'cat', 'find']);
+    const conn = await openConnection([perlHop()], { env: { ...process.env, PATH } });
+    try {
+      const base = mkdtempSync(join(dir, 'mkdir-no-mkdir-'));
+      writeFileSync(join(base, 'file'), 'in the way\n');
+      expect((await conn.run(['mkdir', '-p', '--', join(base, 'new/dir')])).exitCode).toBe(0);
+      expect(statSync(join(base, 'new/dir')).mode & 0o7777).toBe(0o755);
+      const r = await conn.run(['mkdir', '-p', '--', join(base, 'file/dir')]);
+      expect([r.exitCode, r.stderr.toString()]).toEqual([127, 'sh: 1: exec: mkdir: not found\n']);
+    } finally {
+      await conn.close();
+    }
   }, 60_000);
 
   it('runs two commands, then leaves the rest to the shell, which forks cheaper', async () => {
