@@ -388,7 +388,7 @@ describe('the agent front', () => {
       const cases: [string[], string][] = [
         [['mkdir', '-p', '--', join(base, 'a/b/c')], '022'],
         [['mkdir', '-p', join(base, 'd/e')], '027'],
-        // GNU mkdir makes the parents under the umask less u+wx: d 0500 where umask 0277
+        // GNU mkdir makes the parents under the umask less u+wx: f and g 0700, h 0500
         [['mkdir', '-p', join(base, 'f/g/h')], '0277'],
         [['mkdir', '-p', join(base, 'there')], '022'],
         [['mkdir', '-p', join(base, 'linked/i')], '022'],
