@@ -60,9 +60,66 @@ export const debianOnly =
   (h: HostattrsContext, ..._args: any[]): void =>
     void requireOs(h, name, { distribution: 'debian' });
 
-/** Every fully installed package (one dpkg-query per deployment, until apt changes something). */
+/** dpkg's database, where dpkg-query reads it (the default admin directory). */
+const DPKG_STATUS = '/var/lib/dpkg/status';
+/** The first of dpkg's journal of changes not yet in the status file (numbered from 0000). */
+const DPKG_JOURNAL = '/var/lib/dpkg/updates/0000';
+/** Triggers activated and not yet in the status file: dpkg-query shows them pending. */
+const DPKG_UNINCORPORATED = '/var/lib/dpkg/triggers/Unincorp';
+
+/** What the installed set is read from: fetched with the deployment's first probe. */
+export const dpkgPrefetch = () => [
+  { path: DPKG_STATUS, content: true },
+  { path: DPKG_JOURNAL },
+  { path: DPKG_UNINCORPORATED },
+];
+
+/** Package states of a database at rest; any other (half-installed, triggers-awaited…) is dpkg-query's to tell. */
+const AT_REST = new Set(['installed', 'not-installed', 'config-files']);
+
+/**
+ * The fully installed packages (`ii` to dpkg-query: wanted for install, installed) of a
+ * status file, or undefined where dpkg-query might tell otherwise: a package in the
+ * middle of a change, or a stanza this does not read.
+ */
+export function installedInStatus(text: string): Set<string> | undefined {
+  const set = new Set<string>();
+  for (const stanza of text.split(/\n\s*\n/)) {
+    if (stanza.trim() === '') continue;
+    const name = /^Package:[ \t]*(\S+)[ \t]*$/m.exec(stanza)?.[1];
+    const status = /^Status:[ \t]*(\S+)[ \t]+(\S+)[ \t]+(\S+)[ \t]*$/m.exec(stanza);
+    if (!name || !status || !AT_REST.has(status[3]!)) return undefined;
+    if (status[1] === 'install' && status[3] === 'installed') set.add(name);
+  }
+  return set;
+}
+
+/**
+ * The installed set from dpkg's status file, fetched with the deployment's probes (no
+ * process, no round trip of its own), where nothing makes dpkg-query's view differ: no
+ * journal of changes not yet in it, no triggers not yet in it, every package at rest.
+ */
+async function installedFromStatus(ctx: PropertyContext): Promise<Set<string> | undefined> {
+  const [status, journal, triggers] = await Promise.all(
+    [DPKG_STATUS, DPKG_JOURNAL, DPKG_UNINCORPORATED].map((p) => ctx.stat(p)),
+  );
+  if (!status!.exists || status!.type !== 'file' || journal!.exists) return undefined;
+  if (triggers!.exists && (triggers!.type !== 'file' || triggers!.size !== 0)) return undefined;
+  try {
+    return installedInStatus((await ctx.readFile(DPKG_STATUS)).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every fully installed package, read once per deployment and kept until apt changes
+ * something: from the status file where it says what dpkg-query would, else dpkg-query.
+ */
 function installedSet(ctx: PropertyContext): Promise<Set<string>> {
   return ctx.memo(INSTALLED, async () => {
+    const read = await installedFromStatus(ctx);
+    if (read) return read;
     const r = await ctx.run(['dpkg-query', '-W', '-f', '${Package} ${db:Status-Abbrev}\\n'], { readOnly: true });
     return new Set(
       r.stdout
@@ -103,6 +160,7 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     args: packages,
     argNames: ['packages'],
     hostattrs: debianOnly('apt.installed'),
+    prefetch: dpkgPrefetch,
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
       const set = await installedSet(ctx); // the same set, read once
@@ -124,6 +182,7 @@ export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     args: packages,
     argNames: ['packages'],
     hostattrs: debianOnly('apt.removed'),
+    prefetch: dpkgPrefetch,
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
       const set = await installedSet(ctx); // the same set, read once

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { defineHost, deploy, InapplicablePropertyError, InvalidArgumentError } from '@consfig/core';
 import { chroot } from '@consfig/connections';
 import { apt, file, os } from '../src/index.js';
+import { installedInStatus } from '../src/apt.js';
 import { chrootHost, debian } from './support/chroot-host.js';
 
 const t = chrootHost('apt');
@@ -20,9 +22,61 @@ describe('apt', () => {
         onEvent: (e) => void (e.type === 'command' && events.push(e.argv.join(' '))),
       },
     );
-    expect(events.filter((c) => c.startsWith('dpkg-query'))).toHaveLength(1);
+    // Read from dpkg's status file, fetched with the first probe: no dpkg-query at all.
+    expect(events.filter((c) => c.startsWith('dpkg-query'))).toHaveLength(0);
     await twice(apt.removed('cowsay'));
     expect(inside('sh', '-c', 'dpkg -s cowsay >/dev/null 2>&1 && echo installed || echo absent')).toBe('absent\n');
+  }, 300_000);
+
+  it("reads the installed set as dpkg-query gives it, and asks dpkg-query where dpkg's files may differ", async () => {
+    const ensured = await deploy(defineHost('lib.example', [debian, apt.installed('hello')]), [chroot(t.root)]);
+    expect(ensured.failures).toEqual([]);
+    // The status file of this machine and of the tree read as dpkg-query lists them.
+    for (const root of ['/', t.root]) {
+      const query = execFileSync('chroot', [root, 'dpkg-query', '-W', '-f', '${Package} ${db:Status-Abbrev}\\n'], {
+        encoding: 'utf8',
+      });
+      const ii = query
+        .split('\n')
+        .filter((l) => /^\S+ ii/.test(l))
+        .map((l) => l.split(' ')[0]);
+      const read = installedInStatus(readFileSync(`${root}/var/lib/dpkg/status`, 'utf8'));
+      expect([...read!].sort()).toEqual([...new Set(ii)].sort());
+      expect(read!.size).toBeGreaterThan(50);
+    }
+    // A package in the middle of a change: dpkg-query's to tell.
+    expect(
+      installedInStatus('Package: a\nStatus: install ok installed\n\nPackage: b\nStatus: install ok unpacked\n'),
+    ).toBe(undefined);
+    const check = async () => {
+      const commands: string[] = [];
+      const r = await deploy(defineHost('lib.example', [debian, apt.installed('hello')]), [chroot(t.root)], {
+        dryRun: true,
+        onEvent: (e) => void (e.type === 'command' && commands.push(e.argv[0]!)),
+      });
+      return { changed: r.changed, dpkgQuery: commands.includes('dpkg-query') };
+    };
+    expect(await check()).toEqual({ changed: 0, dpkgQuery: false });
+    // A change in dpkg's journal and not yet in the status file (hello held): dpkg-query
+    // applies it, and so hello is not "ii" any more.
+    const stanza = inside('dpkg-query', '-s', 'hello').replace(/^Status: .*$/m, 'Status: hold ok installed');
+    const journal = `${t.root}/var/lib/dpkg/updates/0000`;
+    writeFileSync(journal, stanza);
+    try {
+      expect(await check()).toEqual({ changed: 1, dpkgQuery: true });
+    } finally {
+      rmSync(journal);
+    }
+    // Triggers activated and not yet in it: dpkg-query's too.
+    const triggers = `${t.root}/var/lib/dpkg/triggers/Unincorp`;
+    const before = readFileSync(triggers);
+    writeFileSync(triggers, 'ldconfig libc-bin\n');
+    try {
+      expect((await check()).dpkgQuery).toBe(true);
+    } finally {
+      writeFileSync(triggers, before);
+    }
+    expect(await check()).toEqual({ changed: 0, dpkgQuery: false });
   }, 300_000);
 
   it('writes the proxy, the standard sources and cleans the cache', async () => {
