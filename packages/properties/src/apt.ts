@@ -1,8 +1,9 @@
 /**
  * apt: packages and sources on Debian hosts. Everything runs noninteractively with a
  * dpkg lock timeout; an install that fails for missing or stale lists refreshes them
- * once and retries; the installed set is read once per deployment and kept until an
- * apt property changes something, so many checks cost one dpkg-query.
+ * once and retries; the installed set is read once per deployment (from dpkg's status
+ * file where it can be, else dpkg-query) and kept until an apt property changes
+ * something, so many checks cost one read.
  */
 import {
   CommandFailedError,
@@ -68,7 +69,7 @@ const DPKG_JOURNAL = '/var/lib/dpkg/updates/0000';
 const DPKG_UNINCORPORATED = '/var/lib/dpkg/triggers/Unincorp';
 
 /** What the installed set is read from: fetched with the deployment's first probe. */
-export const dpkgPrefetch = () => [
+const dpkgPrefetch = () => [
   { path: DPKG_STATUS, content: true },
   { path: DPKG_JOURNAL },
   { path: DPKG_UNINCORPORATED },
