@@ -376,7 +376,6 @@ export class AgentClient {
     this.exited = true;
     let error: Error | undefined;
     this.exitError = () => (error ??= make());
-    const pending = this.pending.splice(0);
-    if (pending.length > 0) for (const p of pending) p.reject(this.exitError());
+    for (const p of this.pending.splice(0)) p.reject(this.exitError());
   }
 }

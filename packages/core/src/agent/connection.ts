@@ -211,32 +211,24 @@ export class AgentConnection implements Connection {
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
     const input = typeof options.input === 'string' ? Buffer.from(options.input) : options.input;
     const started = monotonicMs();
+    let answer: RawAnswer;
     if (input === undefined && this.madeLocally(argv, options)) {
-      if (options.affects) this.forget(options.affects);
-      else this.cache.clear();
-      const result: CommandResult = {
-        argv,
-        exitCode: 0,
-        stdout: Buffer.alloc(0),
-        stderr: Buffer.alloc(0),
-        durationMs: monotonicMs() - started,
-      };
-      this.listener?.(result);
-      return result;
+      answer = { exitCode: 0, stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), stdoutOmitted: 0, stderrOmitted: 0 };
+    } else {
+      const sent = this.client.send(
+        runRequest(this.client.nextNonce(), {
+          argv,
+          input,
+          env: options.env,
+          clearEnv: options.clearEnv,
+          cwd: options.cwd,
+          umask: options.umask,
+        }),
+        { stdout: options.stdout, stderr: options.stderr, limit: options.outputLimit },
+      );
+      if (!options.readOnly) this.changing = sent.then(noop, noop);
+      answer = await sent;
     }
-    const sent = this.client.send(
-      runRequest(this.client.nextNonce(), {
-        argv,
-        input,
-        env: options.env,
-        clearEnv: options.clearEnv,
-        cwd: options.cwd,
-        umask: options.umask,
-      }),
-      { stdout: options.stdout, stderr: options.stderr, limit: options.outputLimit },
-    );
-    if (!options.readOnly) this.changing = sent.then(noop, noop);
-    const answer = await sent;
     if (options.affects) this.forget(options.affects);
     else if (!options.readOnly) this.cache.clear();
     const result: CommandResult = {
@@ -344,9 +336,7 @@ export class AgentConnection implements Connection {
   ): boolean {
     if (!this.inProcess() || data.length > LOCAL_WRITE_LIMIT || plan.group !== '') return false;
     if (plan.owner !== '-' && plan.owner !== '') return false;
-    // Only where nothing asked for before it is under way: the agent answers in order, and
-    // this write, made at once, must neither pass what it was asked after nor be passed.
-    if (this.closed || this.client.busy || this.probing > 0 || this.lockPending) return false;
+    if (!this.nothingUnderWay()) return false;
     const mode =
       plan.mode === '-'
         ? 0o666 & ~Number.parseInt(plan.umask, 8)
@@ -365,9 +355,17 @@ export class AgentConnection implements Connection {
     if (!this.inProcess() || options.cwd !== undefined || options.clearEnv) return false;
     const dir = mkdirTarget(argv);
     if (dir === undefined) return false;
-    // As for writes: only where nothing asked for before it is under way.
-    if (this.closed || this.client.busy || this.probing > 0 || this.lockPending) return false;
+    if (!this.nothingUnderWay()) return false;
     return mkdirLocally(dir, Number.parseInt(options.umask ?? '022', 8));
+  }
+
+  /**
+   * Whether nothing asked for before is under way, so that what this process does at once
+   * (a write, a mkdir) neither passes what the agent was asked before nor is passed by it:
+   * the agent answers in order.
+   */
+  private nothingUnderWay(): boolean {
+    return !this.closed && !this.client.busy && this.probing === 0 && !this.lockPending;
   }
 
   /** On this machine, with nothing in between: the lock and probes are this process's. */
