@@ -1,6 +1,6 @@
 /**
  * chroot: run the agent inside a root filesystem, in a private mount namespace that
- * holds the tree bound onto itself, /proc, /sys, /dev, /dev/pts, /dev/shm and /run
+ * holds the tree bound onto itself (with what is mounted inside it), /proc, /sys, /dev, /dev/pts, /dev/shm and /run
  * (its /run/lock shared by every chain into the tree, so that their deployment locks
  * exclude each other; and the host's resolv.conf) for the life of the connection, so a
  * chroot hop works inside another at any depth. The namespace dies with the chain, so nothing stays
@@ -74,7 +74,8 @@ mkdirs("$r/$_") for qw(proc sys dev run usr/sbin etc);
 syscall($unshare, 0x20000) == 0 or die "chroot: cannot make a mount namespace: $!
 ";
 mnt('none', '/', 0, $REC | $PRIVATE, 0);
-mnt($r, $r, 0, $BIND, 0);
+# With what is mounted inside it, as chroot(8) would see it.
+mnt($r, $r, 0, $BIND | $REC, 0);
 mnt('proc', "$r/proc", 'proc', 0, 0);
 mnt('sysfs', "$r/sys", 'sysfs', 0, 0);
 mnt('/dev', "$r/dev", 0, $BIND | $REC, 0);
@@ -150,8 +151,9 @@ r=$1; shift
 [ -d "$r" ] || { echo "chroot: $r is not a directory" >&2; exit 111; }
 for d in proc sys dev run usr/sbin etc; do [ -d "$r/$d" ] || mkdir -p "$r/$d"; done
 # The tree bound onto itself is a mount point, so that inside it "/" is one too and a
-# chroot hop in this chroot can make its own mounts private (else: EINVAL from unshare).
-mount --bind "$r" "$r"
+# chroot hop in this chroot can make its own mounts private (else: EINVAL from unshare);
+# recursively, with what is mounted inside it, as chroot(8) would see it.
+mount --rbind "$r" "$r"
 mount -t proc proc "$r/proc"
 mount -t sysfs sysfs "$r/sys"
 mount --rbind /dev "$r/dev"

@@ -25,6 +25,23 @@ function parentOf(pid: number): string {
     .split(' ')[1];
   return readFileSync(`/proc/${ppid}/comm`, 'utf8').trim();
 }
+/** A PATH with the tools the chroot's shell way needs and no perl; inside the tree, env. */
+function noPerlPath(tree: string): string {
+  const bin = mkdtempSync('/tmp/consfig-noperl-');
+  const tools = ['sh', 'unshare', 'mkdir', 'mount', 'mktemp', 'chmod', 'chroot', 'umount', 'rm', 'stat', 'find'];
+  for (const tool of tools) {
+    symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
+  }
+  mkdirSync(join(tree, bin), { recursive: true });
+  symlinkSync('/usr/bin/env', join(tree, bin, 'env'));
+  return bin;
+}
+
+function forgetPath(tree: string, bin: string): void {
+  rmSync(bin, { recursive: true, force: true });
+  rmSync(join(tree, bin), { recursive: true, force: true });
+}
+
 let rootfs: string;
 beforeAll(() => {
   rootfs = unpackRootfs('/var/lib/consfig-test/chroot-connections');
@@ -74,25 +91,7 @@ describe('chroot', () => {
   }, 120_000);
 
   it('without perl, the shell way: the same mounts, denial and cleanup', async () => {
-    // A PATH with the tools the shell way needs and no perl; inside, the same directory has env.
-    const bin = mkdtempSync('/tmp/consfig-noperl-');
-    for (const tool of [
-      'sh',
-      'unshare',
-      'mkdir',
-      'mount',
-      'mktemp',
-      'chmod',
-      'chroot',
-      'umount',
-      'rm',
-      'stat',
-      'find',
-    ]) {
-      symlinkSync(execFileSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).trim(), join(bin, tool));
-    }
-    mkdirSync(join(rootfs, bin), { recursive: true });
-    symlinkSync('/usr/bin/env', join(rootfs, bin, 'env'));
+    const bin = noPerlPath(rootfs);
     try {
       const conn = await openConnection([chroot(rootfs)], { env: { PATH: bin } });
       expect(parentOf(conn.pid)).toBe('sh');
@@ -106,9 +105,28 @@ describe('chroot', () => {
       expect(namespaceInUse(ns)).toBe(false);
       expect(existsSync(join(rootfs, 'usr/sbin/policy-rc.d'))).toBe(false);
     } finally {
-      rmSync(bin, { recursive: true, force: true });
-      rmSync(join(rootfs, bin), { recursive: true, force: true });
+      forgetPath(rootfs, bin);
     }
+  }, 120_000);
+
+  it('sees what is mounted inside the tree, as chroot(8) does, both ways', async () => {
+    const inside = join(rootfs, 'mnt/extra');
+    mkdirSync(inside, { recursive: true });
+    execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', inside]);
+    const bin = noPerlPath(rootfs);
+    try {
+      writeFileSync(join(inside, 'here'), 'mounted\n');
+      const shown = execFileSync('chroot', [rootfs, 'cat', '/mnt/extra/here'], { encoding: 'utf8' });
+      for (const env of [{}, { PATH: bin }]) {
+        const conn = await openConnection([chroot(rootfs)], { env });
+        expect((await conn.readFile('/mnt/extra/here')).toString()).toBe(shown);
+        await conn.close();
+      }
+    } finally {
+      forgetPath(rootfs, bin);
+      execFileSync('umount', [inside]);
+    }
+    expect(mountsBelow(rootfs)).toEqual([]);
   }, 120_000);
 
   it("shares the tree's deployment lock among all chains into it, and only that tree's", async () => {
