@@ -242,24 +242,46 @@ function argumentError(
   return new InvalidArgumentError(def.name, argument, issue.message);
 }
 
-/** A zod tuple, of any copy of zod 3 (each package may have its own: no instanceof). */
-function tupleItems(schema: unknown): unknown[] | undefined {
-  const def = (schema as { _def?: { typeName?: string; items?: unknown } } | undefined)?._def;
-  return def?.typeName === 'ZodTuple' && Array.isArray(def.items) ? def.items : undefined;
+/** A zod tuple's items and rest, of any copy of zod 3 (each package may have its own: no instanceof). */
+function tupleParts(schema: unknown): { items: unknown[]; rest: boolean } | undefined {
+  const def = (schema as { _def?: { typeName?: string; items?: unknown; rest?: unknown } } | undefined)?._def;
+  return def?.typeName === 'ZodTuple' && Array.isArray(def.items)
+    ? { items: def.items, rest: def.rest !== null && def.rest !== undefined }
+    : undefined;
+}
+
+/** The tuple a property's arguments schema is, looking through refinements and transforms. */
+function tupleOf(schema: ZodType): { items: unknown[]; rest: boolean } | undefined {
+  let inner: unknown = schema;
+  while (inner && !tupleParts(inner) && (inner as { _def?: { schema?: unknown } })._def?.schema) {
+    inner = (inner as { _def: { schema: unknown } })._def.schema;
+  }
+  return tupleParts(inner);
 }
 
 /** zod 3 tuples want every element: fill omitted trailing (optional) arguments with undefined. */
 function padToTuple(schema: ZodType, given: unknown[]): unknown[] {
-  let inner: unknown = schema;
-  // Look through refinements and transforms to the tuple, if there is one.
-  while (inner && !tupleItems(inner) && (inner as { _def?: { schema?: unknown } })._def?.schema) {
-    inner = (inner as { _def: { schema: unknown } })._def.schema;
-  }
-  const items = tupleItems(inner);
+  const items = tupleOf(schema)?.items;
   if (!items) return given;
   return given.length >= items.length
     ? given
     : [...given, ...new Array<undefined>(items.length - given.length).fill(undefined)];
+}
+
+/**
+ * More arguments than the property takes, said as such: zod's own words for it ("Array
+ * must contain at most 2 element(s)") would be put on the first argument.
+ */
+function tooManyArguments(
+  def: { name: string; args?: ZodType; argNames?: readonly string[] | undefined },
+  given: unknown[],
+): InvalidArgumentError | undefined {
+  const tuple = def.args && tupleOf(def.args);
+  if (!tuple || tuple.rest || given.length <= tuple.items.length) return undefined;
+  const n = tuple.items.length;
+  const names = def.argNames?.length ? ` (${def.argNames.join(', ')})` : '';
+  const takes = n === 0 ? 'takes no arguments' : `takes ${n === 1 ? 'one argument' : `at most ${n} arguments`}${names}`;
+  return new InvalidArgumentError(def.name, 'arguments', `${takes}, given ${given.length}`);
 }
 
 /** A property that takes no arguments: editors show `updated()`, not `updated(...args: [])`. */
@@ -301,7 +323,8 @@ export function defprop<A extends unknown[] = [], I extends unknown[] = A>(
   const make = (...given: unknown[]): Propapp => {
     let args = given as unknown as A;
     let invalid: ConsfigError | undefined;
-    if (def.args) {
+    if (def.args) invalid = tooManyArguments(def, given);
+    if (def.args && !invalid) {
       const parsed = def.args.safeParse(padToTuple(def.args, given));
       if (parsed.success) args = parsed.data;
       else invalid = argumentError(def, parsed.error.issues[0] ?? { path: [], message: 'invalid arguments' });

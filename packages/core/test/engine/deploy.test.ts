@@ -299,6 +299,34 @@ describe('bad definitions', () => {
     const result = await deploy(host);
     expect(result.status).toBe('failed');
   });
+
+  it('says how many arguments a property takes where it is given more, naming them', () => {
+    const two = defprop({
+      name: 'test.owned',
+      desc: (path: string, owner: string) => `${path} ${owner}`,
+      args: z.tuple([z.string(), z.string()]),
+      argNames: ['path', 'ownership'],
+      apply: async () => 'changed',
+    });
+    const none = defprop({ name: 'test.none', desc: 'none', args: z.tuple([]), apply: async () => 'changed' });
+    const rest = defprop({
+      name: 'test.rest',
+      desc: (...names: string[]) => names.join(' '),
+      args: z.tuple([z.string()]).rest(z.string()),
+      argNames: ['names'],
+      apply: async () => 'changed',
+    });
+    const invalid = (app: ReturnType<typeof two>) => app.invalid as InvalidArgumentError | undefined;
+    expect(invalid(two('/a', 'alice', 'web' as never))).toMatchObject({
+      argument: 'arguments',
+      message: "invalid argument 'arguments' to test.owned: takes at most 2 arguments (path, ownership), given 3",
+    });
+    expect(invalid(none(1 as never))?.message).toBe(
+      "invalid argument 'arguments' to test.none: takes no arguments, given 1",
+    );
+    expect(invalid(rest('a', 'b', 'c', 'd'))).toBeUndefined();
+    expect(invalid(two('/a', 'alice'))).toBeUndefined();
+  });
 });
 
 describe('deployThese, deployMany, events', () => {
