@@ -21,6 +21,7 @@ import {
   attrs,
   withParams,
   type Arg,
+  type CheckResult,
 } from '@consfig/core/property';
 import { z } from 'zod';
 import { hasContent } from './file.js';
@@ -140,6 +141,15 @@ export async function missingPackages(ctx: PropertyContext, pkgs: readonly strin
   return pkgs.filter((p) => !set.has(bare(p)));
 }
 
+/** What `consfig check` shows of packages to install or remove: dpkg's database changes. */
+function packagesChange(pkgs: readonly string[], before: string, after: string): CheckResult {
+  const names = pkgs.join(', ');
+  return {
+    applied: false,
+    changes: [{ path: DPKG_STATUS, before: `${names} ${before}`, after: `${names} ${after}`, kind: 'metadata' }],
+  };
+}
+
 /** apt-get with the usual options; refresh the lists and retry once when they are stale. */
 export async function aptGet(ctx: PropertyContext, args: string[]): Promise<void> {
   ctx.forget(INSTALLED);
@@ -168,7 +178,7 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
       // A dry run goes on as if they were installed: a later property needing them
       // would not install them again.
       if (ctx.dryRun) missing.forEach((p) => set.add(bare(p)));
-      return missing.length === 0;
+      return missing.length === 0 || packagesChange(missing, 'not installed', 'installed');
     },
     apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
     unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
@@ -189,7 +199,8 @@ export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
       const set = await installedSet(ctx); // the same set, read once
       // A dry run goes on as if they were removed.
       if (ctx.dryRun) pkgs.forEach((p) => set.delete(bare(p)));
-      return missing.length === pkgs.length;
+      const present = pkgs.filter((p) => !missing.includes(p));
+      return present.length === 0 || packagesChange(present, 'installed', 'removed');
     },
     apply: async (ctx, ...pkgs) => {
       const present = new Set(await missingPackages(ctx, pkgs));

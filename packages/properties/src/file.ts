@@ -232,8 +232,12 @@ export const removed = withParams<[path: Arg, ...more: Arg[]]>()(
     argNames: ['paths'],
     prefetch: (...paths) => paths.map((path) => ({ path })),
     check: async (ctx, ...paths) => {
-      for (const path of paths) if ((await ctx.stat(path)).exists) return false;
-      return true;
+      const changes: FileChange[] = [];
+      for (const path of paths) {
+        const info = await ctx.stat(path);
+        if (info.exists) changes.push({ path, before: info.type ?? 'file', after: 'absent', kind: 'metadata' });
+      }
+      return changes.length === 0 || { applied: false, changes };
     },
     apply: async (ctx, ...paths) => {
       for (const path of paths) {

@@ -42,7 +42,11 @@ export const hasAccount = withParams<[user: Arg]>()(
     desc: (user) => `user ${user} exists`,
     args: z.tuple([userName]),
     argNames: ['user'],
-    check: async (ctx, user) => (await passwdEntry(ctx, user)) !== undefined,
+    check: async (ctx, user) =>
+      (await passwdEntry(ctx, user)) !== undefined || {
+        applied: false,
+        changes: [{ path: '/etc/passwd', before: 'absent', after: `${user} (useradd -m)`, kind: 'metadata' }],
+      },
     apply: async (ctx, user) => {
       await ctx.run(['useradd', '-m', user]);
     },
@@ -98,7 +102,11 @@ export const inGroups = withParams<[user: Arg, ...groups: Arg[]]>()(
     argNames: ['user', 'groups'],
     check: async (ctx, user, ...gs) => {
       const have = await memberOf(ctx, user);
-      return gs.every((g) => have.includes(g));
+      const missing = gs.filter((g) => !have.includes(g));
+      if (missing.length === 0) return true;
+      const before = `${user} in ${have.join(', ')}`;
+      const after = `${user} also in ${missing.join(', ')}`;
+      return { applied: false, changes: [{ path: '/etc/group', before, after, kind: 'metadata' }] };
     },
     apply: async (ctx, user, ...gs) => {
       const have = await memberOf(ctx, user);
@@ -117,7 +125,14 @@ export const hasHome = withParams<[user: Arg]>()(
     check: async (ctx, user) => {
       const e = await entryOrFail(ctx, user);
       const info = await ctx.stat(e.home);
-      return info.exists && info.type === 'directory' && info.uid === e.uid;
+      if (info.exists && info.type === 'directory' && info.uid === e.uid) return true;
+      const before = !info.exists
+        ? 'absent'
+        : info.type === 'directory'
+          ? `directory owned by ${info.user ?? info.uid}`
+          : (info.type ?? 'file');
+      const after = `directory owned by ${user}`;
+      return { applied: false, changes: [{ path: e.home, before, after, kind: 'metadata' }] };
     },
     apply: async (ctx, user) => {
       const e = await entryOrFail(ctx, user);

@@ -12,7 +12,14 @@ const { twice, inside } = t;
 
 describe('apt', () => {
   it('installs and removes packages, reading the installed set once per deployment', async () => {
+    const status = '/var/lib/dpkg/status';
+    expect(await t.pending(apt.installed('hello', 'cowsay', 'coreutils'))).toEqual([
+      [{ path: status, before: 'hello, cowsay not installed', after: 'hello, cowsay installed', kind: 'metadata' }],
+    ]);
     await twice(apt.installed('hello', 'cowsay'));
+    expect(await t.pending(apt.removed('cowsay', 'sl'))).toEqual([
+      [{ path: status, before: 'cowsay installed', after: 'cowsay removed', kind: 'metadata' }],
+    ]);
     expect(inside('dpkg-query', '-W', '-f', '${Status}', 'hello')).toBe('install ok installed');
     const events: string[] = [];
     await deploy(

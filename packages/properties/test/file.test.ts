@@ -142,6 +142,12 @@ describe('directories, links, removal, ini', () => {
     const b = join(dir, 'b');
     writeFileSync(a, '');
     writeFileSync(b, '');
+    expect(await pending(file.removed(a, b, join(dir, 'never-there')))).toEqual([
+      [
+        { path: a, before: 'file', after: 'absent', kind: 'metadata' },
+        { path: b, before: 'file', after: 'absent', kind: 'metadata' },
+      ],
+    ]);
     await twice(file.removed(a, b));
     expect(existsSync(a) || existsSync(b)).toBe(false);
     const r = await deployThese('local', file.removed(dir));

@@ -14,6 +14,13 @@ const { twice, inside } = t;
 
 describe('user', () => {
   it('accounts, shells, groups and homes', async () => {
+    expect(await t.pending(user.hasAccount('alice'))).toEqual([
+      [{ path: '/etc/passwd', before: 'absent', after: 'alice (useradd -m)', kind: 'metadata' }],
+    ]);
+    await twice(user.hasAccount('alice'));
+    expect(await t.pending(user.inGroups('alice', 'alice', 'adm', 'staff'))).toEqual([
+      [{ path: '/etc/group', before: 'alice in alice', after: 'alice also in adm, staff', kind: 'metadata' }],
+    ]);
     await twice(
       user.hasAccount('alice'),
       user.hasLoginShell('alice', '/bin/bash'),
@@ -22,6 +29,14 @@ describe('user', () => {
     expect(inside('getent', 'passwd', 'alice')).toMatch(/:\/bin\/bash\n$/);
     expect(inside('id', '-nG', 'alice')).toMatch(/adm.*staff/);
     execFileSync('rm', ['-rf', `${t.root}/home/alice`]);
+    expect(await t.pending(user.hasHome('alice'))).toEqual([
+      [{ path: '/home/alice', before: 'absent', after: 'directory owned by alice', kind: 'metadata' }],
+    ]);
+    await twice(user.hasHome('alice'));
+    execFileSync('chown', ['0', `${t.root}/home/alice`]);
+    expect(await t.pending(user.hasHome('alice'))).toEqual([
+      [{ path: '/home/alice', before: 'directory owned by root', after: 'directory owned by alice', kind: 'metadata' }],
+    ]);
     await twice(user.hasHome('alice'));
     expect(inside('stat', '-c', '%U %a', '/home/alice')).toBe('alice 755\n');
   });
