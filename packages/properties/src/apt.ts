@@ -163,6 +163,32 @@ export async function aptGet(ctx: PropertyContext, args: string[]): Promise<void
     throw new CommandFailedError(r.raw.argv, r.exitCode, r.stdout, r.stderr, { host: ctx.hostname });
 }
 
+/**
+ * In `consfig check`: whether apt-get could do it, asked of its simulation (`-s`, which
+ * changes nothing; with `-y` as the deploy runs it, whose refusals it shares, such as an
+ * Essential package removed). Where it could not, the check fails as the deploy would, unless a
+ * property before this one would change apt's sources or lists (or something unknown);
+ * where the host has no package lists yet, which the deploy would fetch first, it says so.
+ */
+async function simulate(ctx: PropertyContext, args: string[]): Promise<void> {
+  const r = await ctx.run(['apt-get', '-y', '-s', ...APT_OPTS, ...args], {
+    env: APT_ENV,
+    allowFailure: true,
+    readOnly: true,
+  });
+  if (r.exitCode === 0) return;
+  const output = r.stdout + r.stderr;
+  const errors = output.split('\n').filter((l) => l.startsWith('E: '));
+  const why = errors.map((l) => l.slice(3)).join('; ') || `apt-get -s exited ${r.exitCode}`;
+  if (STALE.test(output) && !(await ctx.test(['sh', '-c', 'ls /var/lib/apt/lists | grep -q _Packages']))) {
+    ctx.note(`${why}: there are no package lists yet, which the deploy fetches first`);
+    return;
+  }
+  ctx.missing(`apt-get ${args[0]} would fail on ${ctx.hostname}: ${why}`, (path) =>
+    /^\/(?:etc\/apt|var\/lib\/apt)\//.test(path),
+  );
+}
+
 /** The packages are installed (apt-get install, non-interactive); a Debian host only. */
 export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
   defprop({
@@ -174,11 +200,15 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     prefetch: dpkgPrefetch,
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
-      const set = await installedSet(ctx); // the same set, read once
-      // A dry run goes on as if they were installed: a later property needing them
-      // would not install them again.
-      if (ctx.dryRun) missing.forEach((p) => set.add(bare(p)));
-      return missing.length === 0 || packagesChange(missing, 'not installed', 'installed');
+      if (missing.length === 0) return true;
+      if (ctx.dryRun) {
+        await simulate(ctx, ['install', ...missing]);
+        // It goes on as if they were installed: a later property needing them would not
+        // install them again (the same set, read once).
+        const set = await installedSet(ctx);
+        missing.forEach((p) => set.add(bare(p)));
+      }
+      return packagesChange(missing, 'not installed', 'installed');
     },
     apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
     unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
@@ -196,11 +226,15 @@ export const removed = withParams<[pkg: Arg, ...more: Arg[]]>()(
     prefetch: dpkgPrefetch,
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
-      const set = await installedSet(ctx); // the same set, read once
-      // A dry run goes on as if they were removed.
-      if (ctx.dryRun) pkgs.forEach((p) => set.delete(bare(p)));
       const present = pkgs.filter((p) => !missing.includes(p));
-      return present.length === 0 || packagesChange(present, 'installed', 'removed');
+      if (present.length === 0) return true;
+      if (ctx.dryRun) {
+        await simulate(ctx, ['remove', ...present]);
+        // It goes on as if they were removed.
+        const set = await installedSet(ctx);
+        present.forEach((p) => set.delete(bare(p)));
+      }
+      return packagesChange(present, 'installed', 'removed');
     },
     apply: async (ctx, ...pkgs) => {
       const present = new Set(await missingPackages(ctx, pkgs));

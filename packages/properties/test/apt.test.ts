@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defineHost, deploy, InapplicablePropertyError, InvalidArgumentError } from '@consfig/core';
+import { defineHost, deploy, InapplicablePropertyError, InvalidArgumentError, type Propapp } from '@consfig/core';
 import { chroot } from '@consfig/connections';
 import { apt, file, os } from '../src/index.js';
 import { installedInStatus } from '../src/apt.js';
@@ -131,6 +131,25 @@ describe('apt', () => {
     expect((unknown.failures[0]!.error as { stderr: string }).stderr).toMatch(
       /Unable to locate package no-such-package-anywhere/,
     );
+    // consfig check says so first, from apt-get's simulation, changing nothing.
+    const check = (...props: Propapp[]) =>
+      deploy(defineHost('lib.example', [debian, ...props]), [chroot(t.root)], { dryRun: true });
+    const checked = await check(apt.installed('hello', 'no-such-package-anywhere'));
+    expect(checked.failures.map((f) => f.error.message)).toEqual([
+      'apt-get install would fail on lib.example: Unable to locate package no-such-package-anywhere',
+    ]);
+    // Unless a property before it would change apt's sources: then it would change.
+    const sourced = await check(
+      file.hasContent('/etc/apt/sources.list.d/extra.list', '# more to come\n'),
+      apt.installed('no-such-package-anywhere'),
+    );
+    expect([sourced.failures, sourced.changed]).toEqual([[], 2]);
+    // An Essential package is refused as apt-get -y refuses it.
+    const essential = await check(apt.removed('coreutils'));
+    expect(essential.failures[0]!.error.message).toMatch(
+      /^apt-get remove would fail on lib\.example: Essential packages were removed and -y was used/,
+    );
+    expect(inside('dpkg-query', '-W', '-f', '${Status}', 'coreutils')).toBe('install ok installed');
     const proxy = await deploy(defineHost('lib.example', [debian, apt.proxy('not a url')]), 'local');
     expect(proxy.failures[0]!.error).toBeInstanceOf(InvalidArgumentError);
     expect(proxy.failures[0]!.error.message).toMatch(/apt\.proxy.*must be a URL/);
