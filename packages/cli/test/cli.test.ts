@@ -192,6 +192,23 @@ describe('consfig hosts, run, usage', () => {
     });
   });
 
+  it('names the property or export a config misspelt, and what it most likely meant', async () => {
+    const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+    const call = await consfig(['deploy', '-c', fixture('misspelt-property.ts')]);
+    expect(call.code).toBe(1);
+    expect(call.stderr).toBe(
+      `consfig: cannot load ${fixture('misspelt-property.ts')}: file.hasContnet is not a function ` +
+        `(did you mean file.hasContent?) (at ${fixture('misspelt-property.ts')}:6)\n`,
+    );
+    const imported = await consfig(['deploy', '-c', fixture('misspelt-import.ts')]);
+    expect(imported.code).toBe(1);
+    // No place in consfig's own code is named: the import is the config's.
+    expect(imported.stderr).toBe(
+      `consfig: cannot load ${fixture('misspelt-import.ts')}: The requested module '@consfig/properties' ` +
+        "does not provide an export named 'fiel' (did you mean file?)\n",
+    );
+  });
+
   it('takes per-host values and secrets from YAML, and names the file, line and key of a bad one', async () => {
     const vars = fileURLToPath(new URL('./fixtures/vars.ts', import.meta.url));
     mkdirSync(join(dir, 'inventory/group_vars'), { recursive: true });

@@ -1,7 +1,8 @@
 import type { Consfig, Host } from '@consfig/core';
 import { UsageError, type CommonOptions } from '../args.js';
 import type { CliIo } from '../io.js';
-import { findConfig, loadConfig } from '@consfig/core';
+import { ConfigError, findConfig, loadConfig } from '@consfig/core';
+import { didYouMean } from '../did-you-mean.js';
 import { nestedParents, selectHosts } from '../select-hosts.js';
 
 export interface LoadedHosts {
@@ -24,7 +25,7 @@ export async function loadHosts(
 ): Promise<LoadedHosts> {
   const file = findConfig(io.cwd, command.config);
   if (command.verbosity >= 1) io.stderr.write(`consfig: using ${file}\n`);
-  const config = await loadConfig(file);
+  const config = await loadWithHints(file);
   const patterns = command.hosts ?? (command.host ? [command.host] : []);
   const parents = nestedParents(config.hosts);
   const nestedOnly = (h: Host) => h.via === undefined && command.via === undefined && parents.has(h.name);
@@ -38,4 +39,15 @@ export async function loadHosts(
     }
   }
   return { file, hosts, config, parents };
+}
+
+/** loadConfig, its error naming the name most likely meant where a config misspelt one of consfig's. */
+async function loadWithHints(file: string): Promise<Consfig> {
+  try {
+    return await loadConfig(file);
+  } catch (error) {
+    const hinted = error instanceof ConfigError ? didYouMean(error.message) : undefined;
+    if (hinted === undefined) throw error;
+    throw new ConfigError(hinted, file, (error as ConfigError).cause);
+  }
 }

@@ -2,7 +2,7 @@
  * Finding and loading the consfig: `--config FILE`, else `consfig.ts` (or
  * `consfig.config.ts`, `.config/consfig.ts`) in the working directory or above.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -64,14 +64,32 @@ function tsHooks(): string {
   return existsSync(fileURLToPath(beside)) ? beside.href : new URL('./config-file/ts-hooks.js', import.meta.url).href;
 }
 
-/** Where in the user's files an error arose: the first stack frame outside node_modules and node itself. */
+/** Whether a file is consfig's own code: in the built `dist/` of one of consfig's packages. */
+function ownCode(path: string): boolean {
+  for (let dir = dirname(path); dirname(dir) !== dir; dir = dirname(dir)) {
+    try {
+      const { name } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      const ours = name === 'consfig' || (typeof name === 'string' && name.startsWith('@consfig/'));
+      return ours && path.startsWith(join(dir, 'dist/'));
+    } catch {
+      // no package.json here (or not one to read): the one above, then
+    }
+  }
+  return false;
+}
+
+/**
+ * Where in the user's files an error arose: the first stack frame outside node_modules,
+ * node itself and consfig (whose frames are all an import that fails to link has, such
+ * as one of a name the module does not export: where consfig imported the config).
+ */
 function whereInConfig(error: unknown): string | undefined {
   const stack = error instanceof Error ? (error.stack ?? '') : '';
   for (const line of stack.split('\n')) {
     const m = /^\s*at (?:.*\()?((?:file:\/\/)?\/[^()]*?):(\d+):\d+\)?$/.exec(line);
     if (!m) continue;
     const path = originalOf(m[1]!.replace(/^file:\/\//, ''));
-    if (path.includes('/node_modules/') || path.includes('/@consfig/')) continue;
+    if (path.includes('/node_modules/') || path.includes('/@consfig/') || ownCode(path)) continue;
     return `${path}:${m[2]}`;
   }
   return undefined;
