@@ -36,7 +36,8 @@ export function flattenProps(specs: readonly Spec[], where = 'property list'): P
   return out;
 }
 
-function node(
+/** A combinator node (not announced itself unless asked): the engine runs its steps. */
+export function node(
   fields: Omit<Propapp, typeof PROPAPP | 'args' | 'announce' | 'combinator'> & {
     args?: readonly unknown[];
     announce?: boolean;

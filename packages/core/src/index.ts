@@ -18,6 +18,7 @@ export type {
 } from './property.js';
 export { asUser, desc, eseq, hasAttr, onChange, seq, unapply, withFlagfile } from './combinators.js';
 export type { PropSpec } from './combinators.js';
+export { atMost, reappliedAtMost, type Period } from './periodic.js';
 export { deploys, deploysThese } from './deploys.js';
 export { attrs, hostattr } from './hostattrs.js';
 export type { HostattrKey, HostattrView, OperatingSystem } from './hostattrs.js';

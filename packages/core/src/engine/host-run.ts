@@ -148,7 +148,8 @@ export class HostRun {
     this.current = id;
     const ctx = this.context(node, conn, id, childDepth, notes);
     try {
-      const outcome = await this.execute(node, direction, ctx).catch((thrown: unknown): Outcome => {
+      const run = { skipped: false };
+      const outcome = await this.execute(node, direction, ctx, run).catch((thrown: unknown): Outcome => {
         // A dry run's "not there yet, but what comes before may make it": would change.
         if (!(thrown instanceof WouldChangeFirst)) throw thrown;
         notes.push(`${thrown.message}: the changes before it may make it`);
@@ -157,6 +158,8 @@ export class HostRun {
       if (announce && leaf && outcome.result === 'changed') {
         this.earlierChanges.push({ property: node.desc, paths: outcome.changes?.map((c) => c.path) });
       }
+      // A combinator its own check skipped: the properties under it are as they were.
+      if (run.skipped && !(announce && leaf)) this.counts.unchanged += countLeaves(node);
       if (announce) {
         if (leaf) this.counts[outcome.result]++;
         this.emit({
@@ -214,14 +217,24 @@ export class HostRun {
     }
   }
 
-  private async execute(node: Propapp, direction: 'apply' | 'unapply', ctx: PropertyContext): Promise<Outcome> {
+  /** Run `node`'s steps; `run.skipped` says its check found nothing to do (nothing under it ran). */
+  private async execute(
+    node: Propapp,
+    direction: 'apply' | 'unapply',
+    ctx: PropertyContext,
+    run: { skipped: boolean },
+  ): Promise<Outcome> {
+    const skip = (): Outcome => {
+      run.skipped = true;
+      return { result: 'unchanged' };
+    };
     const wouldChange = (changes?: FileChange[]): Outcome =>
       changes && changes.length > 0 ? { result: 'changed', changes } : { result: 'changed' };
     if (direction === 'apply') {
       let pending: FileChange[] | undefined;
       if (node.check) {
         const checked = toCheck(await node.check(ctx));
-        if (checked.applied) return { result: 'unchanged' };
+        if (checked.applied) return skip();
         pending = checked.changes;
       }
       if (!node.apply) return { result: 'unchanged' };
@@ -230,7 +243,7 @@ export class HostRun {
       return outcome.changes || !pending || outcome.result === 'unchanged' ? outcome : { ...outcome, changes: pending };
     }
     if ((!node.apply && !node.unapply) || node.unapplyChangesNothing) return { result: 'unchanged' };
-    if (node.check && !toCheck(await node.check(ctx)).applied) return { result: 'unchanged' };
+    if (node.check && !toCheck(await node.check(ctx)).applied) return skip();
     if (!node.unapply) throw new CannotUnapplyError(`${node.desc} cannot be unapplied`);
     if (this.dryRun && !node.combinator) return wouldChange();
     return toOutcome(await node.unapply(ctx));
