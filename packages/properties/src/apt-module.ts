@@ -22,3 +22,4 @@ export {
   usesParentMirrors,
   usesParentProxy,
 } from './apt-extras.js';
+export { reconfigured } from './debconf.js';
