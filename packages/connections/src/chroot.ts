@@ -1,13 +1,13 @@
 /**
  * chroot: run the agent inside a root filesystem, in a private mount namespace that
- * holds the tree bound onto itself (with what is mounted inside it), /proc, /sys, /dev, /dev/pts, /dev/shm and /run
- * (its /run/lock shared by every chain into the tree, so that their deployment locks
- * exclude each other; and the host's resolv.conf) for the life of the connection, so a
- * chroot hop works inside another at any depth. The namespace dies with the chain, so nothing stays
- * mounted after it ends, even when the deploy fails or is killed. A policy-rc.d that
- * denies every start is bind-mounted too, so packages installed inside start no
- * daemons; where the chroot has none, an empty placeholder (which invoke-rc.d ignores)
- * is made for it and removed afterwards.
+ * holds the tree bound onto itself (with what is mounted inside it), /proc, /sys, /dev,
+ * /dev/pts, /dev/shm and /run (its /run/lock shared by every chain into the tree, so that
+ * their deployment locks exclude each other; and the host's resolv.conf) for the life of
+ * the connection, so a chroot hop works inside another at any depth. The namespace dies
+ * with the chain, so nothing stays mounted after it ends, even when the deploy fails or
+ * is killed. A policy-rc.d that denies every start is bind-mounted too, so packages
+ * installed inside start no daemons; where the chroot has none, an empty placeholder
+ * (which invoke-rc.d ignores) is made for it and removed afterwards.
  *
  * One perl process does all that (unshare(2), mount(2), chroot(2)) where the shell way
  * takes unshare, sh and a dozen mount, mkdir and mktemp processes (~70 ms a chroot on the

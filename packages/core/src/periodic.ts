@@ -74,6 +74,15 @@ async function record(ctx: PropertyContext, period: Period, path: string): Promi
   await ctx.writeFile(path, `${Math.floor(Date.now() / 1000)} ${await bootId(ctx, period)}\n`);
 }
 
+/** Unapplying: `inner` unapplied, and its record removed (the next deploy applies it). */
+function unapplyAndForget(inner: Propapp, desc: string) {
+  return async (ctx: PropertyContext): Promise<Outcome> => {
+    const outcome = await ctx.unapply(inner);
+    if (!ctx.dryRun) await ctx.run(['rm', '-f', '--', await recordPath(ctx, desc)]);
+    return outcome;
+  };
+}
+
 /**
  * Apply `props` (in order, stopping at a failure) at most once per `period`: until it has
  * passed since they were last applied, they count as applied without being checked. The
@@ -95,11 +104,7 @@ export function atMost(period: Period, desc: string, ...props: PropSpec[]): Prop
       await record(ctx, period, await recordPath(ctx, desc));
       return outcome;
     },
-    unapply: async (ctx): Promise<Outcome> => {
-      const outcome = await ctx.unapply(inner);
-      if (!ctx.dryRun) await ctx.run(['rm', '-f', '--', await recordPath(ctx, desc)]);
-      return outcome;
-    },
+    unapply: unapplyAndForget(inner, desc),
   });
 }
 
@@ -126,10 +131,6 @@ export function reappliedAtMost(period: Period, desc: string, ...props: PropSpec
       const changed = undone.result === 'changed' || done.result === 'changed';
       return { result: changed ? 'changed' : 'unchanged', ...(changes.length > 0 ? { changes } : {}) };
     },
-    unapply: async (ctx): Promise<Outcome> => {
-      const outcome = await ctx.unapply(inner);
-      if (!ctx.dryRun) await ctx.run(['rm', '-f', '--', await recordPath(ctx, desc)]);
-      return outcome;
-    },
+    unapply: unapplyAndForget(inner, desc),
   });
 }

@@ -43,7 +43,7 @@ export const proxyAttr = hostattr('apt.proxy', httpUrl);
 /** The archive mirrors a host uses, first preferred. */
 export const mirrorsAttr = hostattr('apt.mirrors', httpUrl);
 
-const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' };
+export const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' };
 const APT_OPTS = [
   '-o',
   'DPkg::Lock::Timeout=300',
@@ -166,9 +166,10 @@ export async function aptGet(ctx: PropertyContext, args: string[]): Promise<void
 /**
  * In `consfig check`: whether apt-get could do it, asked of its simulation (`-s`, which
  * changes nothing; with `-y` as the deploy runs it, whose refusals it shares, such as an
- * Essential package removed). Where it could not, the check fails as the deploy would, unless a
- * property before this one would change apt's sources or lists (or something unknown);
- * where the host has no package lists yet, which the deploy would fetch first, it says so.
+ * Essential package removed). Where it could not, the check fails as the deploy would,
+ * unless a property before this one would change apt's sources or lists (or something
+ * unknown); where the host has no package lists yet, which the deploy would fetch first,
+ * it says so.
  */
 async function simulate(ctx: PropertyContext, args: string[]): Promise<void> {
   const r = await ctx.run(['apt-get', '-y', '-s', ...APT_OPTS, ...args], {

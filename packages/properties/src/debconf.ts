@@ -5,10 +5,9 @@
  */
 import { defprop, withParams, type Arg, type FileChange, type PropertyContext } from '@consfig/core/property';
 import { z } from 'zod';
-import { debianOnly, missingPackages } from './apt.js';
+import { APT_ENV, debianOnly, missingPackages } from './apt.js';
 
 const CONFIG = '/var/cache/debconf/config.dat';
-const ENV = { DEBIAN_FRONTEND: 'noninteractive', APT_LISTCHANGES_FRONTEND: 'none' };
 
 const packageName = z.string().regex(/^[a-z0-9][a-z0-9+.-]+$/, 'must be a Debian package name');
 const oneLine = (what: string) => z.string().regex(/^[^\n]*$/, `${what} must be one line`);
@@ -63,8 +62,8 @@ export const reconfigured = withParams<[pkg: Arg, ...answers: Arg[]]>()(
     },
     apply: async (ctx, pkg, ...answers) => {
       const selections = answers.map(([question, type, value]) => `${pkg} ${question} ${type} ${value}\n`).join('');
-      await ctx.run(['debconf-set-selections'], { input: selections, env: ENV, affects: ['/var/cache/debconf'] });
-      await ctx.run(['dpkg-reconfigure', '-f', 'noninteractive', pkg], { env: ENV });
+      await ctx.run(['debconf-set-selections'], { input: selections, env: APT_ENV, affects: ['/var/cache/debconf'] });
+      await ctx.run(['dpkg-reconfigure', '-f', 'noninteractive', pkg], { env: APT_ENV });
     },
   }),
 );

@@ -158,7 +158,8 @@ export class HostRun {
       if (announce && leaf && outcome.result === 'changed') {
         this.earlierChanges.push({ property: node.desc, paths: outcome.changes?.map((c) => c.path) });
       }
-      // A combinator its own check skipped: the properties under it are as they were.
+      // A combinator whose own check found it applied: the properties under it, unchecked,
+      // are as they were.
       if (run.skipped && !(announce && leaf)) this.counts.unchanged += countLeaves(node);
       if (announce) {
         if (leaf) this.counts[outcome.result]++;
