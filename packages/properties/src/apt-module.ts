@@ -3,6 +3,7 @@ export {
   additionalSources,
   cacheCleaned,
   installed,
+  installedMinimally,
   mirrors,
   mirrorsAttr,
   missingPackages,

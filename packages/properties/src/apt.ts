@@ -190,20 +190,20 @@ async function simulate(ctx: PropertyContext, args: string[]): Promise<void> {
   );
 }
 
-/** The packages are installed (apt-get install, non-interactive); a Debian host only. */
-export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
-  defprop({
-    name: 'apt.installed',
-    desc: (...pkgs) => `apt installed ${pkgs.join(' ')}`,
+/** A property installing packages with `apt-get install OPTIONS...` (non-interactive); a Debian host only. */
+function installing(name: string, words: string, options: readonly string[]) {
+  return defprop({
+    name,
+    desc: (...pkgs: string[]) => `apt installed${words} ${pkgs.join(' ')}`,
     args: packages,
     argNames: ['packages'],
-    hostattrs: debianOnly('apt.installed'),
+    hostattrs: debianOnly(name),
     prefetch: dpkgPrefetch,
     check: async (ctx, ...pkgs) => {
       const missing = await missingPackages(ctx, pkgs);
       if (missing.length === 0) return true;
       if (ctx.dryRun) {
-        await simulate(ctx, ['install', ...missing]);
+        await simulate(ctx, ['install', ...options, ...missing]);
         // It goes on as if they were installed: a later property needing them would not
         // install them again (the same set, read once).
         const set = await installedSet(ctx);
@@ -211,9 +211,17 @@ export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(
       }
       return packagesChange(missing, 'not installed', 'installed');
     },
-    apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...(await missingPackages(ctx, pkgs))]),
+    apply: async (ctx, ...pkgs) => aptGet(ctx, ['install', ...options, ...(await missingPackages(ctx, pkgs))]),
     unapply: async (ctx, ...pkgs) => aptGet(ctx, ['remove', ...pkgs]),
-  }),
+  });
+}
+
+/** The packages are installed (apt-get install, non-interactive); a Debian host only. */
+export const installed = withParams<[pkg: Arg, ...more: Arg[]]>()(installing('apt.installed', '', []));
+
+/** The packages are installed without what they only recommend (`--no-install-recommends`). */
+export const installedMinimally = withParams<[pkg: Arg, ...more: Arg[]]>()(
+  installing('apt.installedMinimally', ' minimally', ['--no-install-recommends']),
 );
 
 /** The packages are not installed (apt-get remove); a Debian host only. */

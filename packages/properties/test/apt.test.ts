@@ -35,6 +35,16 @@ describe('apt', () => {
     expect(inside('sh', '-c', 'dpkg -s cowsay >/dev/null 2>&1 && echo installed || echo absent')).toBe('absent\n');
   }, 300_000);
 
+  it('installs minimally, without what the packages only recommend', async () => {
+    await twice(apt.installedMinimally('curl'));
+    expect(inside('dpkg-query', '-W', '-f', '${Status}', 'curl')).toBe('install ok installed');
+    // curl recommends ca-certificates: left out.
+    expect(inside('sh', '-c', 'dpkg -s ca-certificates >/dev/null 2>&1 && echo installed || echo absent')).toBe(
+      'absent\n',
+    );
+    await twice(apt.removed('curl'));
+  }, 300_000);
+
   it("reads the installed set as dpkg-query gives it, and asks dpkg-query where dpkg's files may differ", async () => {
     const ensured = await deploy(defineHost('lib.example', [debian, apt.installed('hello')]), [chroot(t.root)]);
     expect(ensured.failures).toEqual([]);
