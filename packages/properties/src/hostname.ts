@@ -1,4 +1,4 @@
-/** hostname: /etc/hostname (the short name) and /etc/hosts (FQDN and short name on 127.0.1.1). */
+/** hostname: /etc/hostname (the short name), /etc/hosts (FQDN and short name on 127.0.1.1), /etc/mailname. */
 import { attrs, defprop, isValidHostname, type PropertyContext, withParams, type Arg } from '@consfig/core/property';
 import { z } from 'zod';
 import { change, changesOf, checkLines, checkResult, regularContent, rewriteLines } from './text-file.js';
@@ -37,6 +37,25 @@ export const configured = withParams<[hostname?: Arg]>()(
       const { fqdn, short } = names(ctx, given);
       await ctx.writeFile('/etc/hostname', `${short}\n`);
       await rewriteLines(ctx, '/etc/hosts', (old) => hostsLines(old, fqdn, short));
+    },
+  }),
+);
+
+/** /etc/mailname holds `mailname`, by default the host's full name (what mail programs sign as). */
+export const mailnameConfigured = withParams<[mailname?: Arg]>()(
+  defprop({
+    name: 'hostname.mailnameConfigured',
+    desc: (name) => `mailname is ${name ?? 'the host name'}`,
+    args: z.tuple([z.string().refine(isValidHostname, 'must be a valid host name').optional()]),
+    argNames: ['mailname'],
+    prefetch: () => [{ path: '/etc/mailname', content: true }],
+    check: async (ctx, given) => {
+      const want = Buffer.from(`${names(ctx, given).fqdn}\n`);
+      const old = await regularContent(ctx, '/etc/mailname');
+      return old?.equals(want) || { applied: false, changes: [change('/etc/mailname', old, want)] };
+    },
+    apply: async (ctx, given) => {
+      await ctx.writeFile('/etc/mailname', `${names(ctx, given).fqdn}\n`, { mode: 0o644 });
     },
   }),
 );
