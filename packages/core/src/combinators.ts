@@ -117,6 +117,7 @@ export function onChange(prop: Propapp, ...then: Spec[]): Propapp {
       const followUp = await ctx.apply(after);
       return merge([outcome, followUp]);
     }
+    ctx.skip(after);
     return outcome;
   };
   return node({

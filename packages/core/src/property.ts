@@ -88,6 +88,11 @@ export interface PropertyContext {
   /** Apply another application here (for combinators and programmatic use). */
   apply(propapp: Propapp): Promise<Outcome>;
   unapply(propapp: Propapp): Promise<Outcome>;
+  /**
+   * A combinator passes over `propapp` this time (onChange without a change, a gate that
+   * is shut): its properties count as unchanged, so a run's counts add up the same.
+   */
+  skip(propapp: Propapp): void;
   /** The same context over another connection (e.g. as another user). */
   withConnection(conn: Connection): PropertyContext;
   /** A connection with one more hop, opened once per deployment and reused. */

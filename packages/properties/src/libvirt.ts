@@ -453,8 +453,11 @@ export function whenStarted(host: Host, ...props: Propapp[]): Propapp {
     name: 'libvirt.whenStarted',
     desc: `when ${domainName(host)} runs`,
     appliesOthers: true,
-    apply: async (ctx) =>
-      (await domainState(ctx, domainName(host))) === 'running' ? (await ctx.apply(inner)).result : 'unchanged',
+    apply: async (ctx) => {
+      if ((await domainState(ctx, domainName(host))) === 'running') return (await ctx.apply(inner)).result;
+      ctx.skip(inner);
+      return 'unchanged';
+    },
   });
   return gate();
 }

@@ -525,11 +525,14 @@ export function whenUserContainerRunning(
   const gate = defprop({
     name: 'lxc.whenUserContainerRunning',
     desc: `when ${containerName(host)} runs`,
-    check: async (ctx) => {
+    // In `consfig check` too: what it would do while the container runs is shown.
+    appliesOthers: true,
+    apply: async (ctx) => {
       const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
-      return !(await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath));
+      if (await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath)) return ctx.apply(inner);
+      ctx.skip(inner);
+      return 'unchanged';
     },
-    apply: (ctx) => ctx.apply(inner),
   });
   return gate();
 }

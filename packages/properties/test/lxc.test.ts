@@ -247,8 +247,9 @@ describe('lxc properties', () => {
     const gated = defineHost('lxchost.example', [
       lxc.whenUserContainerRunning(p4, { owner: TEST_USER, lxcpath: LXCPATH }, file.hasContent(marker, 'yes')),
     ]);
-    await deploy(gated, 'local');
+    const shut = await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(false); // p4 is stopped
+    expect([shut.changed, shut.unchanged]).toEqual([0, 2]); // the gate and what it passed over
     // root's own session directory in the environment (as where root logged in with
     // pam_systemd) must not reach the owner's lxc-start
     const saved = process.env.XDG_RUNTIME_DIR;
@@ -262,6 +263,14 @@ describe('lxc properties', () => {
     });
     expect(started.failures.map((f) => f.error.message)).toEqual([]);
     expect(running('p4')).toBe(true);
+    // consfig check shows what it would do while the container runs, and does nothing.
+    const dry: DeployEvent[] = [];
+    await deploy(gated, 'local', { dryRun: true, onEvent: (e) => dry.push(e) });
+    const inner = dry.flatMap((e) =>
+      e.type === 'property:end' && e.name === 'file.hasContent' ? [[e.status, e.changes]] : [],
+    );
+    expect(inner).toEqual([['changed', [{ path: marker, before: null, after: 'yes\n' }]]]);
+    expect(existsSync(marker)).toBe(false);
     await deploy(gated, 'local');
     expect(existsSync(marker)).toBe(true);
     // Stopped while an agent that entered it is still open (its shell's finisher started by

@@ -267,6 +267,9 @@ export class HostRun {
       memos: this.memos,
       earlierChanges: this.earlierChanges,
       apply: (child, direction, on) => this.applyNode(child, direction, on, id, depth),
+      skip: (child) => {
+        this.counts.unchanged += countLeaves(child);
+      },
       deployNested: async (child, hops, extend) => {
         const key = `nested:${child.name}:${hops.map((h) => h.describe()).join(' ')}`;
         const nestedConn = await extend(key, async (c) => {
