@@ -46,7 +46,8 @@ export function node(
   return Object.freeze({ [PROPAPP]: true as const, args: [], announce: false, combinator: true, ...fields });
 }
 
-function merge(outcomes: Outcome[]): Outcome {
+/** Outcomes in sequence as one: changed where any changed, with all their changes. */
+export function merge(outcomes: Outcome[]): Outcome {
   const changes: FileChange[] = outcomes.flatMap((o) => o.changes ?? []);
   const result = outcomes.some((o) => o.result === 'changed') ? 'changed' : 'unchanged';
   return changes.length > 0 ? { result, changes } : { result };
@@ -117,7 +118,7 @@ export function onChange(prop: Propapp, ...then: Spec[]): Propapp {
       const followUp = await ctx.apply(after);
       return merge([outcome, followUp]);
     }
-    ctx.skip(after);
+    ctx.passOver(after);
     return outcome;
   };
   return node({

@@ -5,7 +5,7 @@
  * /var/lib/consfig/at-most, another user's under ~/.cache/consfig/at-most.
  */
 import { posix } from 'node:path';
-import { eseq, node, type PropSpec } from './combinators.js';
+import { eseq, merge, node, type PropSpec } from './combinators.js';
 import { sha256Hex } from './digest.js';
 import { InvalidHostError } from './errors.js';
 import type { Outcome, Propapp, PropertyContext } from './property.js';
@@ -83,6 +83,27 @@ function unapplyAndForget(inner: Propapp, desc: string) {
   };
 }
 
+/** A periodic combinator: `props` as one eseq (`inner`), under a node with its steps. */
+function periodic(
+  name: string,
+  period: Period,
+  desc: string,
+  props: PropSpec[],
+  steps: (inner: Propapp) => Pick<Propapp, 'check' | 'apply'>,
+): Propapp {
+  checkPeriod(name, period, desc);
+  const inner = eseq(...props);
+  return node({
+    name,
+    desc,
+    announce: true,
+    args: [period, desc],
+    children: [inner],
+    ...steps(inner),
+    unapply: unapplyAndForget(inner, desc),
+  });
+}
+
 /**
  * Apply `props` (in order, stopping at a failure) at most once per `period`: until it has
  * passed since they were last applied, they count as applied without being checked. The
@@ -90,22 +111,14 @@ function unapplyAndForget(inner: Propapp, desc: string) {
  * host. Periods count by this machine's clock; `eachReboot` by the target's boot.
  */
 export function atMost(period: Period, desc: string, ...props: PropSpec[]): Propapp {
-  checkPeriod('atMost', period, desc);
-  const inner = eseq(...props);
-  return node({
-    name: 'atMost',
-    desc,
-    announce: true,
-    args: [period, desc],
-    children: [inner],
+  return periodic('atMost', period, desc, props, (inner) => ({
     check: async (ctx) => !(await due(ctx, period, await recordPath(ctx, desc))),
     apply: async (ctx): Promise<Outcome> => {
       const outcome = await ctx.apply(inner);
       await record(ctx, period, await recordPath(ctx, desc));
       return outcome;
     },
-    unapply: unapplyAndForget(inner, desc),
-  });
+  }));
 }
 
 /**
@@ -113,24 +126,14 @@ export function atMost(period: Period, desc: string, ...props: PropSpec[]): Prop
  * reapplied-at-most): for what should be rebuilt now and then, such as a cache.
  */
 export function reappliedAtMost(period: Period, desc: string, ...props: PropSpec[]): Propapp {
-  checkPeriod('reappliedAtMost', period, desc);
-  const inner = eseq(...props);
-  return node({
-    name: 'reappliedAtMost',
-    desc,
-    announce: true,
-    args: [period, desc],
-    children: [inner],
+  return periodic('reappliedAtMost', period, desc, props, (inner) => ({
     apply: async (ctx): Promise<Outcome> => {
       const path = await recordPath(ctx, desc);
       if (!(await due(ctx, period, path))) return ctx.apply(inner);
       const undone = await ctx.unapply(inner);
       const done = await ctx.apply(inner);
       await record(ctx, period, path);
-      const changes = [...(undone.changes ?? []), ...(done.changes ?? [])];
-      const changed = undone.result === 'changed' || done.result === 'changed';
-      return { result: changed ? 'changed' : 'unchanged', ...(changes.length > 0 ? { changes } : {}) };
+      return merge([undone, done]);
     },
-    unapply: unapplyAndForget(inner, desc),
-  });
+  }));
 }

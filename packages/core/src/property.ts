@@ -92,7 +92,7 @@ export interface PropertyContext {
    * A combinator passes over `propapp` this time (onChange without a change, a gate that
    * is shut): its properties count as unchanged, so a run's counts add up the same.
    */
-  skip(propapp: Propapp): void;
+  passOver(propapp: Propapp): void;
   /** The same context over another connection (e.g. as another user). */
   withConnection(conn: Connection): PropertyContext;
   /** A connection with one more hop, opened once per deployment and reused. */

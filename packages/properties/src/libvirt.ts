@@ -455,7 +455,7 @@ export function whenStarted(host: Host, ...props: Propapp[]): Propapp {
     appliesOthers: true,
     apply: async (ctx) => {
       if ((await domainState(ctx, domainName(host))) === 'running') return (await ctx.apply(inner)).result;
-      ctx.skip(inner);
+      ctx.passOver(inner);
       return 'unchanged';
     },
   });

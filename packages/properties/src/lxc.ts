@@ -530,7 +530,7 @@ export function whenUserContainerRunning(
     apply: async (ctx) => {
       const w = await where(ctx, { owner: owner ?? 'root', lxcpath }, host);
       if (await isRunning(ctx, owner ?? 'root', w.name, w.lxcpath)) return ctx.apply(inner);
-      ctx.skip(inner);
+      ctx.passOver(inner);
       return 'unchanged';
     },
   });

@@ -267,7 +267,7 @@ export class HostRun {
       memos: this.memos,
       earlierChanges: this.earlierChanges,
       apply: (child, direction, on) => this.applyNode(child, direction, on, id, depth),
-      skip: (child) => {
+      passOver: (child) => {
         this.counts.unchanged += countLeaves(child);
       },
       deployNested: async (child, hops, extend) => {

@@ -46,7 +46,7 @@ export interface ContextScope {
   /** Apply (or unapply) `child` under this property, over `conn`. */
   apply(child: Propapp, direction: 'apply' | 'unapply', conn: Connection): Promise<Outcome>;
   /** Count `child`'s properties as unchanged: not run this time. */
-  skip(child: Propapp): void;
+  passOver(child: Propapp): void;
   /** Run `child` through the hops, the connection opened once through `extend`. */
   deployNested(
     child: NestedHost,
@@ -99,7 +99,7 @@ export function propertyContext(
     probe: (queries) => conn.probe(queries),
     apply: (child) => scope.apply(child, 'apply', conn),
     unapply: (child) => scope.apply(child, 'unapply', conn),
-    skip: (child) => scope.skip(child),
+    passOver: (child) => scope.passOver(child),
     withConnection: (other) => propertyContext(scope, property, other, notes),
     extendConnection: (key, make) => {
       const full = keyed(conn, key);
