@@ -1,11 +1,11 @@
 // LXC benchmarks: entering a running unprivileged container, and 20 file properties
 // deployed into 1, 4 and 8 containers in parallel.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { defineHost, deploy, deployMany, openConnection } from '@consfig/core';
 import { lxc as lxcHop } from '@consfig/connections';
 import { file, lxc, os } from '@consfig/properties';
+import { machineBusyMs } from './machine-cpu.mjs';
 
 const OWNER = process.env.BENCH_LXC_OWNER ?? 'consfig-tuser';
 const LXCPATH = `/var/lib/consfig-bench/lxc-${OWNER}`;
@@ -38,13 +38,6 @@ function via(name) {
   return [lxcHop({ name, owner: OWNER, lxcpath: LXCPATH })];
 }
 
-/** CPU milliseconds this process and its reaped children have used. */
-function cpuMs() {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-  const ticks = fields.slice(11, 15).reduce((a, b) => a + Number(b), 0); // utime stime cutime cstime
-  return ticks * 10; // USER_HZ is 100 on Linux
-}
-
 async function fileDeploy(count, round) {
   const hosts = NAMES.slice(0, count).map((n) =>
     defineHost(
@@ -60,10 +53,10 @@ async function fileDeploy(count, round) {
 /** Mean wall and CPU time of `rounds` deploys into `count` containers. */
 async function measure(count, fresh, rounds = 5) {
   await fileDeploy(count, fresh ? 'warm' : 0);
-  const cpu0 = cpuMs();
+  const cpu0 = machineBusyMs();
   const t0 = performance.now();
   for (let r = 0; r < rounds; r++) await fileDeploy(count, fresh ? r : 0);
-  return { wall: (performance.now() - t0) / rounds, cpu: (cpuMs() - cpu0) / rounds };
+  return { wall: (performance.now() - t0) / rounds, cpu: (machineBusyMs() - cpu0) / rounds };
 }
 
 export async function benchLxc() {

@@ -85,46 +85,49 @@ export function lxc(options: LxcOptions | string): Hop {
     throw new InvalidHopError('lxc', `lxc: ${JSON.stringify(o.name)} is not a container name`);
   if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
     throw new InvalidHopError('lxc', `lxc: bad owner ${JSON.stringify(o.owner)}`);
+  const wrap: Hop['wrap'] = (inner, context) => {
+    const enter = [
+      'sh',
+      '-c',
+      FIND_AND_ENTER,
+      'consfig-lxc',
+      o.name,
+      o.lxcpath ?? '',
+      o.method ?? 'nsenter',
+      ENTER,
+      WITH_INIT_ENV,
+      ...inner,
+    ];
+    const shellWay = [
+      'sh',
+      '-c',
+      BECOME_OWNER,
+      'consfig-lxc-owner',
+      o.owner ?? '',
+      shellJoin(enter),
+      o.method ?? 'nsenter',
+      ...enter,
+    ];
+    if (o.method === 'attach') return shellWay;
+    return [
+      'perl',
+      '-e',
+      enterPerl(context.front === true),
+      '--',
+      o.owner ?? '',
+      o.name,
+      o.lxcpath ?? '',
+      String(inner.length),
+      ...shellWay,
+    ];
+  };
   return {
     kind: 'lxc',
     describe: () => `lxc:${o.name}${o.owner ? `@${o.owner}` : ''}`,
     front: o.method !== 'attach',
-    wrap(inner, context) {
-      const enter = [
-        'sh',
-        '-c',
-        FIND_AND_ENTER,
-        'consfig-lxc',
-        o.name,
-        o.lxcpath ?? '',
-        o.method ?? 'nsenter',
-        ENTER,
-        WITH_INIT_ENV,
-        ...inner,
-      ];
-      const shellWay = [
-        'sh',
-        '-c',
-        BECOME_OWNER,
-        'consfig-lxc-owner',
-        o.owner ?? '',
-        shellJoin(enter),
-        o.method ?? 'nsenter',
-        ...enter,
-      ];
-      if (o.method === 'attach') return shellWay;
-      return [
-        'perl',
-        '-e',
-        enterPerl(context.front === true),
-        '--',
-        o.owner ?? '',
-        o.name,
-        o.lxcpath ?? '',
-        String(inner.length),
-        ...shellWay,
-      ];
-    },
+    wrap,
+    // The perl way is already `perl -e TEXT -- ARGS`: forked as it is where the hop is first.
+    ...(o.method === 'attach' ? {} : { fork: wrap }),
   };
 }
 

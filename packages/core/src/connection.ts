@@ -74,6 +74,13 @@ export interface Hop {
    * the front in front of the agent.
    */
   readonly front?: boolean;
+  /**
+   * For the hop first in a chain, started on this machine: its helper as `perl -e TEXT --
+   * ARGS`, where TEXT is the same for every chain of its kind. It then runs in a copy forked
+   * from one perl per run that compiled TEXT once (core's agent/forker.ts) instead of a
+   * process of its own; where there is no perl here, `wrap`'s argv is started.
+   */
+  fork?(inner: readonly string[], context: HopContext): readonly string[];
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
   preamble?(context: HopContext): Buffer | undefined | Promise<Buffer | undefined>;
   /**

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,11 @@ const LXCPATH = `/var/lib/consfig-test/lxc-props-${TEST_USER}`;
 const SLEEP_INIT = 'lxc.init.cmd = /usr/bin/sleep infinity';
 
 const asUser = (command: string) => asOwner(TEST_USER, command);
+const childrenOf = (pid: number): number[] =>
+  readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number),
+  );
+const cmdline = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, 'utf8');
 const running = (name: string) => isRunning(TEST_USER, LXCPATH, name);
 
 const containerHost = (n: string, extra: unknown[] = []): Host =>
@@ -233,11 +238,32 @@ describe('lxc properties', () => {
     expect(await changedLeaves(true)).toEqual([]);
   }, 600_000);
 
+  it('enters containers from one perl of the run: each chain a copy forked from it', async () => {
+    const hop = (n: string) => lxcHop({ name: n, owner: TEST_USER, lxcpath: LXCPATH });
+    const conns = await Promise.all(['p1', 'p2', 'p3'].map((n) => openConnection([hop(n)])));
+    try {
+      const forkers = childrenOf(process.pid).filter((pid) => cmdline(pid).startsWith('perl\0-e\0FORKER:'));
+      expect(forkers).toHaveLength(1);
+      // Each open chain's helper (waiting for its agent in the container) is the forker's child.
+      expect(childrenOf(forkers[0]!).length).toBeGreaterThanOrEqual(3);
+      const names = await Promise.all(conns.map(async (c) => (await c.readFile('/etc/motd')).toString()));
+      expect(names).toEqual(['this is p1\n', 'this is p2\n', 'this is p3\n']);
+    } finally {
+      await Promise.all(conns.map((c) => c.close()));
+    }
+  });
+
   it('reports a stopped container clearly', async () => {
     asUser(`lxc-stop -P ${LXCPATH} -n p4 -k`);
-    const r = await deploy(containerHost('p4'), [su(TEST_USER), lxcHop({ name: 'p4', lxcpath: LXCPATH })]);
-    expect(r.status).toBe('unreachable');
-    expect(r.failures[0]!.error.message).toMatch(/container p4 of consfig-tuser is not running \(STOPPED\)/);
+    // su: the helper spawned; the hop alone: a copy forked from the run's perl.
+    for (const via of [
+      [su(TEST_USER), lxcHop({ name: 'p4', lxcpath: LXCPATH })],
+      [lxcHop({ name: 'p4', owner: TEST_USER, lxcpath: LXCPATH })],
+    ]) {
+      const r = await deploy(containerHost('p4'), via);
+      expect(r.status).toBe('unreachable');
+      expect(r.failures[0]!.error.message).toMatch(/container p4 of consfig-tuser is not running \(STOPPED\)/);
+    }
   });
 
   it('starts, stops and gates on a container, and autostarts it at boot', async () => {

@@ -12,6 +12,7 @@ import { FrameReader } from './frame-reader.js';
 import type { OutputSink } from '../connection.js';
 import { Collector } from './output.js';
 import { helloRequest, switchRequest, type Request } from './requests.js';
+import { forkChain } from './forker.js';
 import { defaultSpawnMethod, spawnChain, type ChainProcess } from './spawn-chain.js';
 
 const debug = logger('consfig:agent');
@@ -60,6 +61,8 @@ export interface AgentSpawnOptions {
   preamble?: Buffer;
   /** The chain may end in a front (front.ts): switch to the shell before other requests. */
   front?: boolean;
+  /** The chain as one helper's `perl -e TEXT -- ARGS`, forked from the run's forker where it can be (forker.ts). */
+  forkArgv?: readonly string[];
 }
 
 export interface AgentInfo {
@@ -159,8 +162,10 @@ export class AgentClient {
   static launchLazily(argv: readonly string[], options: Omit<AgentSpawnOptions, 'preamble'>): AgentClient {
     // In a session of its own, so that kill() takes everything the chain started.
     const spawn = () => {
-      debug('spawn %s (%s)', options.chain, defaultSpawnMethod());
-      return spawnChain(argv, options.env ?? process.env);
+      const env = options.env ?? process.env;
+      const forked = options.forkArgv ? forkChain(options.forkArgv, env) : undefined;
+      debug('spawn %s (%s)', options.chain, forked ? 'forked' : defaultSpawnMethod());
+      return forked ?? spawnChain(argv, env);
     };
     return new AgentClient(spawn, options.chain, options.front ?? false);
   }

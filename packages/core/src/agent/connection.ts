@@ -101,13 +101,20 @@ export async function launchConnection(
   }));
   const agent = ['sh', '-c', AGENT_PROGRAM];
   let argv: readonly string[] = front && !ownFront ? frontBoot(agent) : agent;
+  // A helper started on this machine by the chain's only hop: forked from one perl per run.
+  const forkArgv = hops.length === 1 ? hops[0]!.fork?.(argv, contexts[0]!) : undefined;
   for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);
   // One after the other: two hops that ask never ask at once.
   const preambles: Buffer[] = [];
   for (const [i, hop] of hops.entries()) preambles.push((await hop.preamble?.(contexts[i]!)) ?? Buffer.alloc(0));
   const preamble = Buffer.concat(preambles);
   const chain = describeChain(hops);
-  const spawnOptions = { chain, ...(options.env ? { env: options.env } : {}), front };
+  const spawnOptions = {
+    chain,
+    ...(options.env ? { env: options.env } : {}),
+    front,
+    ...(forkArgv ? { forkArgv } : {}),
+  };
   if (hops.length === 0 && options.inProcess !== false) {
     // This machine: the agent is this process's user, a child in a session of its own, so
     // nothing its greeting would say is unknown, and the lock, probes and most writes need

@@ -108,14 +108,57 @@ function spawnError(file: string, argv: readonly string[], code: string, errno: 
   });
 }
 
-class SpawnedChain extends EventEmitter implements ChainProcess {
+/**
+ * What a chain whose stdio are sockets or pipes of this process reports, as Node's
+ * ChildProcess does: 'exit' when the process has ended (its stdin then destroyed), 'close'
+ * once it has and both its output streams have closed.
+ */
+export abstract class StreamedChain extends EventEmitter implements ChainProcess {
+  abstract readonly pid: number | undefined;
+  abstract readonly stdin: Writable;
+  abstract readonly stdout: Readable;
+  abstract readonly stderr: Readable;
+  private openStreams = 2;
+  private closed = false;
+  protected exitStatus: [number | null, NodeJS.Signals | null] | undefined;
+
+  /** Call once the output streams exist. */
+  protected watchStreams(): void {
+    for (const stream of [this.stdout, this.stderr]) stream.on('close', () => this.streamClosed());
+  }
+
+  protected exited(status: ExitStatus | null): void {
+    if (this.exitStatus) return;
+    const code = status?.code ?? null;
+    const signal = status?.signal ? (signalNames.get(status.signal) ?? null) : null;
+    this.exitStatus = [code, signal];
+    // As Node's ChildProcess: nothing more can be written to a process that has gone.
+    this.stdin.destroy();
+    this.emit('exit', code, signal);
+    this.maybeClose();
+  }
+
+  /** Both output streams have closed (a hook for chains whose end is learnt from them). */
+  protected outputClosed(): void {}
+
+  private streamClosed(): void {
+    this.openStreams--;
+    if (this.openStreams === 0) this.outputClosed();
+    this.maybeClose();
+  }
+
+  private maybeClose(): void {
+    if (!this.exitStatus || this.openStreams > 0 || this.closed) return;
+    this.closed = true;
+    this.emit('close', ...this.exitStatus);
+  }
+}
+
+class SpawnedChain extends StreamedChain {
   readonly pid: number | undefined;
   readonly stdin: Writable;
   readonly stdout: Readable;
   readonly stderr: Readable;
-  private openStreams = 2;
-  private closed = false;
-  private exitStatus: [number | null, NodeJS.Signals | null] | undefined;
 
   constructor(argv: readonly string[], env: NodeJS.ProcessEnv) {
     super();
@@ -142,29 +185,7 @@ class SpawnedChain extends EventEmitter implements ChainProcess {
     this.stdin = new Socket({ fd: started.stdin, readable: false, writable: true });
     this.stdout = new Socket({ fd: started.stdout, readable: true, writable: false });
     this.stderr = new Socket({ fd: started.stderr, readable: true, writable: false });
-    for (const stream of [this.stdout, this.stderr]) stream.on('close', () => this.streamClosed());
+    this.watchStreams();
     onChildExit(started.pid, (status) => this.exited(status));
-  }
-
-  private exited(status: ExitStatus | null): void {
-    const code = status?.code ?? null;
-    const signal = status?.signal ? (signalNames.get(status.signal) ?? null) : null;
-    this.exitStatus = [code, signal];
-    // As Node's ChildProcess: nothing more can be written to a process that has gone.
-    this.stdin.destroy();
-    this.emit('exit', code, signal);
-    this.maybeClose();
-  }
-
-  private streamClosed(): void {
-    this.openStreams--;
-    this.maybeClose();
-  }
-
-  /** 'close' once the process has exited and both its output streams have closed. */
-  private maybeClose(): void {
-    if (!this.exitStatus || this.openStreams > 0 || this.closed) return;
-    this.closed = true;
-    this.emit('close', ...this.exitStatus);
   }
 }

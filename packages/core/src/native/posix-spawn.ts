@@ -12,6 +12,7 @@ import { koffi, libcFunctions } from './koffi.js';
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
+const O_CLOEXEC = 0o2000000;
 const POSIX_SPAWN_SETSIGDEF = 0x04;
 const POSIX_SPAWN_SETSIGMASK = 0x08;
 const POSIX_SPAWN_SETSID = 0x80;
@@ -24,6 +25,7 @@ const SIGSET_SIZE = 256;
 
 const declarations = {
   socketpair: 'int socketpair(int domain, int type, int protocol, void *sv)',
+  pipe2: 'int pipe2(void *fds, int flags)',
   close: 'int close(int fd)',
   faInit: 'int posix_spawn_file_actions_init(void *fa)',
   faDup2: 'int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)',
@@ -87,6 +89,20 @@ function socketPair(c: Libc): [number, number] | number {
   const fds = new Int32Array(2);
   if (c.socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) !== 0) return koffi()!.errno();
   return [fds[0]!, fds[1]!];
+}
+
+/** A pipe, both ends close-on-exec: [read end, write end], or errno (undefined without koffi). */
+export function pipe(): [number, number] | number | undefined {
+  const c = bound();
+  if (!c) return undefined;
+  const fds = new Int32Array(2);
+  if (c.pipe2(fds, O_CLOEXEC) !== 0) return koffi()!.errno();
+  return [fds[0]!, fds[1]!];
+}
+
+/** Close a file descriptor this process holds outside Node's streams. */
+export function closeFd(fd: number): void {
+  bound()?.close(fd);
 }
 
 /**

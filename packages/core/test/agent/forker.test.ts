@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { forkChain } from '../../src/agent/forker.js';
+import { spawnChain, type ChainProcess } from '../../src/agent/spawn-chain.js';
+
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  exit: [number | null, string | null];
+  close: [number | null, string | null];
+  pid: number | undefined;
+}
+
+function collect(child: ChainProcess, input = ''): Promise<Outcome> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdin.on('error', () => {});
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    let exit: Outcome['exit'] | undefined;
+    child.on('error', reject);
+    child.on('exit', (code, signal) => (exit = [code, signal]));
+    child.on('close', (code, signal) => {
+      if (!exit) reject(new Error('close before exit'));
+      else resolve({ stdout, stderr, exit, close: [code, signal], pid: child.pid });
+    });
+  });
+}
+
+/** A chain of `text` forked, with a unique text per test so each gets a forker of its own. */
+function fork(text: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): ChainProcess {
+  const chain = forkChain(['perl', '-e', text, '--', ...args], env);
+  if (!chain) throw new Error('not forked');
+  return chain;
+}
+
+describe('forkChain', () => {
+  it("connects the chain's stdin, stdout and stderr, its arguments and environment, and its exit code", async () => {
+    const text = `# stdio
+my $in = do { local $/; <STDIN> };
+print STDOUT "got $in @ARGV $ENV{CONSFIG_T}";
+print STDERR "oops\\n";
+exit 7;`;
+    const r = await collect(fork(text, ['a', 'b c'], { PATH: process.env.PATH, CONSFIG_T: 'x=y' }), 'hello');
+    expect(r).toMatchObject({ stdout: 'got hello a b c x=y', stderr: 'oops\n', exit: [7, null], close: [7, null] });
+  });
+
+  it('runs the text at file scope: its own variables and named subs work as in perl -e', async () => {
+    const text = `# scope
+my $x = 21;
+sub twice { $x * 2 }
+print twice();`;
+    expect((await collect(fork(text))).stdout).toBe('42');
+  });
+
+  it('forks every chain of one text from the same perl, each in a process group of its own', async () => {
+    const text = `# shared
+print join(' ', getppid(), $$, getpgrp());`;
+    const runs = await Promise.all(Array.from({ length: 6 }, () => collect(fork(text))));
+    const parents = new Set(runs.map((r) => r.stdout.split(' ')[0]));
+    expect(parents.size).toBe(1);
+    expect([...parents][0]).not.toBe(String(process.pid));
+    for (const r of runs) {
+      const [, pid, pgrp] = r.stdout.split(' ').map(Number);
+      expect(pid).toBe(r.pid);
+      expect(pgrp).toBe(pid);
+      expect(r.exit).toEqual([0, null]);
+    }
+  });
+
+  it('reports the signal that ended a chain, and the chain is reaped', async () => {
+    const child = fork(`# signal
+sleep 30;`);
+    const done = collect(child);
+    const killed = new Promise<void>((resolve) => {
+      const tryKill = () => (child.pid ? (process.kill(-child.pid, 'SIGTERM'), resolve()) : setTimeout(tryKill, 10));
+      setTimeout(tryKill, 50);
+    });
+    await killed;
+    const r = await done;
+    expect(r.exit).toEqual([null, 'SIGTERM']);
+    expect(existsSync(`/proc/${r.pid}`)).toBe(false);
+  });
+
+  it('gives the chain what a spawned helper gets: its pipes, no descriptor of the forker or of this process', async () => {
+    const list = `opendir(my $d, '/proc/self/fd') or die;
+print join(' ', sort grep { /^\\d+$/ } readdir $d);`;
+    const forked = await collect(fork(`# fds\n${list}`));
+    const spawned = await collect(spawnChain(['perl', '-e', list], process.env));
+    expect(forked.stdout).toBe(spawned.stdout);
+    expect(forked.stdout.split(' ').slice(0, 3)).toEqual(['0', '1', '2']);
+  });
+
+  it('leaves other shapes of argv to the caller', () => {
+    expect(forkChain(['sh', '-c', 'true'], process.env)).toBeUndefined();
+    expect(forkChain(['perl', '-e', '1'], process.env)).toBeUndefined();
+    expect(forkChain(['perl', '-e', '1', '--'], { PATH: '/nonexistent' })).toBeUndefined();
+  });
+});
