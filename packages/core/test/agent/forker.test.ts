@@ -84,7 +84,7 @@ sleep 30;`);
     expect(existsSync(`/proc/${r.pid}`)).toBe(false);
   });
 
-  it('gives the chain what a spawned helper gets: its pipes, no descriptor of the forker or of this process', async () => {
+  it('gives the chain what a spawned helper gets: its pipes, no descriptor of the forker or of ours', async () => {
     const list = `opendir(my $d, '/proc/self/fd') or die;
 print join(' ', sort grep { /^\\d+$/ } readdir $d);`;
     const forked = await collect(fork(`# fds\n${list}`));
