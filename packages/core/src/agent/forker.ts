@@ -86,6 +86,17 @@ type Report = 'pid' | 'open' | 'exit' | 'signal' | 'fail';
 const forkers = new Map<string, Forker>();
 
 /**
+ * How long a forker with no chain waits for the next before it ends: a run starts its
+ * chains within this; a program that embeds consfig keeps no idle perl for good.
+ */
+let idleMs = 10_000;
+
+/** Set the idle time (tests). */
+export function setForkerIdleMs(ms: number): void {
+  idleMs = ms;
+}
+
+/**
  * `argv` (`perl -e TEXT -- ARGS`) as a chain forked from the forker of TEXT, or undefined
  * where it cannot be (another shape, no perl, no posix_spawn here: the caller spawns it).
  */
@@ -110,6 +121,9 @@ class Forker {
   private reports = '';
   private stderrTail = '';
   private ended = false;
+  private idle: NodeJS.Timeout | undefined;
+  /** Its input ended for idleness: the next chain starts another forker. */
+  private closing = false;
 
   private constructor(
     private readonly pid: number,
@@ -141,13 +155,14 @@ class Forker {
   }
 
   get usable(): boolean {
-    return !this.ended;
+    return !this.ended && !this.closing;
   }
 
   fork(args: readonly string[], env: NodeJS.ProcessEnv): ChainProcess | undefined {
     const ends = chainPipes();
     if (!ends) return undefined;
     const id = (this.next++).toString(36);
+    clearTimeout(this.idle);
     const chain = new ForkedChain(ends, () => this.settled(id));
     this.chains.set(id, chain);
     const entries = Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
@@ -159,7 +174,13 @@ class Forker {
 
   private settled(id: string): void {
     this.chains.delete(id);
-    if (this.chains.size === 0) this.stdout.unref();
+    if (this.chains.size > 0) return;
+    this.stdout.unref();
+    // Its input ended, it exits (its end() then reaps it); unless a chain comes first.
+    this.idle = setTimeout(() => {
+      this.closing = true;
+      this.stdin.end();
+    }, idleMs).unref();
   }
 
   private onReports(chunk: string): void {
@@ -176,6 +197,7 @@ class Forker {
   private end(): void {
     if (this.ended) return;
     this.ended = true;
+    clearTimeout(this.idle);
     for (const s of [this.stdin, this.stdout]) s.destroy();
     forkers.forEach((f, text) => f === this && forkers.delete(text));
     // Ended while this process runs (killed): reaped here, not left a zombie.

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
-import { forkChain } from '../../src/agent/forker.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { forkChain, setForkerIdleMs } from '../../src/agent/forker.js';
 import { spawnChain, type ChainProcess } from '../../src/agent/spawn-chain.js';
 
 interface Outcome {
@@ -99,3 +99,29 @@ print join(' ', sort grep { /^\\d+$/ } readdir $d);`;
     expect(forkChain(['perl', '-e', '1', '--'], { PATH: '/nonexistent' })).toBeUndefined();
   });
 });
+
+describe('an idle forker', () => {
+  afterEach(() => setForkerIdleMs(10_000));
+
+  it('ends when no chain has come for a while, and the next chain starts another', async () => {
+    setForkerIdleMs(100);
+    const text = `# idle
+print getppid();`;
+    const first = await collect(fork(text));
+    const forker = Number(first.stdout);
+    expect(existsSync(`/proc/${forker}`)).toBe(true);
+    // Ended and reaped (not left a zombie of this process).
+    await waitFor(() => !existsSync(`/proc/${forker}`));
+    const second = await collect(fork(text));
+    expect(second.exit).toEqual([0, null]);
+    expect(Number(second.stdout)).not.toBe(forker);
+  });
+});
+
+async function waitFor(done: () => boolean, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
