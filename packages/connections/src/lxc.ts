@@ -8,7 +8,9 @@
  * running is reported as such at once. Where it can, one perl helper does all of it
  * (lxc-enter.ts); the shell way here is its fallback.
  */
-import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
+import { existsSync } from 'node:fs';
+import { InvalidHopError, shellJoin, uidOf, type Hop } from '@consfig/core/hop';
+import { initPidFromMonitor } from './lxc-monitor.js';
 import { CONTAINER_PATH, enterPerl } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
 
@@ -85,6 +87,14 @@ export function lxc(options: LxcOptions | string): Hop {
     throw new InvalidHopError('lxc', `lxc: ${JSON.stringify(o.name)} is not a container name`);
   if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
     throw new InvalidHopError('lxc', `lxc: bad owner ${JSON.stringify(o.owner)}`);
+  // Root deploying: the container's init, from its monitor, whose root consfig then reads.
+  const targetPid = async (): Promise<number | undefined> => {
+    if (process.getuid?.() !== 0 || o.lxcpath === undefined) return undefined;
+    const ownerUid = o.owner === undefined ? 0 : uidOf(o.owner);
+    if (ownerUid === undefined) return undefined;
+    const pid = await initPidFromMonitor(o.name, o.lxcpath, ownerUid);
+    return pid !== undefined && existsSync(`/proc/${pid}`) ? pid : undefined;
+  };
   const wrap: Hop['wrap'] = (inner, context) => {
     const enter = [
       'sh',
@@ -127,7 +137,7 @@ export function lxc(options: LxcOptions | string): Hop {
     front: o.method !== 'attach',
     wrap,
     // The perl way is already `perl -e TEXT -- ARGS`: forked as it is where the hop is first.
-    ...(o.method === 'attach' ? {} : { fork: wrap }),
+    ...(o.method === 'attach' ? {} : { fork: wrap, targetPid }),
   };
 }
 

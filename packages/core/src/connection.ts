@@ -81,6 +81,14 @@ export interface Hop {
    * process of its own; where there is no perl here, `wrap`'s argv is started.
    */
   fork?(inner: readonly string[], context: HopContext): readonly string[];
+  /**
+   * For the hop first in a chain, deployed by root on this machine: the pid of a process
+   * whose root, mounts and user namespace are the target's (a container's init), found
+   * without starting anything, or undefined. The deployment's lock and probes are then
+   * made by consfig's own process through that root (agent/target-root.ts), and the chain
+   * is started only for a write or a command.
+   */
+  targetPid?(): Promise<number | undefined>;
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
   preamble?(context: HopContext): Buffer | undefined | Promise<Buffer | undefined>;
   /**

@@ -242,15 +242,76 @@ describe('lxc properties', () => {
     const hop = (n: string) => lxcHop({ name: n, owner: TEST_USER, lxcpath: LXCPATH });
     const conns = await Promise.all(['p1', 'p2', 'p3'].map((n) => openConnection([hop(n)])));
     try {
+      // A command starts each agent (root's connections read through the container's root till then).
+      const names = await Promise.all(conns.map(async (c) => (await c.run(['cat', '/etc/motd'])).stdout.toString()));
+      expect(names).toEqual(['this is p1\n', 'this is p2\n', 'this is p3\n']);
       const forkers = childrenOf(process.pid).filter((pid) => cmdline(pid).startsWith('perl\0-e\0FORKER:'));
       expect(forkers).toHaveLength(1);
       // Each open chain's helper (waiting for its agent in the container) is the forker's child.
       expect(childrenOf(forkers[0]!).length).toBeGreaterThanOrEqual(3);
-      const names = await Promise.all(conns.map(async (c) => (await c.readFile('/etc/motd')).toString()));
-      expect(names).toEqual(['this is p1\n', 'this is p2\n', 'this is p3\n']);
     } finally {
       await Promise.all(conns.map((c) => c.close()));
     }
+  });
+
+  it("reads a container through its root when root deploys: its agent's answers, its own links and ids", async () => {
+    const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
+    const agent = await openConnection([hop], { inProcess: false });
+    const made = await agent.run([
+      'sh',
+      '-c',
+      'id probeuser >/dev/null 2>&1 || useradd -M probeuser; rm -rf /srv/t; mkdir -p /srv/t; echo hi > /srv/t/f; ' +
+        'chown probeuser /srv/t/f; ln -s /etc /srv/t/etc; echo s > /srv/t/secret; chmod 600 /srv/t/secret; ' +
+        'mkfifo /srv/t/p; chown 4000:4000 /srv/t/p',
+    ]);
+    expect(made.stderr.toString()).toBe('');
+    const paths = ['/srv/t', '/srv/t/f', '/srv/t/etc', '/srv/t/etc/hostname', '/srv/t/secret', '/srv/t/p', '/srv/t/no'];
+    const queries = [...paths, '/run/lock', '/etc/motd'].map((path) => ({ path, content: true }));
+    const byAgent = await agent.probe(queries);
+    await agent.close();
+    const rooted = await openConnection([hop]);
+    try {
+      expect(await rooted.probe(queries)).toEqual(byAgent);
+    } finally {
+      await rooted.close();
+    }
+    // What was compared: the container's things (its /etc through a link to /etc, its user's name).
+    expect(byAgent.get('/srv/t/f')).toMatchObject({ user: 'probeuser', content: Buffer.from('hi\n') });
+    expect(byAgent.get('/srv/t/etc/hostname')!.content!.toString()).toBe(sh(`cat ${LXCPATH}/p1/rootfs/etc/hostname`));
+    expect(byAgent.get('/srv/t/p')).toMatchObject({ type: 'fifo', uid: 4000, user: '4000' });
+  });
+
+  it('starts no process for a root deployment that changes nothing in a container; a change does', async () => {
+    const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
+    // The last pid the container's PID namespace gave out, as its own /proc tells.
+    const init = sh(`lxc-info -P ${LXCPATH} -n p1 -p -H`).trim();
+    const lastPid = () => Number(readFileSync(`/proc/${init}/root/proc/loadavg`, 'utf8').trim().split(' ')[4]);
+    const before = lastPid();
+    const same = await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'this is p1')]), [hop]);
+    expect([same.status, same.unchanged, same.failures.map((f) => f.error.message)]).toEqual(['ok', 1, []]);
+    expect(lastPid()).toBe(before);
+    const other = await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'not p1')]), [hop]);
+    expect([other.status, other.changed]).toEqual(['ok', 1]);
+    expect(lastPid()).toBeGreaterThan(before);
+    await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'this is p1')]), [hop]);
+  });
+
+  it("takes the container's lock through its root, and its agent's lock excludes it, either way round", async () => {
+    const rootWay = [lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH })];
+    const agentWay = [su(TEST_USER), lxcHop({ name: 'p1', lxcpath: LXCPATH })];
+    for (const [holding, waiting] of [
+      [rootWay, agentWay],
+      [agentWay, rootWay],
+    ]) {
+      const holder = await openConnection(holding!);
+      await holder.lock({ holder: `holder ${holding === rootWay ? 'root' : 'agent'}`, waitMs: 0 });
+      const r = await deploy(containerHost('p1'), waiting!, { lockWaitMs: 300 });
+      expect(r.failures.map((f) => f.error.message).join()).toContain(
+        `holder ${holding === rootWay ? 'root' : 'agent'}`,
+      );
+      await holder.close();
+    }
+    expect((await deploy(containerHost('p1'), rootWay)).status).toBe('ok');
   });
 
   it('reports a stopped container clearly', async () => {

@@ -7,6 +7,7 @@
 import { randomHex } from '../random.js';
 import { posix } from 'node:path';
 import { LocalLock, type LockAnswer } from './local-lock.js';
+import { TargetRoot } from './target-root.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
 import { mkdirLocally } from './local-mkdir.js';
 import { LOCAL_WRITE_LIMIT, writeLocally } from './local-write.js';
@@ -124,6 +125,14 @@ export async function launchConnection(
     client.assume({ uid: process.getuid!(), gid: process.getgid!() });
     return { conn: new AgentConnection(client, hops, options, ownFrom), ready: Promise.resolve() };
   }
+  const root = hops.length === 1 && options.inProcess !== false ? await targetRoot(hops[0]!) : undefined;
+  if (root) {
+    // A container deployed by root: its lock and probes are this process's (target-root.ts),
+    // its agent starts with the first write or command, as the container's root (0, 0).
+    const client = AgentClient.launchLazily(argv, spawnOptions);
+    client.assume({ uid: 0, gid: 0 });
+    return { conn: new AgentConnection(client, hops, options, ownFrom, root), ready: Promise.resolve() };
+  }
   const client = AgentClient.launch(argv, { ...spawnOptions, ...(preamble.length > 0 ? { preamble } : {}) });
   const ready = client.ready.catch(async (error: unknown) => {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
@@ -136,6 +145,13 @@ export async function launchConnection(
   });
   ready.catch(() => {});
   return { conn: new AgentConnection(client, hops, options, ownFrom), ready };
+}
+
+/** The target's root where `hop` names a process whose root this process may read (see Hop.targetPid). */
+async function targetRoot(hop: Hop): Promise<TargetRoot | undefined> {
+  if (!hop.targetPid || process.getuid?.() !== 0) return undefined;
+  const pid = await hop.targetPid().catch(() => undefined);
+  return pid === undefined ? undefined : TargetRoot.open(pid);
 }
 
 async function openAgentConnection(
@@ -194,6 +210,8 @@ export class AgentConnection implements Connection {
     private readonly options: OpenOptions,
     /** Hops from this index on were added by this connection (the rest belong to its parent). */
     private readonly ownFrom = 0,
+    /** The target's files as this process reads them (a container's, as root), for the lock and probes. */
+    private readonly root?: TargetRoot,
   ) {
     this.chainText = describeChain(hops);
   }
@@ -314,8 +332,8 @@ export class AgentConnection implements Connection {
     tryTake(holder: string): LockAnswer | Promise<LockAnswer>;
     waitTake(waitMs: number, holder: string): Promise<LockAnswer>;
   } {
-    if (this.inProcess()) {
-      this.localLock ??= LocalLock.for(this.options.env ?? process.env) ?? null;
+    if (this.inProcess() || this.root) {
+      this.localLock ??= (this.root ? this.root.lock() : LocalLock.for(this.options.env ?? process.env)) ?? null;
       if (this.localLock) return this.localLock;
     }
     const answer = (a: RawAnswer): LockAnswer =>
@@ -452,7 +470,7 @@ export class AgentConnection implements Connection {
       unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
     }
     if (unique.size === 0) return result;
-    if (this.inProcess() && localProbeAvailable()) {
+    if (this.root ? this.root.answers(unique.keys()) : this.inProcess() && localProbeAvailable()) {
       // The agent answers in order, so its reads follow the lock, commands and writes
       // asked for before them; these must too, or they could see another deployment's
       // half-done work, or miss a write of this one.
@@ -460,7 +478,7 @@ export class AgentConnection implements Connection {
       try {
         await this.locking;
         await this.changing;
-        for (const [path, info] of await probeLocally(unique)) {
+        for (const [path, info] of this.root ? this.root.probe(unique) : await probeLocally(unique)) {
           this.cache.set(path, info);
           result.set(path, info);
         }
@@ -521,6 +539,7 @@ export class AgentConnection implements Connection {
     await Promise.all(this.children.map((c) => c.close()));
     await this.client.close();
     this.localLock?.release();
+    this.root?.close();
     for (const hop of this.hops.slice(this.ownFrom)) await hop.cleanup?.();
   }
 
@@ -545,6 +564,7 @@ export class AgentConnection implements Connection {
     this.client.kill();
     await this.client.close(1000).catch(() => {});
     this.localLock?.release();
+    this.root?.close();
   }
 }
 

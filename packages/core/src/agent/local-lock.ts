@@ -1,10 +1,11 @@
 /**
- * The deployment lock of a local connection, taken by this process: flock(2) on the very
- * file the agent would lock with flock(1) (same directories, same name by uid, 0600, the
- * holder's line written in it), so deployments by the agent and by this process exclude
- * each other. Where flock(1) is missing the agents lock with a directory instead, and so
- * this is not used (`LocalLock.for` gives none). Released when closed, or by the kernel
- * when this process dies, as the agent's goes with the agent.
+ * The deployment lock taken by this process: flock(2) on the very file the agent would lock
+ * with flock(1) (same directories, same name by uid, 0600, the holder's line written in
+ * it), so deployments by the agent and by this process exclude each other. On this machine
+ * (a local connection) the files are this machine's; in a container entered as root they are
+ * the container's, reached through its root (target-root.ts). Where flock(1) is missing the
+ * agents lock with a directory instead, and so this is not used. Released when closed, or by
+ * the kernel when this process dies, as the agent's goes with the agent.
  */
 import { accessSync, closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { libcFunctions } from '../native/koffi.js';
@@ -23,56 +24,92 @@ function bound(): ((fd: number, operation: number) => number) | null {
 
 export type LockAnswer = { taken: true } | { taken: false; holder: string } | { error: string };
 
+/** The files a lock works on: this machine's, or a target's seen from here. */
+export interface LockFiles {
+  /** The agent's environment there (CONSFIG_LOCK_DIR, TMPDIR). */
+  readonly env: NodeJS.ProcessEnv;
+  /** The uid the agent runs as there (the file's name). */
+  readonly uid: number;
+  /** Whether `dir` is a directory the agent may write in. */
+  writableDir(dir: string): boolean;
+  /** The lock file opened for appending, made 0600 (and the agent's) where it was not there. */
+  open(path: string): number;
+  read(path: string): string;
+  /** Replace the file's content (the holder's line). */
+  write(path: string, text: string): void;
+}
+
+/** This machine's files, as this process's user. */
+const hostFiles = (env: NodeJS.ProcessEnv): LockFiles => ({
+  env,
+  uid: process.getuid!(),
+  writableDir(dir) {
+    try {
+      if (!statSync(dir).isDirectory()) return false;
+      accessSync(dir, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  open: (path) => openSync(path, 'a', 0o600),
+  read: (path) => readFileSync(path, 'utf8'),
+  write: (path, text) => writeFileSync(path, text),
+});
+
 export class LocalLock {
   private fd: number | undefined;
   private path: string | undefined;
 
-  private constructor(private readonly env: NodeJS.ProcessEnv) {}
+  private constructor(private readonly files: LockFiles) {}
 
   /** A local lock for `env`'s agent, or undefined where the agent's own must be used. */
   static for(env: NodeJS.ProcessEnv): LocalLock | undefined {
-    return bound() && findExecutable('flock', env) ? new LocalLock(env) : undefined;
+    return bound() && findExecutable('flock', env) ? new LocalLock(hostFiles(env)) : undefined;
+  }
+
+  /** A lock on `files` (a target's, whose agent has flock(1)), or undefined without flock(2) here. */
+  static on(files: LockFiles): LocalLock | undefined {
+    return bound() ? new LocalLock(files) : undefined;
   }
 
   /** The agent's choice: the first writable directory of these. */
   private file(): string | undefined {
-    const dirs = [this.env.CONSFIG_LOCK_DIR || '/run/lock', '/run/lock', '/var/lock', this.env.TMPDIR || '/tmp'];
-    const uid = process.getuid!();
-    for (const dir of dirs) {
-      try {
-        if (!statSync(dir).isDirectory()) continue;
-        accessSync(dir, constants.W_OK);
-        return `${dir}/${uid === 0 ? 'consfig.lock' : `consfig-${uid}.lock`}`;
-      } catch {
-        // not this one
-      }
-    }
-    return undefined;
+    const { env, uid } = this.files;
+    const dirs = [env.CONSFIG_LOCK_DIR || '/run/lock', '/run/lock', '/var/lock', env.TMPDIR || '/tmp'];
+    const dir = dirs.find((d) => this.files.writableDir(d));
+    return dir === undefined ? undefined : `${dir}/${uid === 0 ? 'consfig.lock' : `consfig-${uid}.lock`}`;
   }
 
   private attempt(holder: string, path: string): LockAnswer {
     if (bound()!(this.fd!, LOCK_EX | LOCK_NB) === 0) {
-      writeFileSync(path, `${holder}\n`);
+      this.files.write(path, `${holder}\n`);
       return { taken: true };
     }
     let text = '';
     try {
-      text = readFileSync(path, 'utf8').trim();
+      text = this.files.read(path).trim();
     } catch {
       // gone meanwhile: no name to give
     }
     return { taken: false, holder: text };
   }
 
-  tryTake(holder: string): LockAnswer {
+  /** Open the lock file (the error where it cannot be), before taking it. */
+  prepare(): string | undefined {
     this.path ??= this.file();
-    if (!this.path) return { error: 'no writable directory for the lock file (/run/lock, /var/lock, /tmp)' };
+    if (!this.path) return 'no writable directory for the lock file (/run/lock, /var/lock, /tmp)';
     try {
-      this.fd ??= openSync(this.path, 'a', 0o600);
+      this.fd ??= this.files.open(this.path);
     } catch (error) {
-      return { error: (error as Error).message };
+      return (error as Error).message;
     }
-    return this.attempt(holder, this.path);
+    return undefined;
+  }
+
+  tryTake(holder: string): LockAnswer {
+    const error = this.prepare();
+    return error === undefined ? this.attempt(holder, this.path!) : { error };
   }
 
   /** Try again every 100 ms until taken or `waitMs` has passed. */

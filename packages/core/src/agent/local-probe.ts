@@ -17,7 +17,8 @@ export function localProbeAvailable(): boolean {
   return namesAvailable();
 }
 
-function typeOf(st: Stats): FileType {
+/** find's file type of `st`. */
+export function typeOf(st: Stats): FileType {
   if (st.isFile()) return 'file';
   if (st.isDirectory()) return 'directory';
   if (st.isSymbolicLink()) return 'symlink';

@@ -47,3 +47,24 @@ export function userName(uid: number): string {
 export function groupName(gid: number): string {
   return name(groups, bound()!.group, gid);
 }
+
+let byName: ((name: string) => unknown) | null | undefined;
+let passwdHead: unknown;
+
+/** The uid of the user `name` (NSS), or undefined where there is none or it cannot be asked. */
+export function uidOf(name: string): number | undefined {
+  const k = koffi();
+  if (!k) return undefined;
+  if (byName === undefined) {
+    try {
+      byName = k.load('libc.so.6').func('void *getpwnam(const char *name)');
+      // struct passwd begins with its name and password pointers, then uid and gid.
+      passwdHead = k.struct('consfig_passwd_head', { name: 'char *', passwd: 'char *', uid: 'uint32', gid: 'uint32' });
+    } catch {
+      byName = null;
+    }
+  }
+  if (!byName) return undefined;
+  const entry = byName(name);
+  return entry === null ? undefined : (k.decode(entry, passwdHead as never) as { uid: number }).uid;
+}

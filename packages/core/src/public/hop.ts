@@ -10,3 +10,5 @@ export { shellJoin, shellQuote } from '../agent/shell-quote.js';
 export { FRONT_PERL } from '../agent/front.js';
 export { PERL_ARCH } from '../agent/perl-arch.js';
 export { randomHex } from '../random.js';
+export { connectAbstract } from '../native/abstract-socket.js';
+export { uidOf } from '../native/passwd.js';

@@ -1,0 +1,294 @@
+/**
+ * A container's files read by this process, as root, through its init's root
+ * (/proc/PID/root): the deployment lock and the probes of a deployment that changes
+ * nothing need no process in the container then (each costs ~20 ms of CPU here, most of it
+ * page faults), and its agent starts only for a write or a command. What is read is what
+ * the agent would see as the container's root: paths resolved inside the container
+ * (openat2's RESOLVE_IN_ROOT: its absolute links stay in it), through its mounts (its
+ * /run), ids as its user namespace maps them, names from its own /etc/passwd and
+ * /etc/group. Used only where that is so: the container's user and group names come from
+ * files (nsswitch), its agent would have flock(1), and its root is root there (a user
+ * namespace that denies setgroups keeps the entering user's credentials instead).
+ */
+import { closeSync, fchownSync, fstatSync, openSync, readFileSync, writeSync, type Stats } from 'node:fs';
+import type { FileInfo } from '../connection.js';
+import { ConsfigError } from '../errors.js';
+import {
+  O_APPEND,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  O_RDONLY,
+  O_TRUNC,
+  O_WRONLY,
+  openat2Available,
+  openInRoot,
+  readLinkFd,
+} from '../native/openat2.js';
+import { LocalLock, type LockFiles } from './local-lock.js';
+import { typeOf } from './local-probe.js';
+
+const EEXIST = 17;
+/** The PATH the entering helper gives the agent where the init sets none. */
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** What an id with no mapping shows as inside (the kernel's overflow id). */
+const OVERFLOW_ID = 65534;
+/** Paths whose meaning depends on who reads them (their own /proc/self): the agent's. */
+const PER_PROCESS = /^\/(proc|sys|dev)(\/|$)/;
+
+interface IdRange {
+  inside: number;
+  outside: number;
+  count: number;
+}
+
+function parseIdMap(text: string): IdRange[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/).map(Number))
+    .filter((f) => f.length === 3 && f.every(Number.isFinite))
+    .map(([inside, outside, count]) => ({ inside: inside!, outside: outside!, count: count! }));
+}
+
+/** The id inside for `outside`, or undefined where it has no mapping. */
+function inside(map: readonly IdRange[], outside: number): number | undefined {
+  const r = map.find((m) => outside >= m.outside && outside < m.outside + m.count);
+  return r ? r.inside + (outside - r.outside) : undefined;
+}
+
+function outsideOf(map: readonly IdRange[], id: number): number | undefined {
+  const r = map.find((m) => id >= m.inside && id < m.inside + m.count);
+  return r ? r.outside + (id - r.inside) : undefined;
+}
+
+/** Id to name from a passwd or group file: the first line with the id wins, as files' NSS does. */
+function namesFrom(text: string): Map<number, string> {
+  const names = new Map<number, string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f.length < 3 || line.startsWith('#')) continue;
+    const id = Number(f[2]);
+    if (f[0] && Number.isInteger(id) && !names.has(id)) names.set(id, f[0]);
+  }
+  return names;
+}
+
+export class TargetRoot {
+  private users: Map<number, string> | undefined;
+  private groups: Map<number, string> | undefined;
+  /** The lock made here; null where the agent must take it. */
+  private lockTaken: LocalLock | null | undefined;
+  private closed = false;
+
+  private constructor(
+    private readonly fd: number,
+    private readonly uids: IdRange[],
+    private readonly gids: IdRange[],
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  /** The root of `pid` (a container's init), where this process may read it as described above. */
+  static open(pid: number): TargetRoot | undefined {
+    if (process.getuid?.() !== 0 || !openat2Available()) return undefined;
+    let fd: number;
+    try {
+      fd = openSync(`/proc/${pid}/root`, O_PATH | O_DIRECTORY);
+    } catch {
+      return undefined;
+    }
+    const root = TargetRoot.read(fd, pid);
+    if (!root) closeSync(fd);
+    return root;
+  }
+
+  private static read(fd: number, pid: number): TargetRoot | undefined {
+    let env: NodeJS.ProcessEnv;
+    let uids: IdRange[];
+    let gids: IdRange[];
+    try {
+      if (readFileSync(`/proc/${pid}/setgroups`, 'utf8').includes('deny')) return undefined;
+      uids = parseIdMap(readFileSync(`/proc/${pid}/uid_map`, 'utf8'));
+      gids = parseIdMap(readFileSync(`/proc/${pid}/gid_map`, 'utf8'));
+      env = { PATH: DEFAULT_PATH };
+      for (const kv of readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')) {
+        const eq = kv.indexOf('=');
+        if (eq > 0) env[kv.slice(0, eq)] = kv.slice(eq + 1);
+      }
+    } catch {
+      return undefined;
+    }
+    // The kernel must know openat2 (5.6): asked once, with the root itself.
+    const self = openInRoot(fd, '/', O_PATH);
+    if (self < 0) return undefined;
+    closeSync(self);
+    const root = new TargetRoot(fd, uids, gids, env);
+    return root.namesFromFiles() && root.agentHasFlock() ? root : undefined;
+  }
+
+  /** Whether the container's NSS takes user and group names from files only (or no nsswitch.conf). */
+  private namesFromFiles(): boolean {
+    const conf = this.readText('/etc/nsswitch.conf');
+    if (conf === undefined) return true;
+    for (const db of ['passwd', 'group']) {
+      const line = new RegExp(`^${db}:(.*)$`, 'm').exec(conf);
+      const sources = (line?.[1] ?? 'files')
+        .replace(/\[[^\]]*\]/g, ' ')
+        .trim()
+        .split(/\s+/);
+      // systemd's module adds only its dynamic users and root and nobody, named as files name them.
+      if (sources.some((s) => s !== 'files' && s !== 'systemd')) return false;
+    }
+    return true;
+  }
+
+  /** The front takes the lock with flock(2) where flock(1) is in the agent's PATH; else its shell locks. */
+  private agentHasFlock(): boolean {
+    return (this.env.PATH ?? '').split(':').some((dir) => {
+      if (dir === '') return false;
+      const st = this.statIn(`${dir}/flock`, O_PATH);
+      return st !== undefined && st.isFile() && (st.mode & 0o111) !== 0;
+    });
+  }
+
+  private statIn(path: string, flags: number): Stats | undefined {
+    const fd = openInRoot(this.fd, path, flags);
+    if (fd < 0) return undefined;
+    try {
+      return fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private readText(path: string): string | undefined {
+    const fd = openInRoot(this.fd, path, O_RDONLY);
+    if (fd < 0) return undefined;
+    try {
+      return readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Whether the container's root may do as it likes with a file of these ids (its capabilities apply). */
+  private ownedInside(st: Stats): boolean {
+    return inside(this.uids, st.uid) !== undefined && inside(this.gids, st.gid) !== undefined;
+  }
+
+  /** Whether this can answer a probe of `paths` as the agent would (not /proc, /sys, /dev). */
+  answers(paths: Iterable<string>): boolean {
+    for (const p of paths) if (PER_PROCESS.test(p)) return false;
+    return true;
+  }
+
+  /** The probe's answers, as the agent's: see local-probe.ts. */
+  probe(queries: ReadonlyMap<string, boolean>): Map<string, FileInfo> {
+    // A container that has stopped since: its root is gone, not its files.
+    const self = openInRoot(this.fd, '/', O_PATH);
+    if (self < 0) throw new ConsfigError(`the container has stopped (its root cannot be read: errno ${-self})`);
+    closeSync(self);
+    // Read again for each probe, as NSS reads its files for each lookup: a deployment
+    // makes users (the agent, asked a name, would find the new one).
+    this.users = undefined;
+    this.groups = undefined;
+    const result = new Map<string, FileInfo>();
+    for (const [path, content] of queries) result.set(path, this.probeOne(path, content));
+    return result;
+  }
+
+  private probeOne(path: string, content: boolean): FileInfo {
+    const fd = openInRoot(this.fd, path, O_PATH | O_NOFOLLOW);
+    if (fd < 0) return { path, exists: false };
+    try {
+      const st = fstatSync(fd);
+      const type = typeOf(st);
+      const uid = inside(this.uids, st.uid) ?? OVERFLOW_ID;
+      const gid = inside(this.gids, st.gid) ?? OVERFLOW_ID;
+      this.users ??= namesFrom(this.readText('/etc/passwd') ?? '');
+      this.groups ??= namesFrom(this.readText('/etc/group') ?? '');
+      const info: FileInfo = {
+        path,
+        exists: true,
+        type,
+        mode: st.mode & 0o7777,
+        uid,
+        gid,
+        user: this.users.get(uid) ?? String(uid),
+        group: this.groups.get(gid) ?? String(gid),
+        size: st.size,
+      };
+      if (type === 'symlink') info.target = readLinkFd(fd);
+      // Readable by the container's root: its own files, or anyone's others may read.
+      if (content && type === 'file' && (this.ownedInside(st) || (st.mode & 0o004) !== 0)) {
+        const data = this.readBytes(path);
+        if (data) {
+          info.content = data;
+          info.size = data.length;
+        }
+      }
+      return info;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private readBytes(path: string): Buffer | undefined {
+    const fd = openInRoot(this.fd, path, O_RDONLY | O_NOFOLLOW);
+    if (fd < 0) return undefined;
+    try {
+      return readFileSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The deployment lock on the container's lock file, as its agent's front takes it (uid 0 there). */
+  lock(): LocalLock | undefined {
+    const files: LockFiles = {
+      env: this.env,
+      uid: 0,
+      writableDir: (dir) => {
+        const st = this.statIn(dir, O_PATH | O_DIRECTORY);
+        return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
+      },
+      open: (path) => {
+        const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
+        if (made >= 0) {
+          // Made by root out here: given to the container's root, as the agent would have made it.
+          fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
+          return made;
+        }
+        const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
+        if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
+        return fd;
+      },
+      read: (path) => this.readText(path) ?? '',
+      write: (path, text) => {
+        const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
+        if (fd < 0) return;
+        try {
+          writeSync(fd, text);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+    if (this.lockTaken === undefined) {
+      const lock = LocalLock.on(files);
+      // Root out here cannot make a file on a filesystem the container mounted in its own
+      // user namespace (a /run of its own, under systemd: EOVERFLOW); its agent can.
+      this.lockTaken = lock && lock.prepare() === undefined ? lock : null;
+    }
+    return this.lockTaken ?? undefined;
+  }
+
+  close(): void {
+    this.lockTaken?.release();
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+}
