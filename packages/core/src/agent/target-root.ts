@@ -29,6 +29,7 @@ import {
 } from '../native/openat2.js';
 import { LocalLock, type LockFiles } from './local-lock.js';
 import { typeOf } from './local-probe.js';
+import { inside, outsideOf, parseIdMap, type IdRange } from './id-map.js';
 
 const EEXIST = 17;
 /** The PATH the entering helper gives the agent where the init sets none. */
@@ -37,32 +38,6 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
 const OVERFLOW_ID = 65534;
 /** Paths whose meaning depends on who reads them (their own /proc/self): the agent's. */
 const PER_PROCESS = /^\/(proc|sys|dev)(\/|$)/;
-
-interface IdRange {
-  inside: number;
-  outside: number;
-  count: number;
-}
-
-function parseIdMap(text: string): IdRange[] {
-  return text
-    .trim()
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/).map(Number))
-    .filter((f) => f.length === 3 && f.every(Number.isFinite))
-    .map(([inside, outside, count]) => ({ inside: inside!, outside: outside!, count: count! }));
-}
-
-/** The id inside for `outside`, or undefined where it has no mapping. */
-function inside(map: readonly IdRange[], outside: number): number | undefined {
-  const r = map.find((m) => outside >= m.outside && outside < m.outside + m.count);
-  return r ? r.inside + (outside - r.outside) : undefined;
-}
-
-function outsideOf(map: readonly IdRange[], id: number): number | undefined {
-  const r = map.find((m) => id >= m.inside && id < m.inside + m.count);
-  return r ? r.outside + (id - r.inside) : undefined;
-}
 
 /** Id to name from a passwd or group file: the first line with the id wins, as files' NSS does. */
 function namesFrom(text: string): Map<number, string> {
