@@ -2,32 +2,7 @@ import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { forkChain, setForkerIdleMs } from '../../src/agent/forker.js';
 import { spawnChain, type ChainProcess } from '../../src/agent/spawn-chain.js';
-
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  exit: [number | null, string | null];
-  close: [number | null, string | null];
-  pid: number | undefined;
-}
-
-function collect(child: ChainProcess, input = ''): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    let exit: Outcome['exit'] | undefined;
-    child.on('error', reject);
-    child.on('exit', (code, signal) => (exit = [code, signal]));
-    child.on('close', (code, signal) => {
-      if (!exit) reject(new Error('close before exit'));
-      else resolve({ stdout, stderr, exit, close: [code, signal], pid: child.pid });
-    });
-  });
-}
+import { collect } from '../support/chain.js';
 
 /** A chain of `text` forked, with a unique text per test so each gets a forker of its own. */
 function fork(text: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): ChainProcess {

@@ -9,38 +9,12 @@ import {
   type ChainProcess,
   type SpawnMethod,
 } from '../../src/agent/spawn-chain.js';
-
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  exit: [number | null, string | null];
-  close: [number | null, string | null];
-  pid: number | undefined;
-}
+import { collect, type Outcome } from '../support/chain.js';
 
 /** Run argv to its end, feeding `input`, with both events' arguments. */
 function run(method: SpawnMethod, argv: string[], input = '', env: NodeJS.ProcessEnv = process.env): Promise<Outcome> {
   const child = spawnChain(argv, env, method);
   return collect(child, input);
-}
-
-function collect(child: ChainProcess, input = ''): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  // A process that has already ended (env) makes the write fail with EPIPE, as with Node's.
-  child.stdin.on('error', () => {});
-  child.stdin.end(input);
-  return new Promise((resolve, reject) => {
-    let exit: Outcome['exit'] | undefined;
-    child.on('error', reject);
-    child.on('exit', (code, signal) => (exit = [code, signal]));
-    child.on('close', (code, signal) => {
-      if (!exit) reject(new Error('close before exit'));
-      else resolve({ stdout, stderr, exit, close: [code, signal], pid: child.pid });
-    });
-  });
 }
 
 it('uses posix_spawn on this machine (koffi and glibc are there)', () => {
