@@ -2,13 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  defaultSpawnMethod,
-  findExecutable,
-  spawnChain,
-  type ChainProcess,
-  type SpawnMethod,
-} from '../../src/agent/spawn-chain.js';
+import { defaultSpawnMethod, findExecutable, spawnChain, type SpawnMethod } from '../../src/agent/spawn-chain.js';
 import { collect, type Outcome } from '../support/chain.js';
 
 /** Run argv to its end, feeding `input`, with both events' arguments. */
