@@ -30,8 +30,37 @@ const packages = {
   cli: { runtime: ['index'], alone: ['bin'] },
 };
 
-/** ES-module-only dependencies, bundled in: requiring them needs Node 20.19. */
-const BUNDLED = new Set(['p-limit']);
+/**
+ * Dependencies bundled in: p-limit is an ES module only (requiring it needs Node 20.19);
+ * zod is ten modules, whose resolving and loading one by one cost a small run ~10 ms.
+ */
+const BUNDLED = new Set(['p-limit', 'zod']);
+
+/**
+ * zod is bundled once, into core's runtime: the other runtimes take core's `z` (the one
+ * name they import of it, which core exports to property authors), so that all schemas
+ * are of one copy. A runtime importing any other name from zod fails its build here.
+ */
+function zodFromCore(dir) {
+  for (const file of sourceFiles(join(dir, 'src'))) {
+    for (const m of readFileSync(file, 'utf8').matchAll(/^import (?!type )(.*) from 'zod';$/gm)) {
+      if (m[1] !== '{ z }')
+        throw new Error(`${file}: only \`import { z } from 'zod'\` can use core's zod, not ${m[0]}`);
+    }
+  }
+  return {
+    name: 'zod-from-core',
+    setup(build) {
+      build.onResolve({ filter: /^zod$/ }, () => ({ path: '@consfig/core/property', external: true }));
+    },
+  };
+}
+
+function sourceFiles(dir) {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath ?? e.path, e.name));
+}
 
 /**
  * The runtime's text for one entry point: its namespace. Where the entry only re-exports
@@ -119,6 +148,7 @@ async function buildPackage(name, { runtime, alone }) {
     platform: 'node',
     target: 'node20',
     external: dependencies.filter((d) => !BUNDLED.has(d)),
+    plugins: name === 'core' ? [] : [zodFromCore(dir)],
     // The sources are ES modules: strict, and import.meta.url names this file (in dist/,
     // where the ES bundles were, so that paths relative to it keep their meaning).
     banner: { js: "'use strict';\nconst __consfigModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
