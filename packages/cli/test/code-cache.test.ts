@@ -168,9 +168,9 @@ export default defineConsfig({
     expect(second.code).toBe(0);
     expect(second.stdout).toMatch(/1 changed, 0 unchanged, 0 failed/);
     expect(readFileSync(target, 'utf8')).toBe('for v');
-    // Everything the first run compiled came from the cache (the second one's lazy loads may add).
-    const cached = /consfig:code-cache (\d+) from cache, \d+ compiled, 0 refused/.exec(second.stderr);
-    expect(Number(cached?.[1])).toBeGreaterThanOrEqual(Number(compiled![1]));
+    // Everything came from the cache (fewer modules than the first run's, which stripped the config's types).
+    const cached = /consfig:code-cache (\d+) from cache, 0 compiled, 0 refused/.exec(second.stderr);
+    expect(Number(cached?.[1]), second.stderr).toBeGreaterThanOrEqual(5);
   });
 
   it('CONSFIG_CODE_CACHE=0 leaves it alone', async () => {

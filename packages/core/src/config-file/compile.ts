@@ -9,9 +9,25 @@
  * as if loaded in place. Bare imports resolve from the cache directory, which sits in
  * the nearest `node_modules` above the config, so they find the same packages; those of
  * consfig's own packages not installed there point at the running program's copies.
+ * A config with no `node_modules` above it (a directory of its own, deployed by a global
+ * or `npx` consfig) is cached in the user's cache directory instead, where it imports
+ * nothing but Node's modules and consfig's own: any other package would resolve from
+ * there and not from the config's place.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire, isBuiltin } from 'node:module';
+import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { VERSION } from '../version.js';
@@ -22,13 +38,25 @@ const TS = /\.(?:ts|mts|cts)$/;
 const RELATIVE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"\n]*)\2/g;
 /** The same, of consfig's own packages. */
 const OWN_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])(@consfig\/[^'"\n]*)\2/g;
+/** The same, of any name that is no path (packages, Node's modules, URLs). */
+const BARE_SPECIFIER = /(\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])([^'"\n./][^'"\n]*)\2/g;
 
 interface Meta {
   /** Relative specifiers the compiled code imports. */
   specifiers: string[];
   /** Its imports of consfig's own packages. */
   packages?: string[];
+  /** Its imports of other packages (not Node's modules, not URLs). */
+  foreign?: string[];
 }
+
+/** A package name, not one of Node's modules, a URL or consfig's own. */
+function isForeign(specifier: string): boolean {
+  return !/^[a-z][a-z0-9+.-]*:/i.test(specifier) && !specifier.startsWith('@consfig/') && !isBuiltin(specifier);
+}
+
+/** A config the user's cache cannot hold: it imports packages, which must resolve from its place. */
+class ImportsPackages extends Error {}
 
 /** Nearest `node_modules` directory at or above `dir`. */
 function nearestNodeModules(dir: string): string | undefined {
@@ -79,6 +107,38 @@ function resolveRelative(from: string, specifier: string): string | undefined {
       ? [base]
       : [base, `${base}.ts`, join(base, 'index.ts'), `${base}.js`];
   return candidates.find(isFile);
+}
+
+const DAY_MS = 86_400_000;
+/** Compiled copies and their notes unused this long are removed, when a config is compiled anew. */
+const UNUSED_MS = 30 * DAY_MS;
+
+/** How long ago a file was last written, or undefined where there is none. */
+function mtimeAge(path: string): number | undefined {
+  try {
+    const st = statSync(path);
+    return st.isFile() ? Date.now() - st.mtimeMs : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function touch(path: string): void {
+  try {
+    const now = new Date();
+    utimesSync(path, now, now);
+  } catch {
+    // a cache that cannot be touched may be swept: the copy is then compiled again
+  }
+}
+
+/** Each edit of a config leaves a compiled copy: those unused for a month go. */
+function sweep(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    if (!/\.(?:mjs|cjs|json|tmp)$/.test(name)) continue;
+    const age = mtimeAge(join(dir, name));
+    if (age !== undefined && age > UNUSED_MS) rmSync(join(dir, name), { force: true });
+  }
 }
 
 function writeAtomic(path: string, data: string): void {
@@ -143,7 +203,14 @@ class ConfigCompiler {
   private readonly done = new Map<string, string>();
   private readonly active = new Set<string>();
 
-  constructor(private readonly cacheDir: string) {}
+  constructor(
+    private readonly cacheDir: string,
+    /**
+     * Whether the cache is away from the config (the user's), where only consfig's and
+     * Node's imports resolve as they would at the config's place.
+     */
+    private readonly away: boolean,
+  ) {}
 
   /** Compile `file` (and its local TS imports); returns the cached module's path. */
   compile(file: string): string {
@@ -159,13 +226,18 @@ class ConfigCompiler {
       let meta: Meta;
       const cached = isFile(metaPath) ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Meta) : undefined;
       // (one written before it listed packages is written again)
-      if (cached?.packages) {
+      if (cached?.packages && cached.foreign) {
         meta = cached;
       } else {
         code = strip(source, file);
         const found = (re: RegExp) => [...new Set([...code!.matchAll(re)].map((m) => m[3]!))];
-        meta = { specifiers: found(RELATIVE_SPECIFIER), packages: found(OWN_SPECIFIER) };
+        meta = {
+          specifiers: found(RELATIVE_SPECIFIER),
+          packages: found(OWN_SPECIFIER),
+          foreign: found(BARE_SPECIFIER).filter(isForeign),
+        };
       }
+      if (this.away && meta.foreign!.length > 0) throw new ImportsPackages();
       const targets = new Map<string, string>();
       for (const specifier of meta.specifiers) {
         const target = resolveRelative(file, specifier);
@@ -182,7 +254,9 @@ class ConfigCompiler {
       const outKey = hash(sourceKey, ...targets.values(), ...own.values());
       const commonjs = file.endsWith('.cts');
       const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.${commonjs ? 'cjs' : 'mjs'}`);
-      if (!isFile(out)) {
+      const age = mtimeAge(out);
+      if (age === undefined) {
+        sweep(this.cacheDir);
         code ??= strip(source, file);
         const url = pathToFileURL(file).href;
         const pointAt =
@@ -196,9 +270,13 @@ class ConfigCompiler {
         const rewritten = code.replace(RELATIVE_SPECIFIER, pointAt(targets)).replace(OWN_SPECIFIER, pointAt(own));
         // One line, so that line numbers stay those of the original.
         writeAtomic(out, `${inPlace(rewritten, file, commonjs)}\n//# sourceURL=${url}\n`);
+      } else if (age > DAY_MS) {
+        // in use: kept from the sweep
+        touch(out);
+        touch(metaPath);
       }
       // (also where the output was there: else every run would strip the source again)
-      if (!cached?.packages) writeAtomic(metaPath, JSON.stringify(meta));
+      if (!cached?.packages || !cached.foreign) writeAtomic(metaPath, JSON.stringify(meta));
       this.done.set(file, out);
       originals.set(out, file);
       return out;
@@ -208,19 +286,31 @@ class ConfigCompiler {
   }
 }
 
+/** `$XDG_CACHE_HOME/consfig/configs` (or under `~/.cache`), made and used only where it is the user's alone. */
+function userCacheDir(): string | undefined {
+  const home = process.env.HOME || homedir();
+  const base = process.env.XDG_CACHE_HOME || (home ? join(home, '.cache') : undefined);
+  if (!base) return undefined;
+  const dir = join(base, 'consfig', 'configs');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // its files are code that will run
+  const st = lstatSync(dir);
+  return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o022) === 0 ? dir : undefined;
+}
+
 /**
  * The URL to import for `file`: its cached compiled copy, or undefined when this way
- * does not apply (not TypeScript, no node_modules above it, an import cycle, a
- * read-only cache) and module hooks must do it instead.
+ * does not apply (not TypeScript, an import cycle, a read-only cache, packages imported
+ * by a config with no node_modules above it) and module hooks must do it instead.
  */
 export function compiledConfigUrl(file: string): string | undefined {
   if (!TS.test(file)) return undefined;
-  const nodeModules = nearestNodeModules(dirname(file));
-  if (!nodeModules) return undefined;
-  const cacheDir = join(nodeModules, '.cache', 'consfig');
   try {
+    const nodeModules = nearestNodeModules(dirname(file));
+    const cacheDir = nodeModules ? join(nodeModules, '.cache', 'consfig') : userCacheDir();
+    if (!cacheDir) return undefined;
     mkdirSync(cacheDir, { recursive: true });
-    return pathToFileURL(new ConfigCompiler(cacheDir).compile(file)).href;
+    return pathToFileURL(new ConfigCompiler(cacheDir, !nodeModules).compile(file)).href;
   } catch (error) {
     if (error instanceof MissingImportError) throw error;
     return undefined;

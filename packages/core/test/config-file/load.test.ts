@@ -2,7 +2,16 @@
  * Finding and loading a consfig file from a program (what the CLI does): TypeScript with
  * relative imports of other .ts files, found from a directory below, and the errors.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -100,8 +109,49 @@ export const hosts = [defineHost('n.example', [])];
     const text =
       `import { defineConsfig, defineHost } from '@consfig/core';\n` +
       `export default defineConsfig({ hosts: [defineHost('own.example', [])] });\n`;
+    // no node_modules above: compiled into the user's cache, unless others could write that
+    const userCache = join(dir, 'xdg-cache');
     const hooked = project('own-hooks', { 'consfig.ts': text });
-    expect((await loadConfig(findConfig(hooked))).hosts.map((h) => h.name)).toEqual(['own.example']);
+    const away = project('own-away', { 'consfig.ts': text });
+    mkdirSync(join(userCache, 'consfig/configs'), { recursive: true });
+    chmodSync(join(userCache, 'consfig/configs'), 0o777);
+    const loadWithCache = async (root: string) => {
+      const saved = process.env.XDG_CACHE_HOME;
+      process.env.XDG_CACHE_HOME = userCache;
+      try {
+        return (await loadConfig(findConfig(root))).hosts.map((h) => h.name);
+      } finally {
+        if (saved === undefined) delete process.env.XDG_CACHE_HOME;
+        else process.env.XDG_CACHE_HOME = saved;
+      }
+    };
+    expect(await loadWithCache(hooked)).toEqual(['own.example']);
+    expect(readdirSync(join(userCache, 'consfig/configs'))).toEqual([]);
+    chmodSync(join(userCache, 'consfig/configs'), 0o700);
+    expect(await loadWithCache(away)).toEqual(['own.example']);
+    const configs = join(userCache, 'consfig/configs');
+    const awayFiles = readdirSync(configs);
+    expect(awayFiles.filter((f) => f.startsWith('consfig.') && f.endsWith('.mjs'))).toHaveLength(1);
+    // copies unused for a month go when a config is compiled anew; one in use is kept
+    const longAgo = new Date(Date.now() - 40 * 86_400_000);
+    for (const f of awayFiles) utimesSync(join(configs, f), longAgo, longAgo);
+    writeFileSync(join(configs, 'gone.0123456789abcdef.mjs'), '');
+    utimesSync(join(configs, 'gone.0123456789abcdef.mjs'), longAgo, longAgo);
+    expect(await loadWithCache(away)).toEqual(['own.example']);
+    expect(readdirSync(configs).sort()).toEqual([...awayFiles, 'gone.0123456789abcdef.mjs'].sort());
+    writeFileSync(join(away, 'consfig.ts'), text.replace('own.example', 'own2.example'));
+    expect(await loadWithCache(away)).toEqual(['own2.example']);
+    const now = readdirSync(configs);
+    expect(now).not.toContain('gone.0123456789abcdef.mjs');
+    expect(awayFiles.every((f) => now.includes(f))).toBe(true);
+    writeFileSync(join(away, 'consfig.ts'), text);
+    // one that imports another package is not: that would resolve from the cache, not from its place
+    const foreign = project('own-foreign', {
+      'consfig.ts': `import { x } from 'no-such-package-here';\n${text}export const y = x;\n`,
+    });
+    const before = readdirSync(configs);
+    await expect(loadWithCache(foreign)).rejects.toThrow(/Cannot find package 'no-such-package-here'/);
+    expect(readdirSync(configs)).toEqual(before);
     const cached = project('own-cached', { 'consfig.ts': text, 'node_modules/.keep': '' });
     expect((await loadConfig(findConfig(cached))).hosts.map((h) => h.name)).toEqual(['own.example']);
     const cacheDir = join(cached, 'node_modules/.cache/consfig');
@@ -112,7 +162,7 @@ export const hosts = [defineHost('n.example', [])];
     for (const f of files('.json')) writeFileSync(join(cacheDir, f), '{"specifiers":[]}');
     await loadConfig(findConfig(cached));
     const metas = files('.json').map((f) => JSON.parse(readFileSync(join(cacheDir, f), 'utf8')) as unknown);
-    expect(metas).toEqual([{ specifiers: [], packages: ['@consfig/core'] }]);
+    expect(metas).toEqual([{ specifiers: [], packages: ['@consfig/core'], foreign: [] }]);
   });
 
   it('takes `export const hosts` too', async () => {
