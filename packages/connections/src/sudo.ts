@@ -40,7 +40,9 @@ async function fetchPassword(source: SudoPassword, context: HopContext): Promise
   }
   // As sudo's own prompt reads, saying where when it is not on this machine.
   const where =
-    context.position === 0 ? `${userInfo().username}` : `the user at ${context.chain.replace(/ → [^→]*$/, '')}`;
+    context.position === 0
+      ? `${userInfo().username}`
+      : `the user at ${context.chain.replace(/ \u2192 [^\u2192]*$/, '')}`;
   return context.ask(`[sudo] password for ${where}: `);
 }
 

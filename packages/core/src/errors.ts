@@ -90,7 +90,7 @@ export class CommandFailedError extends ConsfigError {
 /** A hop of the connection chain could not be established, or the chain died. */
 export class ConnectionError extends ConsfigError {
   override readonly code: ConsfigErrorCode = 'CONSFIG_CONNECTION_FAILED';
-  /** The chain as text, e.g. `ssh:root@web1 → sudo`. */
+  /** The chain as text: its hops joined by arrows (`ssh:root@web1`, an arrow, `sudo`). */
   readonly chain: string;
   readonly stderr: string;
   readonly exitCode: number | undefined;
