@@ -15,7 +15,8 @@
  * perl, or perl on an architecture whose syscall numbers it does not know, the shell way
  * runs instead.
  */
-import { FRONT_PERL, InvalidHopError, PERL_ARCH, type Hop } from '@consfig/core/hop';
+import { accessSync, chmodSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
+import { FRONT_PERL, InvalidHopError, PERL_ARCH, type Hop, type TargetTree } from '@consfig/core/hop';
 
 /**
  * `perl -e CHROOT_PERL -- SETUP ROOT COMMAND...`, as SETUP does with ROOT COMMAND...;
@@ -190,6 +191,54 @@ rm -f "$policy"
 [ -z "$placeholder" ] || rm -f "$r/usr/sbin/policy-rc.d"
 exit "$rc"`;
 
+/** The agent's environment in the chroot. */
+const CHROOT_ENV = {
+  PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+  HOME: '/root',
+  LANG: 'C.UTF-8',
+  DEBIAN_FRONTEND: 'noninteractive',
+};
+
+/** What the helper mounts over in the tree: only the chain sees what is there. */
+const MOUNTED_OVER = ['/proc', '/sys', '/dev', '/run', '/etc/resolv.conf', '/usr/sbin/policy-rc.d'];
+
+/**
+ * The directory the helper mounts on the tree's /run/lock, made as its shared_locks makes
+ * it (root of this machine's user namespace), or undefined where it cannot be.
+ */
+function sharedLocks(root: string): string | undefined {
+  let base = process.env.TMPDIR || '/tmp';
+  try {
+    if (statSync('/run/lock').isDirectory()) {
+      accessSync('/run/lock', constants.W_OK);
+      base = '/run/lock';
+    }
+  } catch {
+    // not there, or not writable: the temporary directory, as the helper does
+  }
+  const all = `${base}/consfig-chroots`;
+  try {
+    try {
+      mkdirSync(all, 0o755);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    }
+    const a = lstatSync(all);
+    if (!a.isDirectory() || a.uid !== 0 || (a.mode & 0o022) !== 0) return undefined;
+    const t = statSync(root, { bigint: true });
+    const tree = `${all}/${t.dev}-${t.ino}`;
+    try {
+      mkdirSync(tree);
+      chmodSync(tree, 0o1777);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return undefined;
+    }
+    return statSync(tree).isDirectory() ? tree : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function chroot(root: string): Hop {
   if (!root.startsWith('/'))
     throw new InvalidHopError('chroot', `chroot needs an absolute path, not ${JSON.stringify(root)}`);
@@ -198,6 +247,11 @@ export function chroot(root: string): Hop {
     describe: () => `chroot:${root}`,
     localRoot: (outer) => (outer === '/' ? root : `${outer}${root}`),
     front: true,
+    targetTree: (): TargetTree | undefined => {
+      if (process.getuid?.() !== 0) return undefined;
+      const runLock = sharedLocks(root);
+      return runLock === undefined ? undefined : { dir: root, mountedOver: MOUNTED_OVER, runLock, env: CHROOT_ENV };
+    },
     wrap: (inner, context) => [
       'sh',
       '-c',
@@ -208,10 +262,7 @@ export function chroot(root: string): Hop {
       root,
       'env',
       '-i',
-      'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'HOME=/root',
-      'LANG=C.UTF-8',
-      'DEBIAN_FRONTEND=noninteractive',
+      ...Object.entries(CHROOT_ENV).map(([k, v]) => `${k}=${v}`),
       ...inner,
     ],
   };

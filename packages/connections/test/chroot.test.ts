@@ -93,7 +93,8 @@ describe('chroot', () => {
   it('without perl, the shell way: the same mounts, denial and cleanup', async () => {
     const bin = noPerlPath(rootfs);
     try {
-      const conn = await openConnection([chroot(rootfs)], { env: { PATH: bin } });
+      // (the chain from the start: not this process's reads and writes in the tree)
+      const conn = await openConnection([chroot(rootfs)], { env: { PATH: bin }, inProcess: false });
       expect(parentOf(conn.pid)).toBe('sh');
       const mounts = (await conn.readFile('/proc/self/mountinfo')).toString();
       for (const m of [' /proc ', ' /sys ', ' /dev ', ' /dev/pts ', ' /run ', ' /run/lock ']) {
@@ -117,8 +118,13 @@ describe('chroot', () => {
     try {
       writeFileSync(join(inside, 'here'), 'mounted\n');
       const shown = execFileSync('chroot', [rootfs, 'cat', '/mnt/extra/here'], { encoding: 'utf8' });
-      for (const env of [{}, { PATH: bin }]) {
-        const conn = await openConnection([chroot(rootfs)], { env });
+      // this process's read in the tree, then the perl and the shell ways
+      for (const [env, inProcess] of [
+        [{}, true],
+        [{}, false],
+        [{ PATH: bin }, false],
+      ] as const) {
+        const conn = await openConnection([chroot(rootfs)], { env, inProcess });
         expect((await conn.readFile('/mnt/extra/here')).toString()).toBe(shown);
         await conn.close();
       }
@@ -153,6 +159,49 @@ describe('chroot', () => {
       'consfig pid 2 (second)\n',
     );
     expect(existsSync(join(rootfs, 'run/lock/consfig.lock'))).toBe(false);
+  }, 120_000);
+
+  it("deployed by root, the tree is this process's: lock, probes, mkdir and writes without a process", async () => {
+    const run = mkdtempSync(join(rootfs, 'srv/tree-'));
+    const at = run.slice(rootfs.length);
+    writeFileSync(join(run, 'file'), 'content\n', { mode: 0o640 });
+    symlinkSync('/etc/debian_version', join(run, 'absolute'));
+    // the tree's own /run, which the chain mounts over: only the chain's is seen
+    writeFileSync(join(rootfs, 'run/decoy'), 'under the mount\n');
+    const conn = await openConnection([chroot(rootfs)]);
+    const chain = await openConnection([chroot(rootfs)], { inProcess: false });
+    try {
+      await conn.lock({ holder: 'consfig pid 1 (in process)', waitMs: 500 });
+      await expect(chain.lock({ holder: 'consfig pid 2 (chain)', waitMs: 300 })).rejects.toThrow(
+        /is being deployed by consfig pid 1 \(in process\)/,
+      );
+      const queries = ['file', 'absolute', 'missing'].map((f) => ({ path: `${at}/${f}`, content: true }));
+      const here = await conn.probe(queries);
+      expect(here).toEqual(await chain.probe(queries));
+      expect(here.get(`${at}/file`)).toMatchObject({ mode: 0o640, user: 'root', content: Buffer.from('content\n') });
+      expect(here.get(`${at}/absolute`)).toMatchObject({ type: 'symlink', target: '/etc/debian_version' });
+      expect((await conn.run(['mkdir', '-p', '--', `${at}/new/deeper`])).exitCode).toBe(0);
+      await conn.writeFile(`${at}/new/deeper/written`, 'made here\n', { mode: '0600' });
+      await conn.writeFile(`${at}/file`, 'replaced\n');
+      expect(conn.pid).toBe(0);
+      expect(readFileSync(join(run, 'new/deeper/written'), 'utf8')).toBe('made here\n');
+      expect(statSync(join(run, 'new/deeper/written')).mode & 0o7777).toBe(0o600);
+      expect([readFileSync(join(run, 'file'), 'utf8'), statSync(join(run, 'file')).mode & 0o7777]).toEqual([
+        'replaced\n',
+        0o640,
+      ]);
+      // what the chain mounts over, even through a link (/var/run), is the chain's
+      expect((await conn.stat('/run/decoy')).exists).toBe(false);
+      expect(conn.pid).not.toBe(0);
+      await conn.writeFile('/var/run/only-in-chain', 'tmpfs\n');
+      expect((await conn.readFile('/run/only-in-chain')).toString()).toBe('tmpfs\n');
+      expect(existsSync(join(rootfs, 'run/only-in-chain'))).toBe(false);
+    } finally {
+      await conn.close();
+      await chain.close();
+      rmSync(run, { recursive: true, force: true });
+      rmSync(join(rootfs, 'run/decoy'), { force: true });
+    }
   }, 120_000);
 
   it('a missing chroot fails the host with the hop named', async () => {

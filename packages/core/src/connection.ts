@@ -60,6 +60,18 @@ export interface HopContext {
   readonly front?: boolean | undefined;
 }
 
+/** A target whose files are a directory of this machine's: see Hop.targetTree. */
+export interface TargetTree {
+  /** The directory, which the target sees as "/". */
+  readonly dir: string;
+  /** Paths inside that the chain mounts over (its /proc, /run...): only the chain sees those. */
+  readonly mountedOver: readonly string[];
+  /** The directory here that the chain mounts on the target's /run/lock (where its lock is). */
+  readonly runLock: string;
+  /** The environment the chain gives the agent (its PATH). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
 export interface Hop {
   /** Short kind name: `local`, `ssh`, `sudo`, `chroot`… */
   readonly kind: string;
@@ -89,6 +101,13 @@ export interface Hop {
    * is started only for a write or a command.
    */
   targetPid?(): Promise<number | undefined>;
+  /**
+   * For the hop first in a chain, deployed by root on this machine: the target's files as
+   * a directory here (a chroot's tree), or undefined. The deployment's lock, probes,
+   * `mkdir -p` and most writes are then made by consfig's own process in that directory
+   * (agent/target-root.ts), and the chain is started only for a command.
+   */
+  targetTree?(): TargetTree | undefined;
   /** Bytes the hop's process reads from stdin before the agent starts (a password). */
   preamble?(context: HopContext): Buffer | undefined | Promise<Buffer | undefined>;
   /**

@@ -82,6 +82,7 @@ export class AgentClient {
   private exited = false;
   /** The greeting's content was known beforehand (see assume). */
   private assumed = false;
+  private greetOnStart = false;
   /** Why the chain ended: made when first asked for (an error's stack costs, and most ends are asked nothing). */
   private exitError: (() => Error) | undefined;
   private readonly exitPromise: Promise<void>;
@@ -184,10 +185,9 @@ export class AgentClient {
     this.greeted = true;
     try {
       const hello = await this.send(helloRequest(this.nextNonce()));
-      const text = hello.stdout.toString('utf8');
-      const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\S* gid=(\d+)/.exec(text);
-      if (!m) throw new ConnectionError(`unexpected greeting from ${this.chain}`, this.chain, hello.stderr.toString());
-      this.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
+      if (!this.learn(hello.stdout.toString('utf8'))) {
+        throw new ConnectionError(`unexpected greeting from ${this.chain}`, this.chain, hello.stderr.toString());
+      }
     } catch (error) {
       await this.close();
       if (error instanceof ConnectionLostError) {
@@ -213,6 +213,22 @@ export class AgentClient {
     this.assumed = true;
   }
 
+  /** The agent's ids from its greeting's text; false where it says none. */
+  private learn(text: string): boolean {
+    const m = /pid=(\d+) pgid=(\d+) uid=(\d+)\S* gid=(\d+)/.exec(text);
+    if (m) this.info = { pid: Number(m[1]), pgid: Number(m[2]), uid: Number(m[3]), gid: Number(m[4]) };
+    return m !== null;
+  }
+
+  /**
+   * For an agent behind a chain (a container's, a chroot's) whose ids are assumed: its
+   * greeting, asked for first when the chain starts, gives its pid and process group there
+   * (answered before whatever the start is for: the agent answers in order).
+   */
+  greetWhenStarted(): void {
+    this.greetOnStart = true;
+  }
+
   nextNonce(): string {
     return `${this.prefix}${(this.counter++).toString(36)}@@`;
   }
@@ -233,7 +249,8 @@ export class AgentClient {
       // Started lazily: its greeting first, unawaited (what it says was assumed), for the
       // shell's own sake (it learns there who it is, for its lock file's name).
       this.started();
-      this.send(helloRequest(this.nextNonce())).catch(() => {});
+      const hello = this.send(helloRequest(this.nextNonce()));
+      hello.then((answer) => this.greetOnStart && this.learn(answer.stdout.toString('utf8'))).catch(() => {});
     }
     if (!request.nonce.startsWith(this.prefix))
       throw new AgentProtocolError('request was not built with this client nonce');

@@ -10,7 +10,7 @@ import { LocalLock, type LockAnswer } from './local-lock.js';
 import { TargetRoot } from './target-root.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
 import { mkdirLocally } from './local-mkdir.js';
-import { LOCAL_WRITE_LIMIT, writeLocally } from './local-write.js';
+import { LOCAL_WRITE_LIMIT, writeLocally, type LocalWrite } from './local-write.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
 import { frontBoot } from './front.js';
@@ -60,7 +60,8 @@ export interface OpenOptions {
   /**
    * On this machine (no hops), whether the deployment lock and probes are this process's
    * (the default: the same lock file and answers without the agent's flock, find and
-   * cat) or, when false, the agent's.
+   * cat) or, when false, the agent's; the same for a container or chroot that root
+   * deploys through its one hop (Hop.targetPid, targetTree).
    */
   inProcess?: boolean | undefined;
   /**
@@ -127,10 +128,12 @@ export async function launchConnection(
   }
   const root = hops.length === 1 && options.inProcess !== false ? await targetRoot(hops[0]!) : undefined;
   if (root) {
-    // A container deployed by root: its lock and probes are this process's (target-root.ts),
-    // its agent starts with the first write or command, as the container's root (0, 0).
+    // A container or chroot deployed by root: its lock and probes (a chroot's writes too)
+    // are this process's (target-root.ts); its agent starts with the first request that
+    // needs it, as root there (0, 0).
     const client = AgentClient.launchLazily(argv, spawnOptions);
     client.assume({ uid: 0, gid: 0 });
+    client.greetWhenStarted();
     return { conn: new AgentConnection(client, hops, options, ownFrom, root), ready: Promise.resolve() };
   }
   const client = AgentClient.launch(argv, { ...spawnOptions, ...(preamble.length > 0 ? { preamble } : {}) });
@@ -147,9 +150,17 @@ export async function launchConnection(
   return { conn: new AgentConnection(client, hops, options, ownFrom), ready };
 }
 
-/** The target's root where `hop` names a process whose root this process may read (see Hop.targetPid). */
+/**
+ * The target's root where `hop` names a tree, or a process whose root this process may
+ * read (Hop.targetTree, targetPid).
+ */
 async function targetRoot(hop: Hop): Promise<TargetRoot | undefined> {
-  if (!hop.targetPid || process.getuid?.() !== 0) return undefined;
+  if (process.getuid?.() !== 0) return undefined;
+  if (hop.targetTree) {
+    const tree = hop.targetTree();
+    return tree && TargetRoot.ofTree(tree);
+  }
+  if (!hop.targetPid) return undefined;
   const pid = await hop.targetPid().catch(() => undefined);
   return pid === undefined ? undefined : TargetRoot.open(pid);
 }
@@ -359,7 +370,12 @@ export class AgentConnection implements Connection {
     data: Buffer,
     plan: { umask: string; mode: string; owner: string; group: string },
   ): boolean {
-    if (!this.inProcess() || data.length > LOCAL_WRITE_LIMIT || plan.group !== '') return false;
+    const writer = this.inProcess()
+      ? writeLocally
+      : this.root?.writes
+        ? (w: LocalWrite) => this.root!.write(w)
+        : undefined;
+    if (!writer || data.length > LOCAL_WRITE_LIMIT || plan.group !== '') return false;
     if (plan.owner !== '-' && plan.owner !== '') return false;
     if (!this.nothingUnderWay()) return false;
     const mode =
@@ -368,7 +384,7 @@ export class AgentConnection implements Connection {
         : plan.mode === ''
           ? undefined
           : Number.parseInt(plan.mode, 8);
-    const outcome = writeLocally({ path, tmp, data, mode, keepOwner: plan.owner === '' });
+    const outcome = writer({ path, tmp, data, mode, keepOwner: plan.owner === '' });
     if ('unsupported' in outcome) return false;
     this.forget([path]);
     if (!outcome.done) throw new WriteFailedError(path, outcome.error);
@@ -377,11 +393,12 @@ export class AgentConnection implements Connection {
 
   /** `mkdir -p DIR` made by this process (local-mkdir.ts), in its turn, as the agent would. */
   private madeLocally(argv: readonly string[], options: RunOptions): boolean {
-    if (!this.inProcess() || options.cwd !== undefined || options.clearEnv) return false;
+    if (!(this.inProcess() || this.root?.writes) || options.cwd !== undefined || options.clearEnv) return false;
     const dir = mkdirTarget(argv);
     if (dir === undefined) return false;
     if (!this.nothingUnderWay()) return false;
-    return mkdirLocally(dir, Number.parseInt(options.umask ?? '022', 8));
+    const umask = Number.parseInt(options.umask ?? '022', 8);
+    return this.root ? this.root.mkdirs(dir, umask) : mkdirLocally(dir, umask);
   }
 
   /**
@@ -475,17 +492,22 @@ export class AgentConnection implements Connection {
       // asked for before them; these must too, or they could see another deployment's
       // half-done work, or miss a write of this one.
       this.probing++;
+      let found: Map<string, FileInfo> | undefined;
       try {
         await this.locking;
         await this.changing;
-        for (const [path, info] of this.root ? this.root.probe(unique) : await probeLocally(unique)) {
-          this.cache.set(path, info);
-          result.set(path, info);
-        }
+        found = this.root ? this.root.probe(unique) : await probeLocally(unique);
       } finally {
         this.probing--;
       }
-      return result;
+      // (undefined: a chroot's path the chain mounts over, which its agent reads)
+      if (found) {
+        for (const [path, info] of found) {
+          this.cache.set(path, info);
+          result.set(path, info);
+        }
+        return result;
+      }
     }
     // Batches small enough for one xargs command line; written at once, answered in order.
     const batches: { path: string; content: boolean }[][] = [[]];

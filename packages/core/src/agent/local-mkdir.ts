@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 
 /** This process's umask, from /proc (Node's own reading of it is deprecated); undefined where not there. */
-function processUmask(): number | undefined {
+export function processUmask(): number | undefined {
   try {
     const m = /^Umask:\s*([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
     return m ? Number.parseInt(m[1]!, 8) : undefined;

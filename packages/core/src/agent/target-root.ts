@@ -2,7 +2,10 @@
  * A container's files read by this process, as root, through its init's root
  * (/proc/PID/root): the deployment lock and the probes of a deployment that changes
  * nothing need no process in the container then (each costs ~20 ms of CPU here, most of it
- * page faults), and its agent starts only for a write or a command. What is read is what
+ * page faults), and its agent starts only for a write or a command. A chroot's tree is
+ * read the same way, and written too (`mkdir -p` and files, as local-write.ts writes): its
+ * ids are this machine's, so what root makes here is what its agent would make; paths the
+ * chain mounts over (its /proc, /run...) are left to the chain. What is read is what
  * the agent would see as the container's root: paths resolved inside the container
  * (openat2's RESOLVE_IN_ROOT: its absolute links stay in it), through its mounts (its
  * /run), ids as its user namespace maps them, names from its own /etc/passwd and
@@ -10,8 +13,20 @@
  * files (nsswitch), its agent would have flock(1), and its root is root there (a user
  * namespace that denies setgroups keeps the entering user's credentials instead).
  */
-import { closeSync, fchownSync, fstatSync, openSync, readFileSync, writeSync, type Stats } from 'node:fs';
-import type { FileInfo } from '../connection.js';
+import {
+  closeSync,
+  fchownSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { posix } from 'node:path';
+import type { FileInfo, TargetTree } from '../connection.js';
 import { ConsfigError } from '../errors.js';
 import {
   O_APPEND,
@@ -29,6 +44,8 @@ import {
 } from '../native/openat2.js';
 import { LocalLock, type LockFiles } from './local-lock.js';
 import { typeOf } from './local-probe.js';
+import { processUmask } from './local-mkdir.js';
+import { writeLocally, type LocalWrite, type LocalWriteOutcome } from './local-write.js';
 import { inside, outsideOf, parseIdMap, type IdRange } from './id-map.js';
 
 const EEXIST = 17;
@@ -63,7 +80,38 @@ export class TargetRoot {
     private readonly uids: IdRange[],
     private readonly gids: IdRange[],
     private readonly env: NodeJS.ProcessEnv,
+    /** A tree's: its real path here, what the chain mounts over (as paths here), its /run/lock. */
+    private readonly tree?: { hidden: string[]; runLock: string },
   ) {}
+
+  /** A chroot's tree, where this process is root of this machine (its ids are the tree's). */
+  static ofTree(tree: TargetTree): TargetRoot | undefined {
+    if (process.getuid?.() !== 0 || !openat2Available()) return undefined;
+    try {
+      if (parseIdMap(readFileSync('/proc/self/uid_map', 'utf8')).some((r) => r.inside !== r.outside)) return undefined;
+    } catch {
+      return undefined;
+    }
+    let fd: number;
+    try {
+      fd = openSync(tree.dir, O_PATH | O_DIRECTORY);
+    } catch {
+      return undefined;
+    }
+    const self = openInRoot(fd, '/', O_PATH);
+    if (self < 0) {
+      closeSync(fd);
+      return undefined;
+    }
+    closeSync(self);
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    const ids = [{ inside: 0, outside: 0, count: 4294967295 }];
+    const hidden = tree.mountedOver.map((m) => posix.join(real, m));
+    const root = new TargetRoot(fd, ids, ids, { ...tree.env }, { hidden, runLock: tree.runLock });
+    if (root.namesFromFiles() && root.agentHasFlock()) return root;
+    closeSync(fd);
+    return undefined;
+  }
 
   /** The root of `pid` (a container's init), where this process may read it as described above. */
   static open(pid: number): TargetRoot | undefined {
@@ -159,8 +207,35 @@ export class TargetRoot {
     return true;
   }
 
-  /** The probe's answers, as the agent's: see local-probe.ts. */
-  probe(queries: ReadonlyMap<string, boolean>): Map<string, FileInfo> {
+  /**
+   * Whether `path` is, or would be made, below what the chain mounts over (through links
+   * too, such as /var/run): the directory here then is not what the agent sees.
+   */
+  private hidden(path: string, followLast = false): boolean {
+    if (!this.tree) return false;
+    // The path (its last link not followed), else its nearest parent that is there.
+    for (let p = path, last = !followLast; ; p = posix.dirname(p), last = false) {
+      const fd = openInRoot(this.fd, p, O_PATH | (last ? O_NOFOLLOW : 0));
+      if (fd >= 0) {
+        try {
+          return this.hiddenFd(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      if (p === '/') return false;
+    }
+  }
+
+  /** Whether what `fd` has open is below what the chain mounts over. */
+  private hiddenFd(fd: number): boolean {
+    if (!this.tree) return false;
+    const real = readlinkSync(`/proc/self/fd/${fd}`);
+    return this.tree.hidden.some((h) => real === h || real.startsWith(`${h}/`));
+  }
+
+  /** The probe's answers, as the agent's (see local-probe.ts), or undefined where the agent must answer. */
+  probe(queries: ReadonlyMap<string, boolean>): Map<string, FileInfo> | undefined {
     // A container that has stopped since: its root is gone, not its files.
     const self = openInRoot(this.fd, '/', O_PATH);
     if (self < 0) throw new ConsfigError(`the container has stopped (its root cannot be read: errno ${-self})`);
@@ -170,14 +245,20 @@ export class TargetRoot {
     this.users = undefined;
     this.groups = undefined;
     const result = new Map<string, FileInfo>();
-    for (const [path, content] of queries) result.set(path, this.probeOne(path, content));
+    for (const [path, content] of queries) {
+      const info = this.probeOne(path, content);
+      if (!info) return undefined;
+      result.set(path, info);
+    }
     return result;
   }
 
-  private probeOne(path: string, content: boolean): FileInfo {
+  /** What the agent would answer, or undefined where the chain mounts over the path. */
+  private probeOne(path: string, content: boolean): FileInfo | undefined {
     const fd = openInRoot(this.fd, path, O_PATH | O_NOFOLLOW);
-    if (fd < 0) return { path, exists: false };
+    if (fd < 0) return this.hidden(posix.dirname(path), true) ? undefined : { path, exists: false };
     try {
+      if (this.hiddenFd(fd)) return undefined;
       const st = fstatSync(fd);
       const type = typeOf(st);
       const uid = inside(this.uids, st.uid) ?? OVERFLOW_ID;
@@ -222,35 +303,37 @@ export class TargetRoot {
 
   /** The deployment lock on the container's lock file, as its agent's front takes it (uid 0 there). */
   lock(): LocalLock | undefined {
-    const files: LockFiles = {
-      env: this.env,
-      uid: 0,
-      writableDir: (dir) => {
-        const st = this.statIn(dir, O_PATH | O_DIRECTORY);
-        return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
-      },
-      open: (path) => {
-        const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
-        if (made >= 0) {
-          // Made by root out here: given to the container's root, as the agent would have made it.
-          fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
-          return made;
-        }
-        const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
-        if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
-        return fd;
-      },
-      read: (path) => this.readText(path) ?? '',
-      write: (path, text) => {
-        const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
-        if (fd < 0) return;
-        try {
-          writeSync(fd, text);
-        } finally {
-          closeSync(fd);
-        }
-      },
-    };
+    const files: LockFiles = this.tree
+      ? this.treeLockFiles(this.tree.runLock)
+      : {
+          env: this.env,
+          uid: 0,
+          writableDir: (dir) => {
+            const st = this.statIn(dir, O_PATH | O_DIRECTORY);
+            return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
+          },
+          open: (path) => {
+            const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
+            if (made >= 0) {
+              // Made by root out here: given to the container's root, as the agent would have made it.
+              fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
+              return made;
+            }
+            const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
+            if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
+            return fd;
+          },
+          read: (path) => this.readText(path) ?? '',
+          write: (path, text) => {
+            const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
+            if (fd < 0) return;
+            try {
+              writeSync(fd, text);
+            } finally {
+              closeSync(fd);
+            }
+          },
+        };
     if (this.lockTaken === undefined) {
       const lock = LocalLock.on(files);
       // Root out here cannot make a file on a filesystem the container mounted in its own
@@ -258,6 +341,84 @@ export class TargetRoot {
       this.lockTaken = lock && lock.prepare() === undefined ? lock : null;
     }
     return this.lockTaken ?? undefined;
+  }
+
+  /** A tree's lock files: in the directory here that the chain mounts on its /run/lock (made by its helper). */
+  private treeLockFiles(runLock: string): LockFiles {
+    const here = (path: string) => {
+      if (posix.dirname(path) !== '/run/lock') throw new Error(`${path}: not in the tree's /run/lock`);
+      return posix.join(runLock, posix.basename(path));
+    };
+    return {
+      env: this.env,
+      uid: 0,
+      writableDir: (dir) => dir === '/run/lock',
+      open: (path) => openSync(here(path), 'a', 0o600),
+      read: (path) => readFileSync(here(path), 'utf8'),
+      write: (path, text) => writeFileSync(here(path), text),
+    };
+  }
+
+  /** Whether this writes files and makes directories (a tree: its ids are this machine's). */
+  get writes(): boolean {
+    return this.tree !== undefined;
+  }
+
+  /**
+   * The directory `dir` inside, opened (O_PATH) where it is there and not mounted over, as
+   * a path here that names it whatever links lead to it (/proc/self/fd/N); undefined else.
+   */
+  private openDir(dir: string): { fd: number; here: string } | undefined {
+    if (this.hidden(dir, true)) return undefined;
+    const fd = openInRoot(this.fd, dir, O_PATH | O_DIRECTORY);
+    return fd < 0 ? undefined : { fd, here: `/proc/self/fd/${fd}` };
+  }
+
+  /** A file written as local-write.ts writes, in its directory inside (a tree's); `unsupported` where not. */
+  write(w: LocalWrite): LocalWriteOutcome {
+    const dir = this.writes ? this.openDir(posix.dirname(w.path)) : undefined;
+    if (!dir) return { done: false, unsupported: true };
+    try {
+      return writeLocally({
+        ...w,
+        path: posix.join(dir.here, posix.basename(w.path)),
+        tmp: posix.join(dir.here, posix.basename(w.tmp)),
+      });
+    } finally {
+      closeSync(dir.fd);
+    }
+  }
+
+  /**
+   * `mkdir -p DIR` inside (a tree's), as local-mkdir.ts makes it here; false where the
+   * agent is to (something in the way, a path mounted over, another umask).
+   */
+  mkdirs(dir: string, umask: number): boolean {
+    if (!this.writes || (umask & 0o300) !== 0 || processUmask() !== umask || this.hidden(dir, true)) return false;
+    const parts = dir.split('/').filter(Boolean);
+    let parent = this.openDir('/');
+    if (!parent) return false;
+    try {
+      for (const [i, name] of parts.entries()) {
+        if (name === '..' || name === '.') return false;
+        const path = `/${parts.slice(0, i + 1).join('/')}`;
+        let fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
+        if (fd < 0) {
+          try {
+            mkdirSync(posix.join(parent.here, name), { mode: 0o777 });
+          } catch {
+            return false;
+          }
+          fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
+          if (fd < 0) return false;
+        }
+        closeSync(parent.fd);
+        parent = { fd, here: `/proc/self/fd/${fd}` };
+      }
+      return true;
+    } finally {
+      closeSync(parent.fd);
+    }
   }
 
   close(): void {

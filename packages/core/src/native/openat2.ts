@@ -24,7 +24,7 @@ const OPEN_HOW_SIZE = 24;
 const SYS_OPENAT2 = 437;
 
 interface Calls {
-  syscall: (...args: unknown[]) => number | bigint;
+  openat2: (nr: number, dirfd: number, path: string, how: Buffer, size: number) => number | bigint;
   readlinkat: (fd: number, path: string, buf: Buffer, size: number) => number | bigint;
 }
 
@@ -36,7 +36,9 @@ function bound(): Calls | null {
     const lib = koffi()?.load('libc.so.6');
     calls = lib
       ? {
-          syscall: lib.func('long syscall(long number, ...)'),
+          // syscall(2) with openat2's arguments declared: a variadic call makes koffi parse
+          // the argument types on every call (~10 µs each); the Linux ABIs pass these alike.
+          openat2: lib.func('syscall', 'long', ['long', 'int', 'str', 'void *', 'size_t']),
           readlinkat: lib.func('long readlinkat(int dirfd, const char *path, void *buf, size_t size)'),
         }
       : null;
@@ -45,6 +47,9 @@ function bound(): Calls | null {
   }
   return calls;
 }
+
+/** struct open_how, filled for each call (the call is synchronous). */
+const how = Buffer.alloc(OPEN_HOW_SIZE);
 
 /** Whether openat2 can be called here (koffi, glibc; the kernel is asked on first use). */
 export function openat2Available(): boolean {
@@ -57,11 +62,10 @@ export function openat2Available(): boolean {
  * are refused: they would name this process's things, not the target's.
  */
 export function openInRoot(root: number, path: string, flags: number, mode = 0): number {
-  const how = Buffer.alloc(OPEN_HOW_SIZE);
   how.writeBigUInt64LE(BigInt(flags | O_CLOEXEC), 0);
   how.writeBigUInt64LE(BigInt(mode), 8);
   how.writeBigUInt64LE(BigInt(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), 16);
-  const fd = Number(bound()!.syscall(SYS_OPENAT2, 'int', root, 'str', path, 'void *', how, 'size_t', OPEN_HOW_SIZE));
+  const fd = Number(bound()!.openat2(SYS_OPENAT2, root, path, how, OPEN_HOW_SIZE));
   return fd >= 0 ? fd : -koffi()!.errno();
 }
 

@@ -3,7 +3,7 @@
  * the hop interface, its registry, and quoting for the command lines hops build.
  */
 export * from '../index.js';
-export type { CommandEvent, Hop, HopContext, LockOptions } from '../connection.js';
+export type { CommandEvent, Hop, HopContext, LockOptions, TargetTree } from '../connection.js';
 export { checkVia, knownHopKinds, parseHop, registerHopKind } from '../hop-registry.js';
 export type { HopParser } from '../hop-registry.js';
 export { shellJoin, shellQuote } from '../agent/shell-quote.js';
