@@ -37,7 +37,7 @@ function bound(): Calls | null {
     calls = lib
       ? {
           // syscall(2) with openat2's arguments declared: a variadic call makes koffi parse
-          // the argument types on every call (~10 µs each); the Linux ABIs pass these alike.
+          // the argument types on every call (~10 microseconds each); the Linux ABIs pass these alike.
           openat2: lib.func('syscall', 'long', ['long', 'int', 'str', 'void *', 'size_t']),
           readlinkat: lib.func('long readlinkat(int dirfd, const char *path, void *buf, size_t size)'),
         }
