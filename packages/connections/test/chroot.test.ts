@@ -193,6 +193,12 @@ describe('chroot', () => {
       // what the chain mounts over, even through a link (/var/run), is the chain's
       expect((await conn.stat('/run/decoy')).exists).toBe(false);
       expect(conn.pid).not.toBe(0);
+      const resolv = readFileSync(join(rootfs, 'etc/resolv.conf'), 'utf8');
+      expect((await conn.run(['cat', '/etc/resolv.conf'])).stdout.toString()).toBe(
+        readFileSync('/etc/resolv.conf', 'utf8'),
+      );
+      await expect(conn.writeFile('/etc/resolv.conf', 'nameserver 192.0.2.1\n')).rejects.toThrow();
+      expect(readFileSync(join(rootfs, 'etc/resolv.conf'), 'utf8')).toBe(resolv);
       await conn.writeFile('/var/run/only-in-chain', 'tmpfs\n');
       expect((await conn.readFile('/run/only-in-chain')).toString()).toBe('tmpfs\n');
       expect(existsSync(join(rootfs, 'run/only-in-chain'))).toBe(false);

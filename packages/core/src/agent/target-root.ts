@@ -301,39 +301,9 @@ export class TargetRoot {
     }
   }
 
-  /** The deployment lock on the container's lock file, as its agent's front takes it (uid 0 there). */
+  /** The deployment lock on the target's lock file, as its agent's front takes it (uid 0 there). */
   lock(): LocalLock | undefined {
-    const files: LockFiles = this.tree
-      ? this.treeLockFiles(this.tree.runLock)
-      : {
-          env: this.env,
-          uid: 0,
-          writableDir: (dir) => {
-            const st = this.statIn(dir, O_PATH | O_DIRECTORY);
-            return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
-          },
-          open: (path) => {
-            const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
-            if (made >= 0) {
-              // Made by root out here: given to the container's root, as the agent would have made it.
-              fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
-              return made;
-            }
-            const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
-            if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
-            return fd;
-          },
-          read: (path) => this.readText(path) ?? '',
-          write: (path, text) => {
-            const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
-            if (fd < 0) return;
-            try {
-              writeSync(fd, text);
-            } finally {
-              closeSync(fd);
-            }
-          },
-        };
+    const files = this.tree ? this.treeLockFiles(this.tree.runLock) : this.containerLockFiles();
     if (this.lockTaken === undefined) {
       const lock = LocalLock.on(files);
       // Root out here cannot make a file on a filesystem the container mounted in its own
@@ -341,6 +311,39 @@ export class TargetRoot {
       this.lockTaken = lock && lock.prepare() === undefined ? lock : null;
     }
     return this.lockTaken ?? undefined;
+  }
+
+  /** A container's lock files, in it. */
+  private containerLockFiles(): LockFiles {
+    return {
+      env: this.env,
+      uid: 0,
+      writableDir: (dir) => {
+        const st = this.statIn(dir, O_PATH | O_DIRECTORY);
+        return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
+      },
+      open: (path) => {
+        const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
+        if (made >= 0) {
+          // Made by root out here: given to the container's root, as the agent would have made it.
+          fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
+          return made;
+        }
+        const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
+        if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
+        return fd;
+      },
+      read: (path) => this.readText(path) ?? '',
+      write: (path, text) => {
+        const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
+        if (fd < 0) return;
+        try {
+          writeSync(fd, text);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
   }
 
   /** A tree's lock files: in the directory here that the chain mounts on its /run/lock (made by its helper). */
@@ -376,7 +379,8 @@ export class TargetRoot {
 
   /** A file written as local-write.ts writes, in its directory inside (a tree's); `unsupported` where not. */
   write(w: LocalWrite): LocalWriteOutcome {
-    const dir = this.writes ? this.openDir(posix.dirname(w.path)) : undefined;
+    // (a file the chain mounts over, resolv.conf, is the chain's to write: there it is another)
+    const dir = this.writes && !this.hidden(w.path) ? this.openDir(posix.dirname(w.path)) : undefined;
     if (!dir) return { done: false, unsupported: true };
     try {
       return writeLocally({
