@@ -190,23 +190,27 @@ describe('chroot', () => {
         'replaced\n',
         0o640,
       ]);
-      // what the chain mounts over, even through a link (/var/run), is the chain's
-      expect((await conn.stat('/run/decoy')).exists).toBe(false);
-      expect(conn.pid).not.toBe(0);
+      // a file the chain mounts over is the chain's to write (which cannot: EBUSY)
       const resolv = readFileSync(join(rootfs, 'etc/resolv.conf'), 'utf8');
-      expect((await conn.run(['cat', '/etc/resolv.conf'])).stdout.toString()).toBe(
-        readFileSync('/etc/resolv.conf', 'utf8'),
-      );
       await expect(conn.writeFile('/etc/resolv.conf', 'nameserver 192.0.2.1\n')).rejects.toThrow();
       expect(readFileSync(join(rootfs, 'etc/resolv.conf'), 'utf8')).toBe(resolv);
+      expect(conn.pid).not.toBe(0);
+      // what the chain mounts over, even through a link (/var/run), is the chain's
+      expect((await conn.stat('/run/decoy')).exists).toBe(false);
       await conn.writeFile('/var/run/only-in-chain', 'tmpfs\n');
       expect((await conn.readFile('/run/only-in-chain')).toString()).toBe('tmpfs\n');
       expect(existsSync(join(rootfs, 'run/only-in-chain'))).toBe(false);
+      // and so is, once the chain has started, whatever its commands mount
+      await conn.run(['sh', '-c', 'mkdir -p /mnt/m && mount -t tmpfs tmpfs /mnt/m && echo in > /mnt/m/f']);
+      expect((await conn.readFile('/mnt/m/f')).toString()).toBe('in\n');
+      await conn.writeFile('/mnt/m/g', 'also in\n');
+      expect(existsSync(join(rootfs, 'mnt/m/g'))).toBe(false);
     } finally {
       await conn.close();
       await chain.close();
       rmSync(run, { recursive: true, force: true });
       rmSync(join(rootfs, 'run/decoy'), { force: true });
+      rmSync(join(rootfs, 'mnt/m'), { recursive: true, force: true });
     }
   }, 120_000);
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,12 +10,13 @@ import {
   deployMany,
   openConnection,
   unapply,
+  type Connection,
   type DeployEvent,
   type Host,
 } from '@consfig/core';
 import { lxc as lxcHop, su, sudo } from '@consfig/connections';
 import { defaultMapsFor } from '@consfig/rootfs';
-import { apt, file, lxc, os } from '../src/index.js';
+import { apt, cmd, file, lxc, os } from '../src/index.js';
 import { asOwner, isRunning, removeAllContainers, sh } from './support/lxc.js';
 import { INIT_PID_PERL } from '../../connections/src/lxc-enter.js';
 import { PERL_ARCH } from '../../core/src/agent/perl-arch.js';
@@ -281,7 +282,7 @@ describe('lxc properties', () => {
     expect(byAgent.get('/srv/t/p')).toMatchObject({ type: 'fifo', uid: 4000, user: '4000' });
   });
 
-  it('starts no process for a root deployment that changes nothing in a container; a change does', async () => {
+  it('starts no process for a root deployment of files into a container, changed or not; a command does', async () => {
     const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
     // The last pid the container's PID namespace gave out, as its own /proc tells.
     const init = sh(`lxc-info -P ${LXCPATH} -n p1 -p -H`).trim();
@@ -290,10 +291,45 @@ describe('lxc properties', () => {
     const same = await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'this is p1')]), [hop]);
     expect([same.status, same.unchanged, same.failures.map((f) => f.error.message)]).toEqual(['ok', 1, []]);
     expect(lastPid()).toBe(before);
-    const other = await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'not p1')]), [hop]);
+    const other = await deploy(defineHost('p1.lxc.example', [file.hasContent('/srv/new/dir/motd', 'not p1')]), [hop]);
     expect([other.status, other.changed]).toEqual(['ok', 1]);
+    expect(lastPid()).toBe(before);
+    const ran = await deploy(defineHost('p1.lxc.example', [cmd.single(['true'])]), [hop]);
+    expect([ran.status, ran.changed]).toEqual(['ok', 1]);
     expect(lastPid()).toBeGreaterThan(before);
-    await deploy(defineHost('p1.lxc.example', [file.hasContent('/etc/motd', 'this is p1')]), [hop]);
+  });
+
+  it("writes files and makes directories through a container's root as its agent does", async () => {
+    const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
+    const agent = await openConnection([hop], { inProcess: false });
+    const rooted = await openConnection([hop]);
+    const made = async (conn: Connection, at: string) => {
+      expect((await conn.run(['mkdir', '-p', '--', `${at}/a/b`])).exitCode).toBe(0);
+      await conn.writeFile(`${at}/a/b/f`, 'new\n', { mode: '0640' });
+      await conn.writeFile(`${at}/a/b/f`, 'replaced\n');
+      await conn.writeFile(`${at}/a/g`, 'g\n');
+    };
+    try {
+      await agent.run(['rm', '-rf', '/srv/by-agent', '/srv/by-root']);
+      await made(agent, '/srv/by-agent');
+      await made(rooted, '/srv/by-root');
+      expect(rooted.pid).toBe(0);
+      const seen = async (at: string) => {
+        const paths = ['', '/a', '/a/b', '/a/b/f', '/a/g'].map((p) => `${at}${p}`);
+        const found = await agent.probe(paths.map((path) => ({ path, content: true })));
+        return paths.map((p) => ({ ...found.get(p)!, path: p.slice(at.length) }));
+      };
+      const byRoot = await seen('/srv/by-root');
+      expect(byRoot).toEqual(await seen('/srv/by-agent'));
+      expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
+      // out here: the container's root, not this machine's
+      const st = statSync(`${LXCPATH}/p1/rootfs/srv/by-root/a/b/f`);
+      expect(st.uid).toBe(statSync(`${LXCPATH}/p1/rootfs/etc/motd`).uid);
+      expect(st.uid).not.toBe(0);
+    } finally {
+      await agent.close();
+      await rooted.close();
+    }
   });
 
   it("takes the container's lock through its root, and its agent's lock excludes it, either way round", async () => {

@@ -242,6 +242,11 @@ export class AgentClient {
     return this.pending.length > 0;
   }
 
+  /** Whether the chain's process was started (a lazily started one: by a request). */
+  get spawned(): boolean {
+    return this.proc !== undefined;
+  }
+
   send(request: Request, options: AnswerOptions = {}): Promise<RawAnswer> {
     if (this.exited)
       return Promise.reject(this.exitError?.() ?? new ConnectionLostError('connection closed', this.chain, ''));

@@ -128,9 +128,9 @@ export async function launchConnection(
   }
   const root = hops.length === 1 && options.inProcess !== false ? await targetRoot(hops[0]!) : undefined;
   if (root) {
-    // A container or chroot deployed by root: its lock and probes (a chroot's writes too)
-    // are this process's (target-root.ts); its agent starts with the first request that
-    // needs it, as root there (0, 0).
+    // A container or chroot deployed by root: its lock, probes, mkdir and most writes are
+    // this process's (target-root.ts); its agent starts with the first request that needs
+    // it, as root there (0, 0).
     const client = AgentClient.launchLazily(argv, spawnOptions);
     client.assume({ uid: 0, gid: 0 });
     client.greetWhenStarted();
@@ -372,7 +372,7 @@ export class AgentConnection implements Connection {
   ): boolean {
     const writer = this.inProcess()
       ? writeLocally
-      : this.root?.writes
+      : this.viaRoot()?.writes
         ? (w: LocalWrite) => this.root!.write(w)
         : undefined;
     if (!writer || data.length > LOCAL_WRITE_LIMIT || plan.group !== '') return false;
@@ -393,7 +393,7 @@ export class AgentConnection implements Connection {
 
   /** `mkdir -p DIR` made by this process (local-mkdir.ts), in its turn, as the agent would. */
   private madeLocally(argv: readonly string[], options: RunOptions): boolean {
-    if (!(this.inProcess() || this.root?.writes) || options.cwd !== undefined || options.clearEnv) return false;
+    if (!(this.inProcess() || this.viaRoot()?.writes) || options.cwd !== undefined || options.clearEnv) return false;
     const dir = mkdirTarget(argv);
     if (dir === undefined) return false;
     if (!this.nothingUnderWay()) return false;
@@ -408,6 +408,15 @@ export class AgentConnection implements Connection {
    */
   private nothingUnderWay(): boolean {
     return !this.closed && !this.client.busy && this.probing === 0 && !this.lockPending;
+  }
+
+  /**
+   * The target's root where this process reads and writes through it now: a chroot's tree
+   * only until its chain starts, whose commands may mount things in its own namespace, out
+   * of this process's sight (a container's root is in its namespace, and sees them).
+   */
+  private viaRoot(): TargetRoot | undefined {
+    return this.root && (this.root.seesChainMounts || !this.client.spawned) ? this.root : undefined;
   }
 
   /** On this machine, with nothing in between: the lock and probes are this process's. */
@@ -487,7 +496,8 @@ export class AgentConnection implements Connection {
       unique.set(q.path, (unique.get(q.path) ?? false) || (q.content ?? false));
     }
     if (unique.size === 0) return result;
-    if (this.root ? this.root.answers(unique.keys()) : this.inProcess() && localProbeAvailable()) {
+    const root = this.viaRoot();
+    if (root ? root.answers(unique.keys()) : this.inProcess() && localProbeAvailable()) {
       // The agent answers in order, so its reads follow the lock, commands and writes
       // asked for before them; these must too, or they could see another deployment's
       // half-done work, or miss a write of this one.
@@ -496,7 +506,7 @@ export class AgentConnection implements Connection {
       try {
         await this.locking;
         await this.changing;
-        found = this.root ? this.root.probe(unique) : await probeLocally(unique);
+        found = root ? root.probe(unique) : await probeLocally(unique);
       } finally {
         this.probing--;
       }

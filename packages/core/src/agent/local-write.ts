@@ -17,6 +17,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fchownSync,
   fstatSync,
   lstatSync,
   openSync,
@@ -54,6 +55,8 @@ export interface LocalWrite {
   mode: number | undefined;
   /** Whether the old file's owner is to be kept (the agent's empty owner): checked here. */
   keepOwner: boolean;
+  /** The new file's owner where it is not this process's user (a container's root, as root). */
+  owner?: { uid: number; gid: number } | undefined;
 }
 
 /** What the system says, as strerror would: "ENOSPC: no space left on device, write" → "No space left on device". */
@@ -90,11 +93,21 @@ export function writeLocally(w: LocalWrite): LocalWriteOutcome {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     // A filesystem without O_TMPFILE, or a kernel before 3.11 (which takes it for O_DIRECTORY)
-    if (code === 'EOPNOTSUPP' || code === 'EISDIR' || code === 'EINVAL') return { done: false, unsupported: true };
+    // (EOVERFLOW: a filesystem a user namespace mounted, where this process's ids have no name)
+    if (code === 'EOPNOTSUPP' || code === 'EISDIR' || code === 'EINVAL' || code === 'EOVERFLOW') {
+      return { done: false, unsupported: true };
+    }
     return { done: false, error: systemWords(error) };
   }
   let linked = false;
   try {
+    if (w.owner) {
+      try {
+        fchownSync(fd, w.owner.uid, w.owner.gid);
+      } catch {
+        return { done: false, unsupported: true };
+      }
+    }
     // An owner to keep that is not the one a new file gets here needs a chown: the agent's.
     if (old && w.keepOwner) {
       const st = fstatSync(fd);

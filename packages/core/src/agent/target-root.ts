@@ -2,9 +2,10 @@
  * A container's files read by this process, as root, through its init's root
  * (/proc/PID/root): the deployment lock and the probes of a deployment that changes
  * nothing need no process in the container then (each costs ~20 ms of CPU here, most of it
- * page faults), and its agent starts only for a write or a command. A chroot's tree is
- * read the same way, and written too (`mkdir -p` and files, as local-write.ts writes): its
- * ids are this machine's, so what root makes here is what its agent would make; paths the
+ * page faults), and its agent starts only for a command. Its files are written here too
+ * (`mkdir -p` and files, as local-write.ts writes), given to its root (files before they
+ * appear, directories right after).
+ * A chroot's tree is read and written the same way: its ids are this machine's; paths its
  * chain mounts over (its /proc, /run...) are left to the chain. What is read is what
  * the agent would see as the container's root: paths resolved inside the container
  * (openat2's RESOLVE_IN_ROOT: its absolute links stay in it), through its mounts (its
@@ -17,10 +18,12 @@ import {
   closeSync,
   fchownSync,
   fstatSync,
+  lchownSync,
   mkdirSync,
   openSync,
   readFileSync,
   readlinkSync,
+  rmdirSync,
   writeFileSync,
   writeSync,
   type Stats,
@@ -66,6 +69,24 @@ function namesFrom(text: string): Map<number, string> {
     if (f[0] && Number.isInteger(id) && !names.has(id)) names.set(id, f[0]);
   }
   return names;
+}
+
+/**
+ * The content of the regular file open (O_PATH) as `fd`: opened again for reading through
+ * its descriptor, that very file without a second walk of its path.
+ */
+function readOpened(fd: number): Buffer | undefined {
+  let readable: number;
+  try {
+    readable = openSync(`/proc/self/fd/${fd}`, O_RDONLY);
+  } catch {
+    return undefined;
+  }
+  try {
+    return readFileSync(readable);
+  } finally {
+    closeSync(readable);
+  }
 }
 
 export class TargetRoot {
@@ -279,23 +300,13 @@ export class TargetRoot {
       if (type === 'symlink') info.target = readLinkFd(fd);
       // Readable by the container's root: its own files, or anyone's others may read.
       if (content && type === 'file' && (this.ownedInside(st) || (st.mode & 0o004) !== 0)) {
-        const data = this.readBytes(path);
+        const data = readOpened(fd);
         if (data) {
           info.content = data;
           info.size = data.length;
         }
       }
       return info;
-    } finally {
-      closeSync(fd);
-    }
-  }
-
-  private readBytes(path: string): Buffer | undefined {
-    const fd = openInRoot(this.fd, path, O_RDONLY | O_NOFOLLOW);
-    if (fd < 0) return undefined;
-    try {
-      return readFileSync(fd);
     } finally {
       closeSync(fd);
     }
@@ -362,9 +373,28 @@ export class TargetRoot {
     };
   }
 
-  /** Whether this writes files and makes directories (a tree: its ids are this machine's). */
+  /**
+   * Whether what the chain's commands mount is seen here: a container's, whose root is
+   * read in its own mount namespace; not a tree's, whose chain has a namespace of its own.
+   */
+  get seesChainMounts(): boolean {
+    return this.tree === undefined;
+  }
+
+  /**
+   * Who the agent is out here (its root's ids), where this writes files and makes
+   * directories: a tree's root (this machine's ids), a container's root where it has one.
+   */
+  private get writer(): { uid: number; gid: number } | undefined {
+    if (this.tree) return { uid: 0, gid: 0 };
+    const uid = outsideOf(this.uids, 0);
+    const gid = outsideOf(this.gids, 0);
+    return uid === undefined || gid === undefined ? undefined : { uid, gid };
+  }
+
+  /** Whether this writes files and makes directories (see writer). */
   get writes(): boolean {
-    return this.tree !== undefined;
+    return this.writer !== undefined;
   }
 
   /**
@@ -379,14 +409,18 @@ export class TargetRoot {
 
   /** A file written as local-write.ts writes, in its directory inside (a tree's); `unsupported` where not. */
   write(w: LocalWrite): LocalWriteOutcome {
+    const writer = this.writer;
     // (a file the chain mounts over, resolv.conf, is the chain's to write: there it is another)
-    const dir = this.writes && !this.hidden(w.path) ? this.openDir(posix.dirname(w.path)) : undefined;
+    const ours = writer !== undefined && this.answers([w.path]) && !this.hidden(w.path);
+    const dir = ours ? this.openDir(posix.dirname(w.path)) : undefined;
     if (!dir) return { done: false, unsupported: true };
     try {
       return writeLocally({
         ...w,
         path: posix.join(dir.here, posix.basename(w.path)),
         tmp: posix.join(dir.here, posix.basename(w.tmp)),
+        // A container's: made by root out here, given to the container's root before it is linked in.
+        owner: this.tree ? undefined : writer,
       });
     } finally {
       closeSync(dir.fd);
@@ -398,7 +432,9 @@ export class TargetRoot {
    * agent is to (something in the way, a path mounted over, another umask).
    */
   mkdirs(dir: string, umask: number): boolean {
-    if (!this.writes || (umask & 0o300) !== 0 || processUmask() !== umask || this.hidden(dir, true)) return false;
+    const writer = this.writer;
+    if (!writer || (umask & 0o300) !== 0 || processUmask() !== umask) return false;
+    if (!this.answers([dir]) || this.hidden(dir, true)) return false;
     const parts = dir.split('/').filter(Boolean);
     let parent = this.openDir('/');
     if (!parent) return false;
@@ -408,10 +444,25 @@ export class TargetRoot {
         const path = `/${parts.slice(0, i + 1).join('/')}`;
         let fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
         if (fd < 0) {
+          const made = posix.join(parent.here, name);
           try {
-            mkdirSync(posix.join(parent.here, name), { mode: 0o777 });
+            mkdirSync(made, { mode: 0o777 });
           } catch {
             return false;
+          }
+          if (!this.tree) {
+            // A container's root's, as its agent would have made it (lchown: never through a
+            // link someone put there since, which would resolve out here).
+            try {
+              lchownSync(made, writer.uid, writer.gid);
+            } catch {
+              try {
+                rmdirSync(made);
+              } catch {
+                // taken meanwhile: the agent's mkdir -p then finds what is there
+              }
+              return false;
+            }
           }
           fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
           if (fd < 0) return false;
