@@ -326,6 +326,13 @@ describe('lxc properties', () => {
       const st = statSync(`${LXCPATH}/p1/rootfs/srv/by-root/a/b/f`);
       expect(st.uid).toBe(statSync(`${LXCPATH}/p1/rootfs/etc/motd`).uid);
       expect(st.uid).not.toBe(0);
+      // nor more than the container's root may: a directory of an id its namespace does not map
+      sh(`rm -rf ${LXCPATH}/p1/rootfs/srv/unmapped && mkdir -m 755 ${LXCPATH}/p1/rootfs/srv/unmapped`);
+      for (const conn of [rooted, agent]) {
+        await expect(conn.writeFile('/srv/unmapped/f', 'x\n')).rejects.toThrow(/cannot write \/srv\/unmapped\/f/);
+        expect((await conn.run(['mkdir', '-p', '--', '/srv/unmapped/d'])).exitCode).not.toBe(0);
+      }
+      expect(readdirSync(`${LXCPATH}/p1/rootfs/srv/unmapped`)).toEqual([]);
     } finally {
       await agent.close();
       await rooted.close();

@@ -331,7 +331,7 @@ export class TargetRoot {
       uid: 0,
       writableDir: (dir) => {
         const st = this.statIn(dir, O_PATH | O_DIRECTORY);
-        return st !== undefined && (this.ownedInside(st) || (st.mode & 0o002) !== 0);
+        return st !== undefined && this.mayWriteIn(st);
       },
       open: (path) => {
         const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
@@ -404,10 +404,22 @@ export class TargetRoot {
   private openDir(dir: string): { fd: number; here: string } | undefined {
     if (this.hidden(dir, true)) return undefined;
     const fd = openInRoot(this.fd, dir, O_PATH | O_DIRECTORY);
-    return fd < 0 ? undefined : { fd, here: `/proc/self/fd/${fd}` };
+    if (fd < 0) return undefined;
+    // Root out here may write where the container's root may not (a directory of an id its
+    // user namespace does not map): there the agent is to try, and fail in its own words.
+    if (!this.tree && !this.mayWriteIn(fstatSync(fd))) {
+      closeSync(fd);
+      return undefined;
+    }
+    return { fd, here: `/proc/self/fd/${fd}` };
   }
 
-  /** A file written as local-write.ts writes, in its directory inside (a tree's); `unsupported` where not. */
+  /** Whether the container's root may make and remove names in this directory. */
+  private mayWriteIn(st: Stats): boolean {
+    return this.ownedInside(st) || (st.mode & 0o002) !== 0;
+  }
+
+  /** A file written as local-write.ts writes, in its directory inside; `unsupported` where the agent is to. */
   write(w: LocalWrite): LocalWriteOutcome {
     const writer = this.writer;
     // (a file the chain mounts over, resolv.conf, is the chain's to write: there it is another)
@@ -428,22 +440,24 @@ export class TargetRoot {
   }
 
   /**
-   * `mkdir -p DIR` inside (a tree's), as local-mkdir.ts makes it here; false where the
-   * agent is to (something in the way, a path mounted over, another umask).
+   * `mkdir -p DIR` inside, as local-mkdir.ts makes it here; false where the agent is to
+   * (something in the way, a path mounted over, a directory it may not write, another umask).
    */
   mkdirs(dir: string, umask: number): boolean {
     const writer = this.writer;
     if (!writer || (umask & 0o300) !== 0 || processUmask() !== umask) return false;
     if (!this.answers([dir]) || this.hidden(dir, true)) return false;
     const parts = dir.split('/').filter(Boolean);
-    let parent = this.openDir('/');
-    if (!parent) return false;
+    const top = openInRoot(this.fd, '/', O_PATH | O_DIRECTORY);
+    if (top < 0) return false;
+    let parent = { fd: top, here: `/proc/self/fd/${top}` };
     try {
       for (const [i, name] of parts.entries()) {
         if (name === '..' || name === '.') return false;
         const path = `/${parts.slice(0, i + 1).join('/')}`;
         let fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
         if (fd < 0) {
+          if (!this.tree && !this.mayWriteIn(fstatSync(parent.fd))) return false;
           const made = posix.join(parent.here, name);
           try {
             mkdirSync(made, { mode: 0o777 });
