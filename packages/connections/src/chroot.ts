@@ -14,6 +14,10 @@
  * test machine, against ~15 ms). perl-base is Essential on Debian; where there is no
  * perl, or perl on an architecture whose syscall numbers it does not know, the shell way
  * runs instead.
+ *
+ * Where root deploys the tree through this hop alone, consfig's own process takes its lock
+ * and reads and writes its files (targetTree; core's agent/target-root.ts), and the chain
+ * starts only for a command.
  */
 import { accessSync, chmodSync, constants, lstatSync, mkdirSync, statSync } from 'node:fs';
 import { FRONT_PERL, InvalidHopError, PERL_ARCH, type Hop, type TargetTree } from '@consfig/core/hop';
