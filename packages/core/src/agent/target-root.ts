@@ -119,19 +119,10 @@ export class TargetRoot {
     } catch {
       return undefined;
     }
-    const self = openInRoot(fd, '/', O_PATH);
-    if (self < 0) {
-      closeSync(fd);
-      return undefined;
-    }
-    closeSync(self);
     const real = readlinkSync(`/proc/self/fd/${fd}`);
     const ids = [{ inside: 0, outside: 0, count: 4294967295 }];
     const hidden = tree.mountedOver.map((m) => posix.join(real, m));
-    const root = new TargetRoot(fd, ids, ids, { ...tree.env }, { hidden, runLock: tree.runLock });
-    if (root.namesFromFiles() && root.agentHasFlock()) return root;
-    closeSync(fd);
-    return undefined;
+    return new TargetRoot(fd, ids, ids, { ...tree.env }, { hidden, runLock: tree.runLock }).usable();
   }
 
   /** The root of `pid` (a container's init), where this process may read it as described above. */
@@ -144,8 +135,9 @@ export class TargetRoot {
       return undefined;
     }
     const root = TargetRoot.read(fd, pid);
-    if (!root) closeSync(fd);
-    return root;
+    if (root) return root.usable();
+    closeSync(fd);
+    return undefined;
   }
 
   private static read(fd: number, pid: number): TargetRoot | undefined {
@@ -164,12 +156,17 @@ export class TargetRoot {
     } catch {
       return undefined;
     }
+    return new TargetRoot(fd, uids, gids, env);
+  }
+
+  /** This, where it reads what the agent would (see the top); else closed, and undefined. */
+  private usable(): TargetRoot | undefined {
     // The kernel must know openat2 (5.6): asked once, with the root itself.
-    const self = openInRoot(fd, '/', O_PATH);
-    if (self < 0) return undefined;
-    closeSync(self);
-    const root = new TargetRoot(fd, uids, gids, env);
-    return root.namesFromFiles() && root.agentHasFlock() ? root : undefined;
+    const self = openInRoot(this.fd, '/', O_PATH);
+    if (self >= 0) closeSync(self);
+    if (self >= 0 && this.namesFromFiles() && this.agentHasFlock()) return this;
+    this.close();
+    return undefined;
   }
 
   /** Whether the container's NSS takes user and group names from files only (or no nsswitch.conf). */
@@ -407,14 +404,14 @@ export class TargetRoot {
     if (fd < 0) return undefined;
     // Root out here may write where the container's root may not (a directory of an id its
     // user namespace does not map): there the agent is to try, and fail in its own words.
-    if (!this.tree && !this.mayWriteIn(fstatSync(fd))) {
+    if (!this.mayWriteIn(fstatSync(fd))) {
       closeSync(fd);
       return undefined;
     }
     return { fd, here: `/proc/self/fd/${fd}` };
   }
 
-  /** Whether the container's root may make and remove names in this directory. */
+  /** Whether the target's root may make and remove names in this directory (a tree's: always). */
   private mayWriteIn(st: Stats): boolean {
     return this.ownedInside(st) || (st.mode & 0o002) !== 0;
   }
@@ -457,7 +454,7 @@ export class TargetRoot {
         const path = `/${parts.slice(0, i + 1).join('/')}`;
         let fd = openInRoot(this.fd, path, O_PATH | O_DIRECTORY);
         if (fd < 0) {
-          if (!this.tree && !this.mayWriteIn(fstatSync(parent.fd))) return false;
+          if (!this.mayWriteIn(fstatSync(parent.fd))) return false;
           const made = posix.join(parent.here, name);
           try {
             mkdirSync(made, { mode: 0o777 });
