@@ -54,6 +54,21 @@ const options = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** Directories and files made through `conn` under `at`, as the write tests compare them. */
+async function makeTree(conn: Connection, at: string): Promise<void> {
+  expect((await conn.run(['mkdir', '-p', '--', `${at}/a/b`])).exitCode).toBe(0);
+  await conn.writeFile(`${at}/a/b/f`, 'new\n', { mode: '0640' });
+  await conn.writeFile(`${at}/a/b/f`, 'replaced\n');
+  await conn.writeFile(`${at}/a/g`, 'g\n');
+}
+
+/** What the agent of `conn` sees of makeTree's tree under `at`: types, modes, owners, contents. */
+async function seenTree(conn: Connection, at: string) {
+  const paths = ['', '/a', '/a/b', '/a/b/f', '/a/g'].map((p) => `${at}${p}`);
+  const found = await conn.probe(paths.map((path) => ({ path, content: true })));
+  return paths.map((p) => ({ ...found.get(p)!, path: p.slice(at.length) }));
+}
+
 let sshd: TestSshd;
 beforeAll(async () => {
   ensureUsers();
@@ -303,24 +318,13 @@ describe('lxc properties', () => {
     const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
     const agent = await openConnection([hop], { inProcess: false });
     const rooted = await openConnection([hop]);
-    const made = async (conn: Connection, at: string) => {
-      expect((await conn.run(['mkdir', '-p', '--', `${at}/a/b`])).exitCode).toBe(0);
-      await conn.writeFile(`${at}/a/b/f`, 'new\n', { mode: '0640' });
-      await conn.writeFile(`${at}/a/b/f`, 'replaced\n');
-      await conn.writeFile(`${at}/a/g`, 'g\n');
-    };
     try {
       await agent.run(['rm', '-rf', '/srv/by-agent', '/srv/by-root']);
-      await made(agent, '/srv/by-agent');
-      await made(rooted, '/srv/by-root');
+      await makeTree(agent, '/srv/by-agent');
+      await makeTree(rooted, '/srv/by-root');
       expect(rooted.pid).toBe(0);
-      const seen = async (at: string) => {
-        const paths = ['', '/a', '/a/b', '/a/b/f', '/a/g'].map((p) => `${at}${p}`);
-        const found = await agent.probe(paths.map((path) => ({ path, content: true })));
-        return paths.map((p) => ({ ...found.get(p)!, path: p.slice(at.length) }));
-      };
-      const byRoot = await seen('/srv/by-root');
-      expect(byRoot).toEqual(await seen('/srv/by-agent'));
+      const byRoot = await seenTree(agent, '/srv/by-root');
+      expect(byRoot).toEqual(await seenTree(agent, '/srv/by-agent'));
       expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
       // out here: the container's root, not this machine's
       const st = statSync(`${LXCPATH}/p1/rootfs/srv/by-root/a/b/f`);
@@ -336,6 +340,35 @@ describe('lxc properties', () => {
     } finally {
       await agent.close();
       await rooted.close();
+    }
+  });
+
+  it("writes into an overlay snapshot's root (a filesystem its user namespace mounts) as its agent does", async () => {
+    // LXC's snapshot of a stopped container: its tree below, a directory of its own above,
+    // mounted by the container's user namespace, where root's own ids have no name.
+    asUser(`lxc-stop -P ${LXCPATH} -n p4 -k; lxc-copy -P ${LXCPATH} -n p4 -N p4s -s -B overlay`);
+    asUser(`lxc-start -P ${LXCPATH} -n p4s`);
+    const hop = lxcHop({ name: 'p4s', owner: TEST_USER, lxcpath: LXCPATH });
+    const agent = await openConnection([hop], { inProcess: false });
+    const rooted = await openConnection([hop]);
+    try {
+      await makeTree(agent, '/srv/by-agent');
+      await makeTree(rooted, '/srv/by-root');
+      expect(rooted.pid).toBe(0);
+      const byRoot = await seenTree(agent, '/srv/by-root');
+      expect(byRoot).toEqual(await seenTree(agent, '/srv/by-agent'));
+      expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
+      // in the snapshot's own directory, the container root's out here; the tree below untouched
+      const st = statSync(`${LXCPATH}/p4s/overlay/delta/srv/by-root/a/b/f`);
+      expect(st.uid).toBe(statSync(`${LXCPATH}/p4/rootfs/etc/motd`).uid);
+      expect(existsSync(`${LXCPATH}/p4/rootfs/srv/by-root`)).toBe(false);
+      const r = await deploy(containerHost('p4s', [file.hasContent('/srv/by-root/a/g', 'deployed\n')]), [hop]);
+      expect([r.status, r.changed, r.failures.map((f) => f.error.message)]).toEqual(['ok', 2, []]);
+      expect(readFileSync(`${LXCPATH}/p4s/overlay/delta/srv/by-root/a/g`, 'utf8')).toBe('deployed\n');
+    } finally {
+      await agent.close();
+      await rooted.close();
+      asUser(`lxc-stop -P ${LXCPATH} -n p4s -k; lxc-destroy -P ${LXCPATH} -n p4s; lxc-start -P ${LXCPATH} -n p4`);
     }
   });
 

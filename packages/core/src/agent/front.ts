@@ -192,7 +192,9 @@ sub front {
     $out .= "\0" . join('', map { "$_\0" } @files) . "\0";
     for (@files) { my $c = $slurp->($_); $out .= $c if defined $c }
     $out };
-  my $held = sub { my ($info) = @_; open(my $w, '>', $lf) or return; print $w "$info\n"; close $w };
+  # Over the old line, then cut to length: a file truncated to nothing is flushed when closed.
+  my $held = sub { my ($info) = @_; open(my $w, '+<', $lf) or return; syswrite($w, "$info\n");
+    truncate($w, length("$info\n")); close $w };
   my $taken = sub { my ($nonce, $ok, $info) = @_;
     if ($ok) { $held->($info); $answer->($nonce, 0) }
     else { $answer->($nonce, 75, $slurp->($lf) // '') } };

@@ -7,7 +7,7 @@
  * agents lock with a directory instead, and so this is not used. Released when closed, or by
  * the kernel when this process dies, as the agent's goes with the agent.
  */
-import { accessSync, closeSync, constants, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, ftruncateSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { libcFunctions } from '../native/koffi.js';
 import { findExecutable } from './spawn-chain.js';
 
@@ -32,11 +32,9 @@ export interface LockFiles {
   readonly uid: number;
   /** Whether `dir` is a directory the agent may write in. */
   writableDir(dir: string): boolean;
-  /** The lock file opened for appending, made 0600 (and the agent's) where it was not there. */
+  /** The lock file opened for writing (never truncated by that), made 0600 (and the agent's) where it was not there. */
   open(path: string): number;
   read(path: string): string;
-  /** Replace the file's content (the holder's line). */
-  write(path: string, text: string): void;
 }
 
 /** This machine's files, as this process's user. */
@@ -52,10 +50,20 @@ const hostFiles = (env: NodeJS.ProcessEnv): LockFiles => ({
       return false;
     }
   },
-  open: (path) => openSync(path, 'a', 0o600),
+  open: (path) => openSync(path, constants.O_WRONLY | constants.O_CREAT, 0o600),
   read: (path) => readFileSync(path, 'utf8'),
-  write: (path, text) => writeFileSync(path, text),
 });
+
+/**
+ * The holder's line, over the old one: written at the start, then cut to its length. Not
+ * truncated first: ext4 flushes a file truncated to nothing when it is closed (~0.1 ms
+ * here, each deployment).
+ */
+function writeHolder(fd: number, holder: string): void {
+  const line = Buffer.from(`${holder}\n`, 'utf8');
+  writeSync(fd, line, 0, line.length, 0);
+  ftruncateSync(fd, line.length);
+}
 
 export class LocalLock {
   private fd: number | undefined;
@@ -83,7 +91,7 @@ export class LocalLock {
 
   private attempt(holder: string, path: string): LockAnswer {
     if (bound()!(this.fd!, LOCK_EX | LOCK_NB) === 0) {
-      this.files.write(path, `${holder}\n`);
+      writeHolder(this.fd!, holder);
       return { taken: true };
     }
     let text = '';

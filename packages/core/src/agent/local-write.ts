@@ -66,7 +66,14 @@ function systemWords(error: unknown): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-export type LocalWriteOutcome = { done: true } | { done: false; error: string } | { done: false; unsupported: true };
+/**
+ * `unsupported`: nothing was changed, the agent is to write; `overflow` where that is
+ * because this process's ids have no name on the filesystem (see native/fs-ids.ts).
+ */
+export type LocalWriteOutcome =
+  | { done: true }
+  | { done: false; error: string }
+  | { done: false; unsupported: true; overflow?: true };
 
 /** The old file, if it is a regular file (never a link's target): its mode and ids. */
 function oldFile(path: string): { mode: number; uid: number; gid: number } | undefined {
@@ -94,9 +101,8 @@ export function writeLocally(w: LocalWrite): LocalWriteOutcome {
     const code = (error as NodeJS.ErrnoException).code;
     // A filesystem without O_TMPFILE, or a kernel before 3.11 (which takes it for O_DIRECTORY)
     // (EOVERFLOW: a filesystem a user namespace mounted, where this process's ids have no name)
-    if (code === 'EOPNOTSUPP' || code === 'EISDIR' || code === 'EINVAL' || code === 'EOVERFLOW') {
-      return { done: false, unsupported: true };
-    }
+    if (code === 'EOVERFLOW') return { done: false, unsupported: true, overflow: true };
+    if (code === 'EOPNOTSUPP' || code === 'EISDIR' || code === 'EINVAL') return { done: false, unsupported: true };
     return { done: false, error: systemWords(error) };
   }
   let linked = false;

@@ -16,6 +16,7 @@
  */
 import {
   closeSync,
+  constants,
   fchownSync,
   fstatSync,
   lchownSync,
@@ -23,23 +24,21 @@ import {
   openSync,
   readFileSync,
   readlinkSync,
+  readSync,
   rmdirSync,
-  writeFileSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { posix } from 'node:path';
 import type { FileInfo, TargetTree } from '../connection.js';
 import { ConsfigError } from '../errors.js';
+import { withFsIds } from '../native/fs-ids.js';
 import {
-  O_APPEND,
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
   O_NOFOLLOW,
   O_PATH,
   O_RDONLY,
-  O_TRUNC,
   O_WRONLY,
   openat2Available,
   openInRoot,
@@ -52,6 +51,7 @@ import { writeLocally, type LocalWrite, type LocalWriteOutcome } from './local-w
 import { inside, outsideOf, parseIdMap, type IdRange } from './id-map.js';
 
 const EEXIST = 17;
+const EOVERFLOW = 75;
 /** The PATH the entering helper gives the agent where the init sets none. */
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** What an id with no mapping shows as inside (the kernel's overflow id). */
@@ -59,9 +59,16 @@ const OVERFLOW_ID = 65534;
 /** Paths whose meaning depends on who reads them (their own /proc/self): the agent's. */
 const PER_PROCESS = /^\/(proc|sys|dev)(\/|$)/;
 
+/** The last files' names: containers made from one image share them (50 of them: 100 parses). */
+const namesOfText = new Map<string, Map<number, string>>();
+
 /** Id to name from a passwd or group file: the first line with the id wins, as files' NSS does. */
 function namesFrom(text: string): Map<number, string> {
+  const known = namesOfText.get(text);
+  if (known) return known;
   const names = new Map<number, string>();
+  if (namesOfText.size >= 8) namesOfText.delete(namesOfText.keys().next().value!);
+  namesOfText.set(text, names);
   for (const line of text.split('\n')) {
     const f = line.split(':');
     if (f.length < 3 || line.startsWith('#')) continue;
@@ -72,10 +79,11 @@ function namesFrom(text: string): Map<number, string> {
 }
 
 /**
- * The content of the regular file open (O_PATH) as `fd`: opened again for reading through
- * its descriptor, that very file without a second walk of its path.
+ * The content of the regular file open (O_PATH) as `fd`, `size` bytes when it was stat'ed:
+ * opened again for reading through its descriptor, that very file without a second walk of
+ * its path; read at once where it has not grown since.
  */
-function readOpened(fd: number): Buffer | undefined {
+function readOpened(fd: number, size: number): Buffer | undefined {
   let readable: number;
   try {
     readable = openSync(`/proc/self/fd/${fd}`, O_RDONLY);
@@ -83,7 +91,9 @@ function readOpened(fd: number): Buffer | undefined {
     return undefined;
   }
   try {
-    return readFileSync(readable);
+    const data = Buffer.allocUnsafe(size + 1);
+    const got = readSync(readable, data, 0, size + 1, 0);
+    return got <= size ? data.subarray(0, got) : readFileSync(readable);
   } finally {
     closeSync(readable);
   }
@@ -297,7 +307,7 @@ export class TargetRoot {
       if (type === 'symlink') info.target = readLinkFd(fd);
       // Readable by the container's root: its own files, or anyone's others may read.
       if (content && type === 'file' && (this.ownedInside(st) || (st.mode & 0o004) !== 0)) {
-        const data = readOpened(fd);
+        const data = readOpened(fd, st.size);
         if (data) {
           info.content = data;
           info.size = data.length;
@@ -314,8 +324,7 @@ export class TargetRoot {
     const files = this.tree ? this.treeLockFiles(this.tree.runLock) : this.containerLockFiles();
     if (this.lockTaken === undefined) {
       const lock = LocalLock.on(files);
-      // Root out here cannot make a file on a filesystem the container mounted in its own
-      // user namespace (a /run of its own, under systemd: EOVERFLOW); its agent can.
+      // Where the lock file cannot be opened from out here, the container's agent opens it.
       this.lockTaken = lock && lock.prepare() === undefined ? lock : null;
     }
     return this.lockTaken ?? undefined;
@@ -331,26 +340,22 @@ export class TargetRoot {
         return st !== undefined && this.mayWriteIn(st);
       },
       open: (path) => {
-        const made = openInRoot(this.fd, path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL, 0o600);
+        const create = () => openInRoot(this.fd, path, O_WRONLY | O_CREAT | O_EXCL, 0o600);
+        let made = create();
         if (made >= 0) {
           // Made by root out here: given to the container's root, as the agent would have made it.
           fchownSync(made, outsideOf(this.uids, 0) ?? 0, outsideOf(this.gids, 0) ?? 0);
           return made;
         }
-        const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY | O_APPEND) : made;
+        // A filesystem the container's user namespace mounted (an overlay snapshot's): made as its root.
+        const writer = this.writer;
+        if (made === -EOVERFLOW && writer) made = withFsIds(writer, create)?.value ?? made;
+        if (made >= 0) return made;
+        const fd = made === -EEXIST ? openInRoot(this.fd, path, O_WRONLY) : made;
         if (fd < 0) throw new Error(`cannot open ${path} in the container (errno ${-fd})`);
         return fd;
       },
       read: (path) => this.readText(path) ?? '',
-      write: (path, text) => {
-        const fd = openInRoot(this.fd, path, O_WRONLY | O_TRUNC);
-        if (fd < 0) return;
-        try {
-          writeSync(fd, text);
-        } finally {
-          closeSync(fd);
-        }
-      },
     };
   }
 
@@ -364,9 +369,8 @@ export class TargetRoot {
       env: this.env,
       uid: 0,
       writableDir: (dir) => dir === '/run/lock',
-      open: (path) => openSync(here(path), 'a', 0o600),
+      open: (path) => openSync(here(path), constants.O_WRONLY | constants.O_CREAT, 0o600),
       read: (path) => readFileSync(here(path), 'utf8'),
-      write: (path, text) => writeFileSync(here(path), text),
     };
   }
 
@@ -422,15 +426,21 @@ export class TargetRoot {
     // (a file the chain mounts over, resolv.conf, is the chain's to write: there it is another)
     const ours = writer !== undefined && this.answers([w.path]) && !this.hidden(w.path);
     const dir = ours ? this.openDir(posix.dirname(w.path)) : undefined;
-    if (!dir) return { done: false, unsupported: true };
+    if (!dir || !writer) return { done: false, unsupported: true };
     try {
-      return writeLocally({
+      const inside: LocalWrite = {
         ...w,
         path: posix.join(dir.here, posix.basename(w.path)),
         tmp: posix.join(dir.here, posix.basename(w.tmp)),
         // A container's: made by root out here, given to the container's root before it is linked in.
         owner: this.tree ? undefined : writer,
-      });
+      };
+      const made = writeLocally(inside);
+      if (this.tree || !('overflow' in made)) return made;
+      // A filesystem the container's user namespace mounted (an overlay snapshot): made as
+      // its root; anything refused so is its agent's to try.
+      const again = withFsIds(writer, () => writeLocally({ ...inside, owner: undefined }))?.value;
+      return again?.done ? again : { done: false, unsupported: true };
     } finally {
       closeSync(dir.fd);
     }
@@ -458,8 +468,10 @@ export class TargetRoot {
           const made = posix.join(parent.here, name);
           try {
             mkdirSync(made, { mode: 0o777 });
-          } catch {
-            return false;
+          } catch (error) {
+            // (EOVERFLOW: a filesystem the container's user namespace mounted; made as its root)
+            const overflow = !this.tree && (error as NodeJS.ErrnoException).code === 'EOVERFLOW';
+            if (!overflow || !this.mkdirAs(writer, made)) return false;
           }
           if (!this.tree) {
             // A container's root's, as its agent would have made it (lchown: never through a
@@ -484,6 +496,15 @@ export class TargetRoot {
       return true;
     } finally {
       closeSync(parent.fd);
+    }
+  }
+
+  /** mkdir as `ids` (native/fs-ids.ts): whether it was made. */
+  private mkdirAs(ids: { uid: number; gid: number }, path: string): boolean {
+    try {
+      return withFsIds(ids, () => mkdirSync(path, { mode: 0o777 })) !== undefined;
+    } catch {
+      return false;
     }
   }
 

@@ -504,10 +504,11 @@ describe('lock', () => {
         expect(Date.now() - started).toBeGreaterThanOrEqual(900);
         // The holder's commands do not keep it: a daemon started meanwhile would otherwise.
         expect((await first.run(['sh', '-c', 'ls /proc/self/fd'])).stdout.toString().split('\n')).not.toContain('7');
-        // Killed, not closed: the lock goes with the connection.
+        // Killed, not closed: the lock goes with the connection. Its holder's line, longer
+        // than the new one, is replaced whole.
         await first.abort();
-        await second.lock({ holder: 'consfig pid 2 (second)', waitMs: 5000 });
-        expect(readFileSync(`${process.env.CONSFIG_LOCK_DIR}/consfig.lock`, 'utf8')).toBe('consfig pid 2 (second)\n');
+        await second.lock({ holder: 'pid 2', waitMs: 5000 });
+        expect(readFileSync(`${process.env.CONSFIG_LOCK_DIR}/consfig.lock`, 'utf8')).toBe('pid 2\n');
       } finally {
         await first.close();
         await second.close();

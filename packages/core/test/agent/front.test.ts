@@ -280,6 +280,8 @@ describe('the agent front', () => {
     const first = await openConnection([perlHop()]);
     const second = await openConnection([perlHop()], { front: false });
     try {
+      // An earlier holder's longer line: replaced whole.
+      writeFileSync(join(process.env.CONSFIG_LOCK_DIR!, 'consfig.lock'), 'an earlier and longer holder\n');
       await first.lock({ holder: 'the front', waitMs: 0 });
       await first.probe([{ path: join(dir, 'plain'), content: true }]);
       expect(comm(first.pid)).toBe('perl');
