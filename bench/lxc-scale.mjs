@@ -16,38 +16,51 @@ const OWNER = process.env.BENCH_LXC_OWNER ?? 'consfig-tuser';
 const LXCPATH = `/var/lib/consfig-bench/lxc50-${OWNER}`;
 const COUNT = Number(process.env.BENCH_LXC_COUNT ?? 50);
 const NAMES = Array.from({ length: COUNT }, (_, i) => `s${i + 1}`);
+const BASE = 'lxc50base';
+const CLONES = process.env.BENCH_LXC_CLONES === 'copy' ? 'copy' : 'overlay';
 
 const sh = (script) => execFileSync('sh', ['-c', script], { encoding: 'utf8' });
 const asOwner = (script) => execFileSync('su', [OWNER, '-s', '/bin/sh', '-c', script], { encoding: 'utf8' });
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** The first container by consfig's own path (rootfs cache, id shift); the others copied from it. */
+/**
+ * A base container by consfig's own path (rootfs cache, id shift), never started; the 50
+ * are LXC's overlay snapshots of it (`lxc-copy -s -B overlay`, as the owner), as one would
+ * make many alike containers. `BENCH_LXC_CLONES=copy` copies the whole tree into each
+ * instead: the teardown then removes 50 trees, which a disk mounted with `discard` makes
+ * slow (see the teardown row).
+ */
 export async function createContainers() {
   sh(`id ${OWNER} >/dev/null 2>&1 || useradd -m -s /bin/sh ${OWNER}`);
-  const first = defineHost(`${NAMES[0]}.bench`, [os.debianStable('bookworm', 'amd64')]);
+  const base = defineHost(`${BASE}.bench`, [os.debianStable('bookworm', 'amd64')]);
   const options = {
     owner: OWNER,
     lxcpath: LXCPATH,
     start: false,
     additionalLines: ['lxc.init.cmd = /usr/bin/sleep infinity', 'lxc.net.0.type = empty'],
   };
-  const r = await deploy(defineHost('bench-lxc50-host', [lxc.userContainerFor(options, first)]), 'local');
+  const r = await deploy(defineHost('bench-lxc50-host', [lxc.userContainerFor(options, base)]), 'local');
   if (r.failures.length > 0) throw r.failures[0].error;
-  const template = readFileSync(join(LXCPATH, NAMES[0], 'config'), 'utf8');
-  const copies = NAMES.slice(1).map((n) => {
-    const dir = join(LXCPATH, n);
-    if (!existsSync(join(dir, 'rootfs'))) {
-      mkdirSync(dir, { recursive: true });
+  const missing = NAMES.filter((n) => !existsSync(join(LXCPATH, n, 'config')));
+  // Four at a time: the disk, not the CPU, is the limit of the copies.
+  if (missing.length > 0 && CLONES === 'overlay') {
+    asOwner(
+      `printf '%s\\n' ${missing.join(' ')} | xargs -P 4 -I{} lxc-copy -P ${LXCPATH} -n ${BASE} -N {} -s -B overlay`,
+    );
+  } else if (missing.length > 0) {
+    const template = readFileSync(join(LXCPATH, BASE, 'config'), 'utf8');
+    for (const n of missing) {
+      mkdirSync(join(LXCPATH, n), { recursive: true });
       writeFileSync(
-        join(dir, 'config'),
-        template.replaceAll(`/${NAMES[0]}/`, `/${n}/`).replace(/^lxc\.uts\.name = .*$/m, `lxc.uts.name = ${n}`),
+        join(LXCPATH, n, 'config'),
+        template.replaceAll(`/${BASE}/`, `/${n}/`).replace(/^lxc\.uts\.name = .*$/m, `lxc.uts.name = ${n}`),
       );
-      return `cp -a ${LXCPATH}/${NAMES[0]}/rootfs ${dir}/rootfs && chown ${OWNER}: ${dir} ${dir}/config`;
     }
-    return 'true';
-  });
-  // Four copies at a time: the disk, not the CPU, is the limit.
-  sh(`printf '%s\\n' ${copies.map((c) => `'${c}'`).join(' ')} | xargs -P 4 -I{} sh -c {}`);
+    sh(
+      `printf '%s\\n' ${missing.join(' ')} | xargs -P 4 -I{} sh -c ` +
+        `'cp -a ${LXCPATH}/${BASE}/rootfs ${LXCPATH}/{}/rootfs && chown ${OWNER}: ${LXCPATH}/{} ${LXCPATH}/{}/config'`,
+    );
+  }
   asOwner(`for n in ${NAMES.join(' ')}; do lxc-start -P ${LXCPATH} -n $n || exit 1; done`);
 }
 
@@ -154,8 +167,9 @@ export async function benchLxcScale(runs) {
     for (let r = 0; r < runs; r++) again.push(await consfigDeploy(config(Math.max(1, Math.min(runs, 3))), false));
     const row = (label, ms, target) => rows.push({ bench: label, value: ms, target });
     const pick = (list, key) => median(list.map((m) => m[key]));
+    const made = CLONES === 'overlay' ? 'overlay snapshots' : 'whole copies';
     row(
-      `${COUNT} containers created (1 built, ${COUNT - 1} copied) and started`,
+      `${COUNT} containers created (a base built, ${made} of it) and started`,
       `${(created / 1000).toFixed(1)} s`,
       '',
     );
@@ -167,14 +181,17 @@ export async function benchLxcScale(runs) {
     row('… most open files of consfig', `${Math.max(...again.map((m) => m.fds))}`, '');
   } finally {
     const down = teardown();
-    // Online discard trims every freed extent on the disk at each journal commit: on this
-    // machine's virtual disk that made removing trees ~11x slower (8 minbase trees: 5.9 s
-    // against 0.53 s remounted without it), which no program removing files can avoid.
-    const discard = /(^|,)discard(,|$)/.test(sh(`findmnt -no OPTIONS -T ${dirname(LXCPATH)}`).trim());
+    // Online discard trims what each removed file freed, one request a file (a minbase tree:
+    // ~8,000), at each journal commit: on this machine's virtual disk that made removing
+    // trees ~11x slower (8 trees: 5.9 s against 0.53 s remounted without it).
+    const discard =
+      CLONES === 'copy' && /(^|,)discard(,|$)/.test(sh(`findmnt -no OPTIONS -T ${dirname(LXCPATH)}`).trim());
+    const removed = CLONES === 'overlay' ? 'the snapshots and the base' : 'trees';
     rows.push({
       bench: `teardown of ${COUNT} in parallel`,
       value:
-        `${(down.ms / 1000).toFixed(1)} s (stopping ${(down.stopMs / 1000).toFixed(1)} s, the rest removing trees)` +
+        `${(down.ms / 1000).toFixed(1)} s ` +
+        `(stopping ${(down.stopMs / 1000).toFixed(1)} s, the rest removing ${removed})` +
         (down.left.length ? `, LEFT: ${down.left.join(', ')}` : ', nothing left') +
         (down.veths !== veths0 ? `, veths ${veths0} → ${down.veths}` : '') +
         (discard ? '; the filesystem is mounted with discard (see docs/benchmarks.md)' : ''),
