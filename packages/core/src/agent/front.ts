@@ -30,6 +30,7 @@
  * tree's is loaded into perl.
  */
 import { PERL_ARCH } from './perl-arch.js';
+import { SHELL_OWN } from './requests.js';
 
 export const FRONT_PERL = String.raw`# dup3(2) and exit_group(2) by number, where the front knows them.
 sub front_calls {
@@ -253,7 +254,8 @@ sub front {
       if (defined $lf) { $taken->($nonce, $ok, $info) } else { $answer->($nonce, 75) }
     } elsif ($what eq '__c_run') {
       # As the shell runs it: ( umask; cd; export K=V...; exec ARGV ) 7>&- </dev/null, or
-      # with a cleared environment, exec env -i K=V... ARGV; dash's words where it fails.
+      # with a cleared environment, exec env -i K=V... ARGV, or (requests.ts) as its simple
+      # command K=V... ARGV; dash's words where it fails.
       my ($umask, $cwd, $clear, $n, @argv) = @args;
       my @env = splice(@argv, 0, $n);
       front_later();
@@ -273,7 +275,10 @@ sub front {
         else { for (@env) { my ($k, $v) = split(/=/, $_, 2); $ENV{$k} = $v } }
         exec { $argv[0] } @argv;
         my ($errno, $why) = ($! + 0, "$!");
-        $put->(\*STDERR, "sh: 1: exec: $argv[0]: " . ($errno == 2 ? 'not found' : $why) . "\n");
+        my %own = map { $_ => 1 } qw(${[...SHELL_OWN].join(' ')});
+        my $simple = $cwd eq '' && !$clear && !grep({ /^PATH=/ } @env) && $argv[0] ne '' && $argv[0] !~ /=|^__c_/
+          && !$own{$argv[0]};
+        $put->(\*STDERR, 'sh: 1: ' . ($simple ? 'eval: ' : 'exec: ') . "$argv[0]: " . ($errno == 2 ? 'not found' : $why) . "\n");
         syscall($exit, $errno == 2 ? 127 : 126);
       }
       waitpid($pid, 0);

@@ -57,6 +57,40 @@ export function mkdirTarget(argv: readonly string[]): string | undefined {
   return words[2]!.startsWith('/') ? words[2] : undefined;
 }
 
+/**
+ * Names a POSIX shell (dash, bash, busybox ash) may run itself rather than as a program:
+ * builtins and special builtins. A command of such a name is exec'd from a subshell, where
+ * it is looked up as a program.
+ */
+export const SHELL_OWN: ReadonlySet<string> = new Set(
+  (
+    '. : [ [[ alias bg bind break builtin caller cd chdir command compgen complete compopt continue ' +
+    'declare dirs disown echo enable eval exec exit export false fc fg getopts hash help history ' +
+    'jobs kill let local logout mapfile popd printf pushd pwd read readarray readonly return set shift ' +
+    'shopt source suspend test times trap true type typeset ulimit umask unalias unset wait'
+  ).split(' '),
+);
+
+/**
+ * Whether the command may run as the agent's simple command: forked more cheaply than a
+ * subshell that execs it (here ~2 against ~3.5 ms a command). Not where the subshell is
+ * needed: a working directory, a cleared environment, a PATH of its own (whose use in the
+ * lookup shells differ on), a name the shell would run itself or take for an assignment.
+ */
+function simpleCommand(spec: RunSpec, env: [string, string][]): boolean {
+  // (front.ts decides so too, for dash's words where the command cannot be run)
+  const name = spec.argv[0]!;
+  return (
+    spec.cwd === undefined &&
+    !spec.clearEnv &&
+    !env.some(([k]) => k === 'PATH') &&
+    name !== '' &&
+    !name.includes('=') &&
+    !name.startsWith('__c_') &&
+    !SHELL_OWN.has(name)
+  );
+}
+
 /** An absolute directory with no empty, `.` or `..` component, nor a trailing slash. */
 const CLEAN_DIR = /^(?:\/|(?:\/(?!\.\.?(?:\/|$))[^/]+)+)$/;
 const UMASK = /^[0-7]{3,4}$/;
@@ -92,7 +126,17 @@ export function runRequest(nonce: string, spec: RunSpec): Request {
   const end = Buffer.concat([Buffer.from('; __c_end '), quoteWord(nonce)]);
   const describe = spec.argv.join(' ');
   if (spec.input === undefined) {
-    const request: Request = { nonce, line: line(body, ' </dev/null', end), describe };
+    // The umask set around a simple command, and the agent's own (077) put back after it.
+    const shellLine = simpleCommand(spec, env)
+      ? line(
+          `umask ${spec.umask ?? '022'}; `,
+          ...env.map(([k, v]) => Buffer.concat([Buffer.from(`${k}=`), quoteWord(v), Buffer.from(' ')])),
+          quoteWords(spec.argv),
+          ' 5>&- 6<&- 7>&- </dev/null; __c_rs=$?; umask 077; __c_ret "$__c_rs"',
+          end,
+        )
+      : line(body, ' </dev/null', end);
+    const request: Request = { nonce, line: shellLine, describe };
     // The front runs it too where the shell's `cd` would make PWD exactly the directory.
     if (spec.cwd === undefined || CLEAN_DIR.test(spec.cwd)) {
       request.frontLine = line(

@@ -355,6 +355,13 @@ describe('the agent front', () => {
       [['true'], { cwd: join(dir, 'missing') }],
       [['sh', '-c', 'echo "$PWD"'], { cwd: join(dir, 'dirlink') }],
       [['sh', '-c', 'head -c 3000000 /dev/zero & head -c 2000000 /dev/zero >&2; wait'], {}],
+      // The shell's simple command and its subshell's exec alike: umask and environment for
+      // the command only; a name the shell has a builtin of is still the program; a PATH of
+      // the command's own is the subshell's.
+      [['sh', '-c', 'umask; echo "$A"; ls /proc/$$/fd | grep -x "[567]"'], { umask: '027', env: { A: "x'y" } }],
+      [['sh', '-c', 'umask'], {}],
+      [['echo', 'a\\tb'], {}],
+      [['no-such-command-anywhere'], { env: { PATH: '/nonexistent' } }],
     ];
     // One connection a command: the front runs the first two a connection asks for.
     const answers = async (front: boolean) => {
@@ -375,9 +382,16 @@ describe('the agent front', () => {
     const shell = await answers(false);
     const front = await answers(true);
     expect(front).toEqual(shell);
-    expect(front[6]).toMatchObject({ exitCode: 127, stderr: 'sh: 1: exec: no-such-command-anywhere: not found\n' });
+    expect(front[6]).toMatchObject({ exitCode: 127, stderr: 'sh: 1: eval: no-such-command-anywhere: not found\n' });
     expect(front[5]).toMatchObject({ exitCode: 143 });
     expect(front[10]).toMatchObject({ exitCode: 1, stderr: `sh: 1: cd: can't cd to ${join(dir, 'missing')}\n` });
+    expect(front.slice(13).map((a) => (a as { stdout: string }).stdout)).toEqual([
+      "0027\nx'y\n",
+      '0022\n',
+      'a\\tb\n',
+      '',
+    ]);
+    expect(front[16]).toMatchObject({ exitCode: 127, stderr: 'sh: 1: exec: no-such-command-anywhere: not found\n' });
   }, 60_000);
 
   it('makes mkdir -p DIR itself as GNU mkdir does, and leaves to mkdir what it cannot', async () => {
@@ -426,7 +440,7 @@ describe('the agent front', () => {
       expect((await conn.run(['mkdir', '-p', '--', join(base, 'new/dir')])).exitCode).toBe(0);
       expect(statSync(join(base, 'new/dir')).mode & 0o7777).toBe(0o755);
       const r = await conn.run(['mkdir', '-p', '--', join(base, 'file/dir')]);
-      expect([r.exitCode, r.stderr.toString()]).toEqual([127, 'sh: 1: exec: mkdir: not found\n']);
+      expect([r.exitCode, r.stderr.toString()]).toEqual([127, 'sh: 1: eval: mkdir: not found\n']);
     } finally {
       await conn.close();
     }
