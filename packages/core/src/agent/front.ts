@@ -278,7 +278,8 @@ sub front {
         my %own = map { $_ => 1 } qw(${[...SHELL_OWN].join(' ')});
         my $simple = $cwd eq '' && !$clear && !grep({ /^PATH=/ } @env) && $argv[0] ne '' && $argv[0] !~ /=|^__c_/
           && !$own{$argv[0]};
-        $put->(\*STDERR, 'sh: 1: ' . ($simple ? 'eval: ' : 'exec: ') . "$argv[0]: " . ($errno == 2 ? 'not found' : $why) . "\n");
+        my $words = $errno == 2 ? 'not found' : $why;
+        $put->(\*STDERR, 'sh: 1: ' . ($simple ? 'eval: ' : 'exec: ') . "$argv[0]: $words\n");
         syscall($exit, $errno == 2 ? 127 : 126);
       }
       waitpid($pid, 0);
