@@ -25,7 +25,7 @@ import { defaultSpawnMethod, findExecutable, StreamedChain, type ChainProcess } 
  * (the copies run on).
  */
 export const FORKER_PERL = String.raw`FORKER: {
-  my ($fk_buf, %fk_kids, %fk_early) = ('');
+  my ($fk_buf, %fk_kids, %fk_early, $fk_warm) = ('');
   my $fk_report = sub { syswrite(STDOUT, $_[0]) };
   # Reaped in the handler, so an exit is reported while the loop waits for a request;
   # a child gone before its id was noted is reported when it is.
@@ -57,6 +57,9 @@ export const FORKER_PERL = String.raw`FORKER: {
       $fk_report->("$id pid $pid\n");
       $fk_kids{$pid} = $id;
       if (defined(my $how = delete $fk_early{$pid})) { delete $fk_kids{$pid}; $fk_report->("$id $how\n") }
+      # While the first copy enters: the front's later half (commands, writes) compiled
+      # here, once, for the copies forked after it (each compiled it on its first command).
+      eval { front_later() } if !$fk_warm++ && defined &front_later;
       next;
     }
     $SIG{CHLD} = 'DEFAULT';

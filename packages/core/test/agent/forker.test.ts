@@ -45,6 +45,16 @@ print join(' ', getppid(), $$, getpgrp());`;
     }
   });
 
+  it("compiles the front's later half once, in the forker, after its first copy: the copies after it find it", async () => {
+    // front_later as the front's: compiles front_finish where it is not there yet.
+    const text = `# later
+sub front_later { defined &front_finish or eval('sub front_finish { 1 } 1') or die }
+print defined &front_finish ? 'had it' : 'compiles it';`;
+    const first = await collect(fork(text));
+    const later = await Promise.all(Array.from({ length: 3 }, () => collect(fork(text))));
+    expect([first.stdout, ...later.map((r) => r.stdout)]).toEqual(['compiles it', 'had it', 'had it', 'had it']);
+  });
+
   it('reports the signal that ended a chain, and the chain is reaped', async () => {
     const child = fork(`# signal
 sleep 30;`);
