@@ -45,7 +45,7 @@ print join(' ', getppid(), $$, getpgrp());`;
     }
   });
 
-  it("compiles the front's later half once, in the forker, after its first copy: the copies after it find it", async () => {
+  it("compiles the front's later half in the forker after its first copy: the copies after it find it", async () => {
     // front_later as the front's: compiles front_finish where it is not there yet.
     const text = `# later
 sub front_later { defined &front_finish or eval('sub front_finish { 1 } 1') or die }
