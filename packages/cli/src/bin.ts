@@ -7,7 +7,7 @@ import { VERSION } from './version.js';
 
 // V8 recompiles a function with TurboFan once it has run a while, on other threads; a run
 // of consfig is short and most of that compiling never paid back (2000 local files, no
-// change: 490 → 296 ms of CPU; 50 containers: 395 → 342 ms). Eight times Node's budget
+// change: ~490 → ~290 ms of CPU; 50 containers: ~400 → ~350 ms). Eight times Node's budget
 // still optimises what runs long (a 20,000-line diff: 2.2 s either way, 6.9 s without).
 if (!process.execArgv.some((a) => a.startsWith('--interrupt-budget'))) setFlagsFromString('--interrupt-budget=540672');
 

@@ -85,6 +85,9 @@ describe('run', () => {
       cwd: dir,
     });
     expect(result.stdout.toString()).toBe(`${env.CONSFIG_A}|x\ny|${dir}`);
+    // (without a directory, a simple command of the shell's: the same words)
+    const plain = await conn.run(['sh', '-c', 'printf "%s|%s" "$CONSFIG_A" "$CONSFIG_B"'], { env });
+    expect(plain.stdout.toString()).toBe(`${env.CONSFIG_A}|x\ny`);
     const clean = await conn.run(['env'], { clearEnv: true, env: { ONLY: '1' } });
     expect(clean.stdout.toString()).toBe('ONLY=1\n');
     const missing = await conn.run(['consfig-no-such-command']);
