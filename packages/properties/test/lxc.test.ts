@@ -346,12 +346,22 @@ describe('lxc properties', () => {
   it("writes into an overlay snapshot's root (a filesystem its user namespace mounts) as its agent does", async () => {
     // LXC's snapshot of a stopped container: its tree below, a directory of its own above,
     // mounted by the container's user namespace, where root's own ids have no name.
-    asUser(`lxc-stop -P ${LXCPATH} -n p4 -k; lxc-copy -P ${LXCPATH} -n p4 -N p4s -s -B overlay`);
+    asUser(`lxc-stop -P ${LXCPATH} -n p4 -k`);
+    // (no lock file below: the snapshot's is made, from out here too)
+    sh(`rm -f ${LXCPATH}/p4/rootfs/run/lock/consfig.lock`);
+    asUser(`lxc-copy -P ${LXCPATH} -n p4 -N p4s -s -B overlay`);
     asUser(`lxc-start -P ${LXCPATH} -n p4s`);
     const hop = lxcHop({ name: 'p4s', owner: TEST_USER, lxcpath: LXCPATH });
     const agent = await openConnection([hop], { inProcess: false });
     const rooted = await openConnection([hop]);
     try {
+      const locker = await openConnection([hop]);
+      await locker.lock({ holder: 'the snapshot test', waitMs: 0 });
+      expect(locker.pid).toBe(0);
+      expect(statSync(`${LXCPATH}/p4s/overlay/delta/run/lock/consfig.lock`).uid).toBe(
+        statSync(`${LXCPATH}/p4/rootfs/etc/motd`).uid,
+      );
+      await locker.close();
       await makeTree(agent, '/srv/by-agent');
       await makeTree(rooted, '/srv/by-root');
       expect(rooted.pid).toBe(0);
