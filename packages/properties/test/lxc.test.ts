@@ -54,19 +54,29 @@ const options = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-/** Directories and files made through `conn` under `at`, as the write tests compare them. */
-async function makeTree(conn: Connection, at: string): Promise<void> {
-  expect((await conn.run(['mkdir', '-p', '--', `${at}/a/b`])).exitCode).toBe(0);
-  await conn.writeFile(`${at}/a/b/f`, 'new\n', { mode: '0640' });
-  await conn.writeFile(`${at}/a/b/f`, 'replaced\n');
-  await conn.writeFile(`${at}/a/g`, 'g\n');
-}
-
-/** What the agent of `conn` sees of makeTree's tree under `at`: types, modes, owners, contents. */
-async function seenTree(conn: Connection, at: string) {
-  const paths = ['', '/a', '/a/b', '/a/b/f', '/a/g'].map((p) => `${at}${p}`);
-  const found = await conn.probe(paths.map((path) => ({ path, content: true })));
-  return paths.map((p) => ({ ...found.get(p)!, path: p.slice(at.length) }));
+/**
+ * The same directories and files made through the container's agent (/srv/by-agent) and
+ * through its root out here (/srv/by-root, no process): the agent sees them alike.
+ */
+async function madeBothWays(agent: Connection, rooted: Connection): Promise<void> {
+  for (const [conn, at] of [
+    [agent, '/srv/by-agent'],
+    [rooted, '/srv/by-root'],
+  ] as const) {
+    expect((await conn.run(['mkdir', '-p', '--', `${at}/a/b`])).exitCode).toBe(0);
+    await conn.writeFile(`${at}/a/b/f`, 'new\n', { mode: '0640' });
+    await conn.writeFile(`${at}/a/b/f`, 'replaced\n');
+    await conn.writeFile(`${at}/a/g`, 'g\n');
+  }
+  expect(rooted.pid).toBe(0);
+  const seen = async (at: string) => {
+    const paths = ['', '/a', '/a/b', '/a/b/f', '/a/g'].map((p) => `${at}${p}`);
+    const found = await agent.probe(paths.map((path) => ({ path, content: true })));
+    return paths.map((p) => ({ ...found.get(p)!, path: p.slice(at.length) }));
+  };
+  const byRoot = await seen('/srv/by-root');
+  expect(byRoot).toEqual(await seen('/srv/by-agent'));
+  expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
 }
 
 let sshd: TestSshd;
@@ -320,12 +330,7 @@ describe('lxc properties', () => {
     const rooted = await openConnection([hop]);
     try {
       await agent.run(['rm', '-rf', '/srv/by-agent', '/srv/by-root']);
-      await makeTree(agent, '/srv/by-agent');
-      await makeTree(rooted, '/srv/by-root');
-      expect(rooted.pid).toBe(0);
-      const byRoot = await seenTree(agent, '/srv/by-root');
-      expect(byRoot).toEqual(await seenTree(agent, '/srv/by-agent'));
-      expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
+      await madeBothWays(agent, rooted);
       // out here: the container's root, not this machine's
       const st = statSync(`${LXCPATH}/p1/rootfs/srv/by-root/a/b/f`);
       expect(st.uid).toBe(statSync(`${LXCPATH}/p1/rootfs/etc/motd`).uid);
@@ -362,12 +367,7 @@ describe('lxc properties', () => {
         statSync(`${LXCPATH}/p4/rootfs/etc/motd`).uid,
       );
       await locker.close();
-      await makeTree(agent, '/srv/by-agent');
-      await makeTree(rooted, '/srv/by-root');
-      expect(rooted.pid).toBe(0);
-      const byRoot = await seenTree(agent, '/srv/by-root');
-      expect(byRoot).toEqual(await seenTree(agent, '/srv/by-agent'));
-      expect(byRoot[3]).toMatchObject({ user: 'root', group: 'root', mode: 0o640, content: Buffer.from('replaced\n') });
+      await madeBothWays(agent, rooted);
       // in the snapshot's own directory, the container root's out here; the tree below untouched
       const st = statSync(`${LXCPATH}/p4s/overlay/delta/srv/by-root/a/b/f`);
       expect(st.uid).toBe(statSync(`${LXCPATH}/p4/rootfs/etc/motd`).uid);
