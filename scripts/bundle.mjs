@@ -14,6 +14,7 @@
  * it uses; and the files run on their own (the CLI's bin, the module hooks) are ES
  * modules bundled alone.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as esbuild from 'esbuild';
 import { basename, dirname, join } from 'node:path';
@@ -167,6 +168,8 @@ async function buildPackage(name, { runtime, alone }) {
       `${name}/dist/runtime.cjs:${line}: ${JSON.stringify(wide[0])} is not ASCII (escape it in its source)`,
     );
   }
+  // The build's id (core's build-id.ts): another build, another id.
+  writeFileSync(join(dist, 'build-id'), `${createHash('sha256').update(text).digest('hex')}\n`);
   mkdirSync(join(dist, 'entry'), { recursive: true });
   for (const entry of runtime) {
     const { esm, cjs } = wrappers(key(entry), await exportNames(dir, entry));

@@ -54,13 +54,88 @@ sub init_pid {
 }`;
 
 /**
- * `perl -e ENTER_PERL -- OWNER NAME LXCPATH K FALLBACK...`: the last K words of FALLBACK are
- * the agent; `$front` says whether it runs behind the front (enterPerl).
+ * Perl text defining `keep_listening(SOCK)`, a listening Unix socket at the path SOCK made
+ * by the deploying user, before entering (undef where it cannot be: one is there already,
+ * a run at the same time made it), and `keep_agent($listener, IDLE)`, which forks the
+ * server that keeps the entered agent for later runs: it forks an agent for each pair of
+ * connections (core's agent/attached-chain.ts), and ends when it has had none for IDLE
+ * seconds (or with the container). Nobody but that user can reach the socket: its
+ * directory is theirs alone. Needs `agent()`.
  */
-const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $k) = splice(@ARGV, 0, 4);
+export const KEEP_AGENT_PERL = String.raw`sub keep_listening {
+  my ($path) = @_;
+  my ($mask, $s) = (umask(077));
+  my $ok = socket($s, 1, 1, 0) && bind($s, pack('S', 1) . $path) && listen($s, 64);
+  umask($mask);
+  return $ok ? $s : undef;
+}
+sub keep_agent {
+  my ($listener, $idle) = @_;
+  my $server = fork();
+  return close($listener) if !defined $server || $server;
+  # Its own process group, no stdio of the chain's: what ends the chain leaves it be.
+  setpgrp(0, 0);
+  open(STDIN, '<', '/dev/null');
+  open(STDOUT, '>', '/dev/null');
+  open(STDERR, '>', '/dev/null');
+  # The front's later half (commands, writes) compiled here once, not by every agent forked.
+  eval { front_later() } if defined &front_later;
+  my (%half, %kids);
+  my $last = time;
+  while (1) {
+    # Reaped here, not in a handler: one could run between a fork and noting its pid.
+    while ((my $k = waitpid(-1, 1)) > 0) { delete $kids{$k}; $last = time }
+    my $rin = '';
+    vec($rin, fileno($listener), 1) = 1;
+    if (select(my $rout = $rin, undef, undef, 1) > 0 && accept(my $c, $listener)) {
+      # Its line, a byte at a time: what follows it is the agent's.
+      my $line = '';
+      eval {
+        local $SIG{ALRM} = sub { die "slow\n" };
+        alarm 5;
+        while (length($line) < 100 && $line !~ /\n\z/) { sysread($c, $line, 1, length $line) or last }
+        alarm 0;
+      };
+      alarm 0;
+      if ($line =~ /\Aconsfig-agent (main|err) ([0-9a-f]{32})\n\z/) {
+        my ($kind, $nonce) = ($1, $2);
+        my $other = delete $half{$nonce};
+        if (!$other || $other->[0] eq $kind) {
+          $half{$nonce} = [$kind, $c, time];
+        } else {
+          my ($in, $err) = $kind eq 'main' ? ($c, $other->[1]) : ($other->[1], $c);
+          my $pid = fork();
+          if (defined $pid && $pid == 0) {
+            setpgrp(0, 0);
+            close($listener);
+            close($_->[1]) for values %half;
+            open(STDIN, '<&', $in) && open(STDOUT, '>&', $in) && open(STDERR, '>&', $err) or exit 111;
+            close($in);
+            close($err);
+            agent();
+          }
+          $kids{$pid} = 1 if $pid;
+          $last = time;
+        }
+      }
+    }
+    # A caller that never sent its other half: given up after 10 s.
+    for my $n (keys %half) { delete $half{$n} if time - $half{$n}[2] > 10 }
+    exit 0 if !%kids && !%half && time - $last >= $idle;
+  }
+}`;
+
+/**
+ * `perl -e ENTER_PERL -- OWNER NAME LXCPATH SOCK IDLE K FALLBACK...`: the last K words of
+ * FALLBACK are the agent; `$front` says whether it runs behind the front (enterPerl); where
+ * SOCK is not empty the entered agent is kept there for IDLE seconds (KEEP_AGENT_PERL).
+ */
+const ENTER_PERL = String.raw`my ($owner, $name, $lxcpath, $sock, $idle, $k) = splice(@ARGV, 0, 6);
 my @fallback = @ARGV;
 my @agent = @ARGV[@ARGV - $k .. $#ARGV];
 sub fallback { exec { $fallback[0] } @fallback; die "lxc: cannot run $fallback[0]: $!\n" }
+# Made while we are still the deploying user, in that user's directory.
+my $listener = $sock eq '' ? undef : keep_listening($sock);
 my @me = getpwuid($<);
 my @pw = $owner eq '' ? @me : getpwnam($owner);
 @pw or fallback();
@@ -121,13 +196,20 @@ if (open(my $e, '<', '/proc/1/environ')) {
 }
 %ENV = %env;
 sub agent { front($arch, @agent) if $front; exec { $agent[0] } @agent; die "lxc: cannot run $agent[0]: $!\n" }
+close($_->[1]) for @enter;
+closedir($root);
 # Forked into the PID namespace, though the fork costs (perl's pages, copied as the child
 # writes them: ~5 ms of ~20 a container here): setns(2) would place there only the children
 # of an agent left outside, whose own /proc/self (so /proc/net, /proc/mounts, /etc/mtab)
 # the container's /proc would not show.
+keep_agent($listener, $idle) if $listener && !grep { $_->[0] eq 'pid' } @enter;
 agent() if !grep { $_->[0] eq 'pid' } @enter;
 my $child = fork() // die "lxc: fork: $!\n";
-agent() if $child == 0;
+if ($child == 0) {
+  keep_agent($listener, $idle) if $listener;
+  agent();
+}
+close($listener) if $listener;
 waitpid($child, 0);
 my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;
 front_exit($arch, $rc) if $front;
@@ -135,5 +217,6 @@ exit $rc;`;
 
 /** The helper's text, with the agent behind the front (core's front.ts) or not. */
 export function enterPerl(front: boolean): string {
-  return front ? `my $front = 1;\n${ENTER_PERL}\n${FRONT_PERL}` : `my $front = 0;\n${ENTER_PERL}`;
+  const text = `${ENTER_PERL}\n${KEEP_AGENT_PERL}`;
+  return front ? `my $front = 1;\n${text}\n${FRONT_PERL}` : `my $front = 0;\n${text}`;
 }

@@ -9,10 +9,21 @@
  * (lxc-enter.ts); the shell way here is its fallback.
  */
 import { existsSync } from 'node:fs';
-import { InvalidHopError, shellJoin, uidOf, type Hop } from '@consfig/core/hop';
+import { join } from 'node:path';
+import {
+  buildIdOf,
+  coreBuildId,
+  fnv1a64Hex,
+  InvalidHopError,
+  shellJoin,
+  uidOf,
+  type Hop,
+  type HopContext,
+} from '@consfig/core/hop';
 import { initPidFromMonitor } from './lxc-monitor.js';
 import { CONTAINER_PATH, enterPerl } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
+import { sharedDir } from './shared-dir.js';
 
 export interface LxcOptions {
   name: string;
@@ -22,6 +33,14 @@ export interface LxcOptions {
   lxcpath?: string;
   /** How to enter: nsenter (default; lxc-attach where nsenter is missing) or lxc-attach. */
   method?: 'nsenter' | 'attach';
+  /**
+   * Keep the entered agent this many seconds after the run, for the runs after it: the
+   * helper that enters leaves a server in the container, listening on a socket in this
+   * user's `$XDG_RUNTIME_DIR/consfig-lxc` (or `~/.cache/consfig/lxc`), which forks an
+   * agent for each later chain, so those start nothing and enter nothing. Only where this
+   * hop is first in its chain (its socket is on this machine) and enters by nsenter.
+   */
+  persist?: number;
 }
 
 const DEFAULT_PATH = `PATH=${CONTAINER_PATH}`;
@@ -87,6 +106,18 @@ export function lxc(options: LxcOptions | string): Hop {
     throw new InvalidHopError('lxc', `lxc: ${JSON.stringify(o.name)} is not a container name`);
   if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
     throw new InvalidHopError('lxc', `lxc: bad owner ${JSON.stringify(o.owner)}`);
+  if (o.persist !== undefined && (!Number.isInteger(o.persist) || o.persist < 1))
+    throw new InvalidHopError('lxc', `lxc: persist must be a whole number of seconds, not ${o.persist}`);
+  if (o.persist !== undefined && o.method === 'attach')
+    throw new InvalidHopError('lxc', 'lxc: persist keeps an agent entered by nsenter, not by lxc-attach');
+  // The kept agent's socket: where this hop is first, so on this machine.
+  let socket: { code: string; path: string } | undefined;
+  const keptAt = (inner: readonly string[], context: HopContext): string | undefined => {
+    if (o.persist === undefined || context.position !== 0) return undefined;
+    const code = codeHash(context.front === true, inner);
+    if (socket?.code !== code) socket = { code, path: keptAgentSocket(o, code) };
+    return socket.path === '' ? undefined : socket.path;
+  };
   // Root deploying: the container's init, from its monitor, whose root consfig then reads.
   const targetPid = async (): Promise<number | undefined> => {
     if (process.getuid?.() !== 0 || o.lxcpath === undefined) return undefined;
@@ -127,6 +158,8 @@ export function lxc(options: LxcOptions | string): Hop {
       o.owner ?? '',
       o.name,
       o.lxcpath ?? '',
+      keptAt(inner, context) ?? '',
+      String(o.persist ?? 0),
       String(inner.length),
       ...shellWay,
     ];
@@ -137,8 +170,36 @@ export function lxc(options: LxcOptions | string): Hop {
     front: o.method !== 'attach',
     wrap,
     // The perl way is already `perl -e TEXT -- ARGS`: forked as it is where the hop is first.
-    ...(o.method === 'attach' ? {} : { fork: wrap, targetPid }),
+    ...(o.method === 'attach' ? {} : { fork: wrap, targetPid, agentSocket: keptAt }),
   };
+}
+
+/**
+ * The socket of the agent kept for `o`'s container, named after the container and a hash
+ * of what tells it from others (owner, lxcpath, name) and of the code it runs (codeHash),
+ * so that another version of consfig never talks to a server of this one; '' where the
+ * path would be longer than a socket's address holds.
+ */
+function keptAgentSocket(o: LxcOptions, code: string): string {
+  const key = fnv1a64Hex(o.owner ?? '', o.lxcpath ?? '', o.name, code);
+  const path = join(sharedDir('lxc', 'kept agents'), `${o.name.slice(0, 32)}-${key}.sock`);
+  return Buffer.byteLength(path) <= 107 ? path : '';
+}
+
+/**
+ * What the kept server's code is: the builds of core (the agent, its front) and of this
+ * package (the helper), whose ids the build writes; where the code runs from its sources,
+ * a hash of the helper's text and the agent's argv (~1 ms the first time: a run's code is cold).
+ */
+const codeHashes = new Map<string, string>();
+function codeHash(front: boolean, agent: readonly string[]): string {
+  const core = coreBuildId();
+  const own = buildIdOf(import.meta.url);
+  if (core !== undefined && own !== undefined) return `${core} ${own} ${front}`;
+  const key = `${front}\0${agent.join('\0')}`;
+  let hash = codeHashes.get(key);
+  if (hash === undefined) codeHashes.set(key, (hash = fnv1a64Hex(enterPerl(front), ...agent)));
+  return hash;
 }
 
 /** `NAME` or `NAME@OWNER`. */

@@ -8,11 +8,12 @@
  * outlives the run by that many seconds, so a re-deploy soon after skips the key
  * exchange and authentication.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
+import { sharedDir } from './shared-dir.js';
 
 export interface SshOptions {
   host: string;
@@ -56,19 +57,6 @@ function persistFromEnv(): number | undefined {
   return seconds;
 }
 
-/** The directory shared masters live in: ours alone (0700), or refused. */
-function sharedControlDir(): string {
-  const runtime = process.env.XDG_RUNTIME_DIR;
-  const dir = runtime ? join(runtime, 'consfig-ssh') : join(homedir(), '.cache', 'consfig', 'ssh');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
-  const uid = process.getuid?.();
-  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new InvalidHopError('ssh', `ssh: ${dir} must belong to this user alone (mode 0700) to hold shared masters`);
-  }
-  return dir;
-}
-
 const PRIVATE_DIR = /^consfig-ssh-(\d+)-/;
 
 /**
@@ -96,7 +84,7 @@ export function ssh(target: string | SshOptions): Hop {
     throw new InvalidHopError('ssh', `ssh: persist must be a whole number of seconds, not ${o.persist}`);
   }
   let controlDir: string | undefined;
-  let sharedDir: string | undefined;
+  let sharedControlDir: string | undefined;
   const common = () => [
     ...(o.configFile ? ['-F', o.configFile] : []),
     ...(o.port ? ['-p', String(o.port)] : []),
@@ -120,7 +108,7 @@ export function ssh(target: string | SshOptions): Hop {
         // %C: a hash of the local host and the remote host, port and user.
         const path =
           persist !== undefined
-            ? join((sharedDir ??= sharedControlDir()), '%C')
+            ? join((sharedControlDir ??= sharedDir('ssh', 'shared masters')), '%C')
             : join((controlDir ??= privateControlDir()), 'cm');
         // A private master stays in the foreground (no ControlPersist): the first chain's
         // ssh, which waits for the other sessions over it and then ends.

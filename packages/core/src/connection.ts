@@ -94,6 +94,13 @@ export interface Hop {
    */
   fork?(inner: readonly string[], context: HopContext): readonly string[];
   /**
+   * For the hop first in a chain, started on this machine: the path of a Unix socket where
+   * an agent kept by an earlier run may listen (its helper keeps one, as ssh keeps a
+   * master), for `inner` as `fork` is given it. A chain then connects there before it starts anything, and starts the
+   * helper where nothing answers (core's agent/attached-chain.ts has the protocol).
+   */
+  agentSocket?(inner: readonly string[], context: HopContext): string | undefined;
+  /**
    * For the hop first in a chain, deployed by root on this machine: the pid of a process
    * whose root, mounts and user namespace are the target's (a container's init), found
    * without starting anything, or undefined. The deployment's lock and probes are then

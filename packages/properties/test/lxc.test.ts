@@ -280,6 +280,61 @@ describe('lxc properties', () => {
     }
   });
 
+  it('keeps the entered agent for later runs (persist): they attach to it, until it idles out or is gone', async () => {
+    const runtime = mkdtempSync(join(tmpdir(), 'consfig-keep-'));
+    const saved = process.env.XDG_RUNTIME_DIR;
+    process.env.XDG_RUNTIME_DIR = runtime;
+    const hop = () => lxcHop({ name: 'p2', owner: TEST_USER, lxcpath: LXCPATH, persist: 3 });
+    // The pid (in the container) of the parent of the agent that runs the command: 0 for
+    // an agent entered from out here, the kept server's for one attached to it.
+    const agentParent = async (conn?: Connection) => {
+      const c = conn ?? (await openConnection([hop()]));
+      const r = await c.run(['sh', '-c', 'read -r _ _ _ pp _ < /proc/$PPID/stat; echo $pp']);
+      if (!conn) await c.close();
+      return Number(r.stdout.toString());
+    };
+    const sockets = () => readdirSync(join(runtime, 'consfig-lxc'));
+    try {
+      expect(await agentParent()).toBe(0);
+      expect(sockets()).toHaveLength(1);
+      expect(statSync(join(runtime, 'consfig-lxc', sockets()[0]!)).isSocket()).toBe(true);
+      const server = await agentParent();
+      expect(server).toBeGreaterThan(0);
+      expect(await agentParent()).toBe(server);
+      // A chain started at once (the owner's way, and root's without its own reads) attaches too, and closes.
+      const eager = await openConnection([hop()], { inProcess: false });
+      expect(await agentParent(eager)).toBe(server);
+      await eager.close();
+      const conn = await openConnection([hop()]);
+      expect(await agentParent(conn)).toBe(server);
+      expect((await conn.run(['cat', '/etc/motd'])).stdout.toString()).toBe('this is p2\n');
+      // An interrupt stops the kept agent's command (there is no process here to kill).
+      const sleeping = conn.run(['sleep', '61']).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(sh('ps -eo args')).toContain('sleep 61');
+      await conn.abort();
+      await sleeping;
+      for (let i = 0; i < 50 && sh('ps -eo args').includes('sleep 61'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(sh('ps -eo args')).not.toContain('sleep 61');
+      // A server that is gone (killed here) leaves its socket: the next chain enters anew.
+      const killer = await openConnection([hop()]);
+      await killer.run(['sh', '-c', 'kill "$1"', 'sh', String(server)]);
+      await killer.close();
+      expect(await agentParent()).toBe(0);
+      const again = await agentParent();
+      expect(again).toBeGreaterThan(0);
+      expect(again).not.toBe(server);
+      // Idle for its 3 s: gone by itself, and the next chain enters anew.
+      await new Promise((resolve) => setTimeout(resolve, 5000));
+      expect(await agentParent()).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.XDG_RUNTIME_DIR;
+      else process.env.XDG_RUNTIME_DIR = saved;
+      rmSync(runtime, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it("reads a container through its root when root deploys: its agent's answers, its own links and ids", async () => {
     const hop = lxcHop({ name: 'p1', owner: TEST_USER, lxcpath: LXCPATH });
     const agent = await openConnection([hop], { inProcess: false });

@@ -12,6 +12,7 @@ import { FrameReader } from './frame-reader.js';
 import type { OutputSink } from '../connection.js';
 import { Collector } from './output.js';
 import { helloRequest, switchRequest, type Request } from './requests.js';
+import { attachAgent } from './attached-chain.js';
 import { forkChain } from './forker.js';
 import { defaultSpawnMethod, spawnChain, type ChainProcess } from './spawn-chain.js';
 
@@ -63,6 +64,10 @@ export interface AgentSpawnOptions {
   front?: boolean;
   /** The chain as one helper's `perl -e TEXT -- ARGS`, forked from the run's forker where it can be (forker.ts). */
   forkArgv?: readonly string[];
+  /** Where an agent an earlier run kept may listen, tried before starting the chain (attached-chain.ts). */
+  agentSocket?: string;
+  /** The chain to such an agent, attached already: used instead of starting one. */
+  attached?: ChainProcess;
 }
 
 export interface AgentInfo {
@@ -163,6 +168,12 @@ export class AgentClient {
   static launchLazily(argv: readonly string[], options: Omit<AgentSpawnOptions, 'preamble'>): AgentClient {
     // In a session of its own, so that kill() takes everything the chain started.
     const spawn = () => {
+      const attached =
+        options.attached ?? (options.agentSocket === undefined ? undefined : attachAgent(options.agentSocket));
+      if (attached) {
+        debug('attach %s (%s)', options.chain, options.agentSocket);
+        return attached;
+      }
       const env = options.env ?? process.env;
       const forked = options.forkArgv ? forkChain(options.forkArgv, env) : undefined;
       debug('spawn %s (%s)', options.chain, forked ? 'forked' : defaultSpawnMethod());
@@ -347,8 +358,14 @@ export class AgentClient {
     }
   }
 
+  /** Whether the agent is one an earlier run kept (attached-chain.ts): no process of ours to kill. */
+  get attached(): boolean {
+    return this.proc !== undefined && this.proc.pid === undefined && this.proc.hangUp !== undefined;
+  }
+
   /** Kill the chain at once (Ctrl-C). */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.proc?.hangUp?.();
     if (this.proc?.pid === undefined) return;
     try {
       process.kill(-this.proc.pid, signal);

@@ -11,6 +11,7 @@ import { TargetRoot } from './target-root.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
 import { mkdirLocally } from './local-mkdir.js';
 import { LOCAL_WRITE_LIMIT, writeLocally, type LocalWrite } from './local-write.js';
+import { attachAgentNow } from './attached-chain.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
 import { frontBoot } from './front.js';
@@ -105,6 +106,7 @@ export async function launchConnection(
   let argv: readonly string[] = front && !ownFront ? frontBoot(agent) : agent;
   // A helper started on this machine by the chain's only hop: forked from one perl per run.
   const forkArgv = hops.length === 1 ? hops[0]!.fork?.(argv, contexts[0]!) : undefined;
+  const agentSocket = hops.length === 1 ? hops[0]!.agentSocket?.(argv, contexts[0]!) : undefined;
   for (let i = hops.length - 1; i >= 0; i--) argv = hops[i]!.wrap(argv, contexts[i]!);
   // One after the other: two hops that ask never ask at once.
   const preambles: Buffer[] = [];
@@ -131,12 +133,18 @@ export async function launchConnection(
     // A container or chroot deployed by root: its lock, probes, mkdir and most writes are
     // this process's (target-root.ts); its agent starts with the first request that needs
     // it, as root there (0, 0).
-    const client = AgentClient.launchLazily(argv, spawnOptions);
+    // A kept agent is attached to then too: when the first request needs it.
+    const client = AgentClient.launchLazily(argv, { ...spawnOptions, ...(agentSocket ? { agentSocket } : {}) });
     client.assume({ uid: 0, gid: 0 });
     client.greetWhenStarted();
     return { conn: new AgentConnection(client, hops, options, ownFrom, root), ready: Promise.resolve() };
   }
-  const client = AgentClient.launch(argv, { ...spawnOptions, ...(preamble.length > 0 ? { preamble } : {}) });
+  const attached = agentSocket === undefined ? undefined : await attachAgentNow(agentSocket);
+  const client = AgentClient.launch(argv, {
+    ...spawnOptions,
+    ...(preamble.length > 0 ? { preamble } : {}),
+    ...(attached ? { attached } : {}),
+  });
   const ready = client.ready.catch(async (error: unknown) => {
     // A hop that did start something (an ssh master) must not outlive a later hop's failure.
     for (const hop of hops.slice(ownFrom)) await hop.cleanup?.().catch(() => {});
@@ -576,13 +584,14 @@ export class AgentConnection implements Connection {
   }
 
   /**
-   * Kill the chain and its extensions at once (interrupt). Where a hop is remote, a
-   * fresh chain (multiplexed, so cheap) first kills the agent's process group there.
+   * Kill the chain and its extensions at once (interrupt). Where a hop is remote, or the
+   * agent is one an earlier run kept, a fresh chain (multiplexed or attached, so cheap)
+   * first kills the agent's process group there.
    */
   async abort(): Promise<void> {
     await Promise.all(this.children.map((child) => child.abort()));
     const { pgid } = this.client.info;
-    if (this.hops.some((h) => h.remote) && pgid > 1 && this.client.alive) {
+    if ((this.hops.some((h) => h.remote) || this.client.attached) && pgid > 1 && this.client.alive) {
       try {
         const killer = await withTimeout(openAgentConnection(this.hops, this.options, this.hops.length), 5000);
         // The shell's kill: a minimal root filesystem may have no kill(1).

@@ -24,6 +24,11 @@ export interface ChainProcess {
   readonly stderr: Readable;
   on(event: 'exit' | 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
   on(event: 'error', listener: (error: Error) => void): this;
+  /**
+   * A chain with no process of this machine's to kill (pid undefined): stop talking to
+   * it at once, which its far end sees as the end of its input.
+   */
+  hangUp?(): void;
 }
 
 export type SpawnMethod = 'posix_spawn' | 'node';

@@ -30,6 +30,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { fnv1a64Hex } from '../digest.js';
 import { VERSION } from '../version.js';
 import { installedAt, programsCopy } from './own-packages.js';
 
@@ -65,29 +66,6 @@ function nearestNodeModules(dir: string): string | undefined {
     if (existsSync(candidate)) return candidate;
     if (dirname(d) === d) return undefined;
   }
-}
-
-/**
- * A cache key: FNV-1a (64 bits, over UTF-16 code units, kept as two 32-bit halves so
- * every step is exact in a double) of the parts and their lengths. Not node:crypto,
- * whose loading alone would cost more than the rest of finding a cached config.
- */
-function hash(...parts: string[]): string {
-  let hi = 0xcbf29ce4;
-  let lo = 0x84222325;
-  const mix = (unit: number) => {
-    lo = (lo ^ unit) >>> 0;
-    // times 2^40 + 0x1b3: the 2^40 part is lo shifted into hi
-    const low = lo * 0x1b3;
-    hi = (hi * 0x1b3 + Math.floor(low / 0x100000000) + (lo & 0xffffff) * 0x100) >>> 0;
-    lo = low >>> 0;
-  };
-  for (const p of parts) {
-    for (let i = 0; i < p.length; i++) mix(p.charCodeAt(i));
-    mix(p.length & 0xffff);
-    mix(p.length >>> 16);
-  }
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 function isFile(path: string): boolean {
@@ -220,7 +198,7 @@ class ConfigCompiler {
     this.active.add(file);
     try {
       const source = readFileSync(file, 'utf8');
-      const sourceKey = hash(VERSION, file, source);
+      const sourceKey = fnv1a64Hex(VERSION, file, source);
       const metaPath = join(this.cacheDir, `${sourceKey}.json`);
       let code: string | undefined;
       let meta: Meta;
@@ -251,7 +229,7 @@ class ConfigCompiler {
         const target = installedAt(dirname(file), specifier) ? undefined : programsCopy(specifier);
         if (target) own.set(specifier, target);
       }
-      const outKey = hash(sourceKey, ...targets.values(), ...own.values());
+      const outKey = fnv1a64Hex(sourceKey, ...targets.values(), ...own.values());
       const commonjs = file.endsWith('.cts');
       const out = join(this.cacheDir, `${basename(file).replace(TS, '')}.${outKey}.${commonjs ? 'cjs' : 'mjs'}`);
       const age = mtimeAge(out);

@@ -10,5 +10,7 @@ export { shellJoin, shellQuote } from '../agent/shell-quote.js';
 export { FRONT_PERL } from '../agent/front.js';
 export { PERL_ARCH } from '../agent/perl-arch.js';
 export { randomHex } from '../random.js';
-export { connectAbstract } from '../native/abstract-socket.js';
+export { connectAbstract } from '../native/unix-socket.js';
 export { uidOf } from '../native/passwd.js';
+export { fnv1a64Hex } from '../digest.js';
+export { buildIdOf, coreBuildId } from '../build-id.js';

@@ -1,10 +1,13 @@
 /**
- * Unix sockets in the abstract namespace, which Node 20 cannot reach by name (libuv gives
- * the address its full length), and the uid of the process at the other end
- * (SO_PEERCRED), which Node does not tell: anyone may bind an abstract name, so whose it is
- * decides whether to believe it. Through koffi.
+ * Unix stream sockets connected at once, through koffi: in the abstract namespace, which
+ * Node 20 cannot reach by name (libuv gives the address its full length), with the uid
+ * of the process at the other end (SO_PEERCRED), which Node does not tell: anyone may bind
+ * an abstract name, so whose it is decides whether to believe it; and by path, with the
+ * errno where nothing listens (net.connect would say it a turn of the event loop later,
+ * where a chain is started synchronously).
  */
-import { libcFunctions } from './koffi.js';
+import { constants } from 'node:os';
+import { koffi, libcFunctions } from './koffi.js';
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -47,4 +50,27 @@ export function connectAbstract(name: string): { fd: number; peerUid: number } |
     return undefined;
   }
   return { fd, peerUid: cred.readUInt32LE(4) };
+}
+
+/**
+ * A stream socket connected to the socket file at `path`: its fd, or the negative errno
+ * (-ENOENT: none there, -ECONNREFUSED: nothing listens on it any more); -ENOSYS without
+ * koffi, -ENAMETOOLONG for a path longer than sockaddr_un holds.
+ */
+export function connectPath(path: string): number {
+  const c = bound();
+  if (!c) return -constants.errno.ENOSYS;
+  const bytes = Buffer.from(path, 'utf8');
+  if (bytes.length > 107 || bytes.includes(0)) return -constants.errno.ENAMETOOLONG;
+  const fd = c.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -koffi()!.errno();
+  const addr = Buffer.alloc(3 + bytes.length); // the family, the path, its NUL
+  addr.writeUInt16LE(AF_UNIX, 0);
+  bytes.copy(addr, 2);
+  if (c.connect(fd, addr, addr.length) !== 0) {
+    const errno = koffi()!.errno();
+    c.close(fd);
+    return -errno;
+  }
+  return fd;
 }
