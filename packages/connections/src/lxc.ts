@@ -23,7 +23,7 @@ import {
 import { initPidFromMonitor } from './lxc-monitor.js';
 import { CONTAINER_PATH, enterPerl } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
-import { sharedDir } from './shared-dir.js';
+import { persistFromEnv, sharedDir } from './kept-for-later.js';
 
 export interface LxcOptions {
   name: string;
@@ -39,6 +39,7 @@ export interface LxcOptions {
    * user's `$XDG_RUNTIME_DIR/consfig-lxc` (or `~/.cache/consfig/lxc`), which forks an
    * agent for each later chain, so those start nothing and enter nothing. Only where this
    * hop is first in its chain (its socket is on this machine) and enters by nsenter.
+   * Default: the environment's CONSFIG_LXC_PERSIST, else none.
    */
   persist?: number;
 }
@@ -112,8 +113,10 @@ export function lxc(options: LxcOptions | string): Hop {
     throw new InvalidHopError('lxc', 'lxc: persist keeps an agent entered by nsenter, not by lxc-attach');
   // The kept agent's socket: where this hop is first, so on this machine.
   let socket: { code: string; path: string } | undefined;
+  // The environment's setting where the hop has none (the text form has no place for one).
+  const persist = () => o.persist ?? (o.method === 'attach' ? undefined : persistFromEnv('CONSFIG_LXC_PERSIST', 'lxc'));
   const keptAt = (inner: readonly string[], context: HopContext): string | undefined => {
-    if (o.persist === undefined || context.position !== 0) return undefined;
+    if (persist() === undefined || context.position !== 0) return undefined;
     const code = codeHash(context.front === true, inner);
     if (socket?.code !== code) socket = { code, path: keptAgentSocket(o, code) };
     return socket.path === '' ? undefined : socket.path;
@@ -159,7 +162,7 @@ export function lxc(options: LxcOptions | string): Hop {
       o.name,
       o.lxcpath ?? '',
       keptAt(inner, context) ?? '',
-      String(o.persist ?? 0),
+      String(persist() ?? 0),
       String(inner.length),
       ...shellWay,
     ];

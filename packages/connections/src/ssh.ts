@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
-import { sharedDir } from './shared-dir.js';
+import { persistFromEnv, sharedDir } from './kept-for-later.js';
 
 export interface SshOptions {
   host: string;
@@ -42,19 +42,6 @@ export function parseSshTarget(text: string): SshOptions {
     ...(user ? { user } : {}),
     ...(port ? { port: Number(port) } : {}),
   };
-}
-
-function persistFromEnv(): number | undefined {
-  const text = process.env.CONSFIG_SSH_PERSIST;
-  if (text === undefined || text === '') return undefined;
-  const seconds = Number(text);
-  if (!Number.isInteger(seconds) || seconds < 1) {
-    throw new InvalidHopError(
-      'ssh',
-      `CONSFIG_SSH_PERSIST must be a whole number of seconds, not ${JSON.stringify(text)}`,
-    );
-  }
-  return seconds;
 }
 
 const PRIVATE_DIR = /^consfig-ssh-(\d+)-/;
@@ -100,7 +87,7 @@ export function ssh(target: string | SshOptions): Hop {
       const mux: string[] = [];
       if (context.position === 0) {
         // The run's setting (consfig --ssh-persist) wins over the hop's and the environment's.
-        const persist = context.keepConnections ?? o.persist ?? persistFromEnv();
+        const persist = context.keepConnections ?? o.persist ?? persistFromEnv('CONSFIG_SSH_PERSIST', 'ssh');
         if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
           // (0 would be ssh's "for ever")
           throw new InvalidHopError('ssh', `ssh: keepConnections must be a whole number of seconds, not ${persist}`);

@@ -66,6 +66,26 @@ describe('lxc hop: the kept agent (persist)', () => {
     expect(lxc({ name: 'c1', persist: 5 }).agentSocket!(['sh'], first)).toBeUndefined();
   });
 
+  it("takes the environment's CONSFIG_LXC_PERSIST where the hop says nothing (the text form), and checks it", () => {
+    const savedPersist = process.env.CONSFIG_LXC_PERSIST;
+    try {
+      process.env.CONSFIG_LXC_PERSIST = '90';
+      const hop = lxc({ name: 'c1' });
+      expect(hop.agentSocket!(['sh'], first)).toMatch(/\/c1-[0-9a-f]{16}\.sock$/);
+      expect(hop.fork!(['sh'], first)[8]).toBe('90');
+      expect(lxc({ name: 'c1', persist: 7 }).fork!(['sh'], first)[8]).toBe('7');
+      // lxc-attach keeps nothing: the environment does not make it fail.
+      expect(lxc({ name: 'c1', method: 'attach' }).agentSocket).toBeUndefined();
+      process.env.CONSFIG_LXC_PERSIST = 'soon';
+      expect(() => lxc({ name: 'c1' }).agentSocket!(['sh'], first)).toThrow(
+        'CONSFIG_LXC_PERSIST must be a whole number of seconds, not "soon"',
+      );
+    } finally {
+      if (savedPersist === undefined) delete process.env.CONSFIG_LXC_PERSIST;
+      else process.env.CONSFIG_LXC_PERSIST = savedPersist;
+    }
+  });
+
   it('refuses a directory others may enter', () => {
     mkdirSync(join(runtime, 'consfig-lxc'), { mode: 0o755 });
     chmodSync(join(runtime, 'consfig-lxc'), 0o755);

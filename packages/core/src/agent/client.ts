@@ -171,7 +171,7 @@ export class AgentClient {
       const attached =
         options.attached ?? (options.agentSocket === undefined ? undefined : attachAgent(options.agentSocket));
       if (attached) {
-        debug('attach %s (%s)', options.chain, options.agentSocket);
+        debug('attach %s (an agent kept by an earlier run)', options.chain);
         return attached;
       }
       const env = options.env ?? process.env;

@@ -1,0 +1,35 @@
+/**
+ * What hops keep for later runs of the same user (ssh's masters, the agents kept in
+ * containers): where, and for how long the environment says.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { InvalidHopError } from '@consfig/core/hop';
+
+/**
+ * `$XDG_RUNTIME_DIR/consfig-KIND`, else `~/.cache/consfig/KIND`. Used only where it is this
+ * user's alone (mode 0700): anyone who may reach a socket in it may talk to what listens there.
+ */
+export function sharedDir(kind: string, holds: string): string {
+  const runtime = process.env.XDG_RUNTIME_DIR;
+  const dir = runtime ? join(runtime, `consfig-${kind}`) : join(homedir(), '.cache', 'consfig', kind);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  const uid = process.getuid?.();
+  if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new InvalidHopError(kind, `${kind}: ${dir} must belong to this user alone (mode 0700) to hold ${holds}`);
+  }
+  return dir;
+}
+
+/** Seconds from the environment's `variable` (CONSFIG_SSH_PERSIST…), undefined where unset or empty. */
+export function persistFromEnv(variable: string, kind: string): number | undefined {
+  const text = process.env[variable];
+  if (text === undefined || text === '') return undefined;
+  const seconds = Number(text);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw new InvalidHopError(kind, `${variable} must be a whole number of seconds, not ${JSON.stringify(text)}`);
+  }
+  return seconds;
+}
