@@ -59,6 +59,9 @@ Options:
   -h, --help            this text
       --version         the version
 
+Environment: CONSFIG_SSH_PERSIST=S as --ssh-persist; CONSFIG_LXC_PERSIST=S keeps the
+agents entered into containers (lxc hops first in their chain) S seconds for the next run.
+
 Exit codes: 0 ok, 2 a property failed, 4 a host was unreachable (2|4 = 6 both),
 3 check --exit-code found changes, 1 usage or internal error, 130 interrupted.`;
 

@@ -114,12 +114,17 @@ class AttachedChain extends StreamedChain {
     this.watchStreams();
   }
 
-  /** The agent's end is its connections' end: it said nothing of how it ended. */
+  /** Why we hung up, told as the signal a chain of processes would have been killed with. */
+  private hungUp: NodeJS.Signals | undefined;
+
+  /** The agent's end is its connections' end: it says nothing of how it ended. */
   protected override outputClosed(): void {
-    this.exited({ code: 0, signal: null });
+    const signal = this.hungUp === undefined ? undefined : constants.signals[this.hungUp];
+    this.exited(signal === undefined ? { code: 0, signal: null } : { code: null, signal });
   }
 
-  hangUp(): void {
+  hangUp(signal: NodeJS.Signals = 'SIGTERM'): void {
+    this.hungUp ??= signal;
     (this.stdout as Socket).destroy();
     this.stderr.destroy();
   }

@@ -365,7 +365,7 @@ export class AgentClient {
 
   /** Kill the chain at once (Ctrl-C). */
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    this.proc?.hangUp?.();
+    this.proc?.hangUp?.(signal);
     if (this.proc?.pid === undefined) return;
     try {
       process.kill(-this.proc.pid, signal);

@@ -26,9 +26,10 @@ export interface ChainProcess {
   on(event: 'error', listener: (error: Error) => void): this;
   /**
    * A chain with no process of this machine's to kill (pid undefined): stop talking to
-   * it at once, which its far end sees as the end of its input.
+   * it at once, which its far end sees as the end of its input; its end is then told as
+   * that of a chain killed with `signal`.
    */
-  hangUp?(): void;
+  hangUp?(signal?: NodeJS.Signals): void;
 }
 
 export type SpawnMethod = 'posix_spawn' | 'node';

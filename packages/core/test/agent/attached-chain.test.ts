@@ -56,6 +56,15 @@ describe('attached chains (an agent kept by an earlier run)', () => {
     expect([a.err, b.err]).toEqual(['err a\n', 'err b\n']);
   });
 
+  it('hangs up at once when killed, and tells its end as the signal it was killed with', async () => {
+    const path = join(dir, 'k.sock');
+    await serve(path, 2);
+    const chain = (await attachAgentNow(path))!;
+    const closed = new Promise((resolve) => chain.on('close', (code, signal) => resolve([code, signal])));
+    chain.hangUp!('SIGINT');
+    expect(await closed).toEqual([null, 'SIGINT']);
+  });
+
   it('ignores a caller that does not say the line, and serves the next', async () => {
     const path = join(dir, 'b.sock');
     await serve(path, 3);
