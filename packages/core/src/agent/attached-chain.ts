@@ -19,10 +19,10 @@ import { StreamedChain, type ChainProcess } from './spawn-chain.js';
 /**
  * The chain to the agent kept at `path`, or undefined where none answers there: no such
  * socket, or one left by a server that has gone (removed then, so that the helper started
- * instead can listen there again). Connected at once (through koffi), for a chain started
- * when first needed, which is started synchronously.
+ * instead can listen there again). Connected synchronously (through koffi), for a chain
+ * started when first needed, which is started synchronously.
  */
-export function attachAgent(path: string): ChainProcess | undefined {
+export function attachAgentSync(path: string): ChainProcess | undefined {
   if (!isSocket(path)) return undefined;
   const main = connectPath(path);
   if (main === -constants.errno.ECONNREFUSED) removeStale(path);
@@ -48,8 +48,8 @@ export function attachAgent(path: string): ChainProcess | undefined {
   );
 }
 
-/** attachAgent by Node's own connect: for a chain started at once, without loading koffi for it (~3.5 ms). */
-export async function attachAgentNow(path: string): Promise<ChainProcess | undefined> {
+/** attachAgentSync by Node's own connect, for a chain started at once: no koffi loaded for it (~3.5 ms). */
+export async function attachAgent(path: string): Promise<ChainProcess | undefined> {
   if (!isSocket(path)) return undefined;
   // The main connection stays open for the agent's answers after the end of its input.
   const connect = (allowHalfOpen: boolean) =>

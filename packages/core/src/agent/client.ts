@@ -12,7 +12,7 @@ import { FrameReader } from './frame-reader.js';
 import type { OutputSink } from '../connection.js';
 import { Collector } from './output.js';
 import { helloRequest, switchRequest, type Request } from './requests.js';
-import { attachAgent } from './attached-chain.js';
+import { attachAgentSync } from './attached-chain.js';
 import { forkChain } from './forker.js';
 import { defaultSpawnMethod, spawnChain, type ChainProcess } from './spawn-chain.js';
 
@@ -169,7 +169,7 @@ export class AgentClient {
     // In a session of its own, so that kill() takes everything the chain started.
     const spawn = () => {
       const attached =
-        options.attached ?? (options.agentSocket === undefined ? undefined : attachAgent(options.agentSocket));
+        options.attached ?? (options.agentSocket === undefined ? undefined : attachAgentSync(options.agentSocket));
       if (attached) {
         debug('attach %s (an agent kept by an earlier run)', options.chain);
         return attached;

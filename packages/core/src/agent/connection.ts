@@ -11,7 +11,7 @@ import { TargetRoot } from './target-root.js';
 import { localProbeAvailable, probeLocally } from './local-probe.js';
 import { mkdirLocally } from './local-mkdir.js';
 import { LOCAL_WRITE_LIMIT, writeLocally, type LocalWrite } from './local-write.js';
-import { attachAgentNow } from './attached-chain.js';
+import { attachAgent } from './attached-chain.js';
 import { AgentClient, type RawAnswer } from './client.js';
 import { parseProbe } from './probe-parse.js';
 import { frontBoot } from './front.js';
@@ -139,7 +139,7 @@ export async function launchConnection(
     client.greetWhenStarted();
     return { conn: new AgentConnection(client, hops, options, ownFrom, root), ready: Promise.resolve() };
   }
-  const attached = agentSocket === undefined ? undefined : await attachAgentNow(agentSocket);
+  const attached = agentSocket === undefined ? undefined : await attachAgent(agentSocket);
   const client = AgentClient.launch(argv, {
     ...spawnOptions,
     ...(preamble.length > 0 ? { preamble } : {}),

@@ -4,7 +4,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { attachAgent, attachAgentNow } from '../../src/agent/attached-chain.js';
+import { attachAgentSync, attachAgent } from '../../src/agent/attached-chain.js';
 import type { ChainProcess } from '../../src/agent/spawn-chain.js';
 import { KEEP_AGENT_PERL } from '../../../connections/src/lxc-enter.js';
 
@@ -46,7 +46,7 @@ describe('attached chains (an agent kept by an earlier run)', () => {
   it("pairs each caller's two connections with an agent of its own, its stderr apart", async () => {
     const path = join(dir, 'a.sock');
     await serve(path, 3);
-    const [one, two] = [await attachAgentNow(path), attachAgent(path)];
+    const [one, two] = [await attachAgent(path), attachAgentSync(path)];
     expect(one && two).toBeTruthy();
     expect(one!.pid).toBeUndefined();
     const [a, b] = await Promise.all([talk(one!, 'a'), talk(two!, 'b')]);
@@ -59,7 +59,7 @@ describe('attached chains (an agent kept by an earlier run)', () => {
   it('hangs up at once when killed, and tells its end as the signal it was killed with', async () => {
     const path = join(dir, 'k.sock');
     await serve(path, 2);
-    const chain = (await attachAgentNow(path))!;
+    const chain = (await attachAgent(path))!;
     const closed = new Promise((resolve) => chain.on('close', (code, signal) => resolve([code, signal])));
     chain.hangUp!('SIGINT');
     expect(await closed).toEqual([null, 'SIGINT']);
@@ -72,21 +72,21 @@ describe('attached chains (an agent kept by an earlier run)', () => {
     await new Promise((resolve) => stranger.once('connect', resolve));
     stranger.end('hello there\n');
     await new Promise((resolve) => stranger.once('close', resolve));
-    const chain = await attachAgentNow(path);
+    const chain = await attachAgent(path);
     expect((await talk(chain!, 'c')).out).toMatch(/^got c from/);
   });
 
   it('ends after its idle time without a caller; its socket is then removed and none is attached', async () => {
     const path = join(dir, 'c.sock');
     await serve(path, 1);
-    expect((await talk((await attachAgentNow(path))!, 'd')).err).toBe('err d\n');
+    expect((await talk((await attachAgent(path))!, 'd')).err).toBe('err d\n');
     await new Promise((resolve) => setTimeout(resolve, 2500));
     expect(existsSync(path)).toBe(true);
-    expect(await attachAgentNow(path)).toBeUndefined();
+    expect(await attachAgent(path)).toBeUndefined();
     expect(existsSync(path)).toBe(false);
     // Nothing there: nothing attached, either way.
-    expect(attachAgent(path)).toBeUndefined();
-    expect(await attachAgentNow(join(dir, 'none.sock'))).toBeUndefined();
+    expect(attachAgentSync(path)).toBeUndefined();
+    expect(await attachAgent(join(dir, 'none.sock'))).toBeUndefined();
   });
 
   it('removes a stale socket when connecting at once too', async () => {
@@ -95,7 +95,7 @@ describe('attached chains (an agent kept by an earlier run)', () => {
     await new Promise((resolve) => helper.once('exit', resolve));
     await new Promise((resolve) => setTimeout(resolve, 2000));
     expect(existsSync(path)).toBe(true);
-    expect(attachAgent(path)).toBeUndefined();
+    expect(attachAgentSync(path)).toBeUndefined();
     expect(existsSync(path)).toBe(false);
   });
 });
