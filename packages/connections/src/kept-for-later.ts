@@ -14,8 +14,13 @@ import { InvalidHopError } from '@consfig/core/hop';
 export function sharedDir(kind: string, holds: string): string {
   const runtime = process.env.XDG_RUNTIME_DIR;
   const dir = runtime ? join(runtime, `consfig-${kind}`) : join(homedir(), '.cache', 'consfig', kind);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
+  let st;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    st = statSync(dir);
+  } catch (error) {
+    throw new InvalidHopError(kind, `${kind}: cannot make ${dir} to hold ${holds}: ${(error as Error).message}`);
+  }
   const uid = process.getuid?.();
   if ((uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
     throw new InvalidHopError(kind, `${kind}: ${dir} must belong to this user alone (mode 0700) to hold ${holds}`);

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,14 @@ describe('lxc hop: the kept agent (persist)', () => {
       if (savedPersist === undefined) delete process.env.CONSFIG_LXC_PERSIST;
       else process.env.CONSFIG_LXC_PERSIST = savedPersist;
     }
+  });
+
+  it('says so where it cannot make its directory', () => {
+    process.env.XDG_RUNTIME_DIR = join(runtime, 'a-file');
+    writeFileSync(join(runtime, 'a-file'), '');
+    expect(() => lxc({ name: 'c1', persist: 5 }).agentSocket!(['sh'], first)).toThrow(
+      new RegExp(`^lxc: cannot make ${runtime}/a-file/consfig-lxc to hold kept agents: ENOTDIR`),
+    );
   });
 
   it('refuses a directory others may enter', () => {
