@@ -96,8 +96,10 @@ export interface Hop {
   /**
    * For the hop first in a chain, started on this machine: the path of a Unix socket where
    * an agent kept by an earlier run may listen (its helper keeps one, as ssh keeps a
-   * master), for `inner` as `fork` is given it. A chain then connects there before it starts anything, and starts the
-   * helper where nothing answers (core's agent/attached-chain.ts has the protocol).
+   * master), for `inner` as `fork` is given it. A chain then connects there before it
+   * starts anything, and starts the helper where nothing answers (core's
+   * agent/attached-chain.ts has the protocol). The socket's directory holds only such
+   * sockets: those nothing listens on are removed when a new agent is to be kept.
    */
   agentSocket?(inner: readonly string[], context: HopContext): string | undefined;
   /**

@@ -8,9 +8,10 @@
  * on each: `consfig-agent main NONCE` and `consfig-agent err NONCE`. The agent ends at the
  * end of its input, as any chain's; the connections' end is the chain's exit.
  */
-import { closeSync, lstatSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { createConnection, Socket } from 'node:net';
 import { constants } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { connectPath } from '../native/unix-socket.js';
 import { randomHex } from '../random.js';
@@ -23,9 +24,9 @@ import { StreamedChain, type ChainProcess } from './spawn-chain.js';
  * started when first needed, which is started synchronously.
  */
 export function attachAgentSync(path: string): ChainProcess | undefined {
-  if (!isSocket(path)) return undefined;
+  if (!isSocket(path)) return noneAt(path);
   const main = connectPath(path);
-  if (main === -constants.errno.ECONNREFUSED) removeStale(path);
+  if (main === -constants.errno.ECONNREFUSED) return noneAt(path, true);
   if (main < 0) return undefined;
   const err = connectPath(path);
   if (err < 0) {
@@ -50,13 +51,13 @@ export function attachAgentSync(path: string): ChainProcess | undefined {
 
 /** attachAgentSync by Node's own connect, for a chain started at once: no koffi loaded for it (~3.5 ms). */
 export async function attachAgent(path: string): Promise<ChainProcess | undefined> {
-  if (!isSocket(path)) return undefined;
+  if (!isSocket(path)) return noneAt(path);
   // The main connection stays open for the agent's answers after the end of its input.
   const connect = (allowHalfOpen: boolean) =>
     new Promise<Socket | undefined>((resolve) => {
       const socket = createConnection({ path, allowHalfOpen });
       const failed = (error: NodeJS.ErrnoException) => {
-        if (error.code === 'ECONNREFUSED') removeStale(path);
+        if (error.code === 'ECONNREFUSED') noneAt(path, true);
         resolve(undefined);
       };
       socket.once('error', failed);
@@ -89,7 +90,38 @@ function isSocket(path: string): boolean {
   }
 }
 
-/** A socket nothing listens on any more: removed, so the helper started instead can listen there. */
+/** Directories swept in this process. */
+const swept = new Set<string>();
+
+/**
+ * Nothing answers at `path` (its socket, where `stale`, is removed, so that the helper
+ * started instead can listen there): a helper will keep a new agent, so the sockets of
+ * agents that have ended are swept from the directory, once a process. The directory
+ * holds only such sockets (Hop.agentSocket); one nothing listens on is removed, those
+ * answering are left (connecting without the line leaves their servers as they were).
+ */
+function noneAt(path: string, stale = false): undefined {
+  if (stale) removeStale(path);
+  const dir = dirname(path);
+  if (swept.has(dir)) return undefined;
+  swept.add(dir);
+  let names: string[];
+  try {
+    names = readdirSync(dir).filter((name) => name.endsWith('.sock'));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    const other = join(dir, name);
+    if (other === path || !isSocket(other)) continue;
+    const fd = connectPath(other);
+    if (fd >= 0) closeSync(fd);
+    else if (fd === -constants.errno.ECONNREFUSED) removeStale(other);
+  }
+  return undefined;
+}
+
+/** A socket nothing listens on any more. */
 function removeStale(path: string): void {
   try {
     unlinkSync(path);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,5 +97,20 @@ describe('attached chains (an agent kept by an earlier run)', () => {
     expect(existsSync(path)).toBe(true);
     expect(attachAgentSync(path)).toBeUndefined();
     expect(existsSync(path)).toBe(false);
+  });
+
+  it('sweeps the sockets of ended agents from the directory when none answers at its own, once', async () => {
+    const here = mkdtempSync(join(dir, 'sweep-'));
+    const live = join(here, 'live.sock');
+    await serve(live, 3);
+    const ended = join(here, 'ended.sock');
+    const gone = await serve(ended, 1);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    writeFileSync(join(here, 'not-a.sock'), '');
+    expect(await attachAgent(join(here, 'mine.sock'))).toBeUndefined();
+    expect(readdirSync(here).sort()).toEqual(['live.sock', 'not-a.sock']);
+    // The live one was only knocked at: it still serves.
+    expect((await talk((await attachAgent(live))!, 'e')).out).toMatch(/^got e from/);
   });
 });
