@@ -28,6 +28,17 @@ export function sharedDir(kind: string, holds: string): string {
   return dir;
 }
 
+/**
+ * `value` where it is a whole number of seconds (or undefined), else an InvalidHopError
+ * naming the hop and the setting: `KIND: WHAT must be a whole number of seconds, not …`.
+ */
+export function keptSeconds(kind: string, what: string, value: number | undefined): number | undefined {
+  if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+    throw new InvalidHopError(kind, `${kind}: ${what} must be a whole number of seconds, not ${value}`);
+  }
+  return value;
+}
+
 /** Seconds from the environment's `variable` (CONSFIG_SSH_PERSIST…), undefined where unset or empty. */
 export function persistFromEnv(variable: string, kind: string): number | undefined {
   const text = process.env[variable];

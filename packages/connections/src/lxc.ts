@@ -23,7 +23,7 @@ import {
 import { initPidFromMonitor } from './lxc-monitor.js';
 import { CONTAINER_PATH, enterPerl } from './lxc-enter.js';
 import { ENTER } from './nsenter.js';
-import { persistFromEnv, sharedDir } from './kept-for-later.js';
+import { keptSeconds, persistFromEnv, sharedDir } from './kept-for-later.js';
 
 export interface LxcOptions {
   name: string;
@@ -107,8 +107,7 @@ export function lxc(options: LxcOptions | string): Hop {
     throw new InvalidHopError('lxc', `lxc: ${JSON.stringify(o.name)} is not a container name`);
   if (o.owner !== undefined && !/^[a-z_][a-z0-9_.-]*$/i.test(o.owner))
     throw new InvalidHopError('lxc', `lxc: bad owner ${JSON.stringify(o.owner)}`);
-  if (o.persist !== undefined && (!Number.isInteger(o.persist) || o.persist < 1))
-    throw new InvalidHopError('lxc', `lxc: persist must be a whole number of seconds, not ${o.persist}`);
+  keptSeconds('lxc', 'persist', o.persist);
   if (o.persist !== undefined && o.method === 'attach')
     throw new InvalidHopError('lxc', 'lxc: persist keeps an agent entered by nsenter, not by lxc-attach');
   // The kept agent's socket: where this hop is first, so on this machine.

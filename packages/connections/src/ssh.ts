@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidHopError, shellJoin, type Hop } from '@consfig/core/hop';
-import { persistFromEnv, sharedDir } from './kept-for-later.js';
+import { keptSeconds, persistFromEnv, sharedDir } from './kept-for-later.js';
 
 export interface SshOptions {
   host: string;
@@ -67,9 +67,7 @@ function privateControlDir(): string {
 export function ssh(target: string | SshOptions): Hop {
   const o = typeof target === 'string' ? parseSshTarget(target) : target;
   if (!o.host || o.host.startsWith('-')) throw new InvalidHopError('ssh', `bad ssh host ${JSON.stringify(o.host)}`);
-  if (o.persist !== undefined && (!Number.isInteger(o.persist) || o.persist < 1)) {
-    throw new InvalidHopError('ssh', `ssh: persist must be a whole number of seconds, not ${o.persist}`);
-  }
+  keptSeconds('ssh', 'persist', o.persist);
   let controlDir: string | undefined;
   let sharedControlDir: string | undefined;
   const common = () => [
@@ -87,11 +85,11 @@ export function ssh(target: string | SshOptions): Hop {
       const mux: string[] = [];
       if (context.position === 0) {
         // The run's setting (consfig --ssh-persist) wins over the hop's and the environment's.
-        const persist = context.keepConnections ?? o.persist ?? persistFromEnv('CONSFIG_SSH_PERSIST', 'ssh');
-        if (persist !== undefined && (!Number.isInteger(persist) || persist < 1)) {
-          // (0 would be ssh's "for ever")
-          throw new InvalidHopError('ssh', `ssh: keepConnections must be a whole number of seconds, not ${persist}`);
-        }
+        // (0 would be ssh's "for ever")
+        const persist =
+          keptSeconds('ssh', 'keepConnections', context.keepConnections) ??
+          o.persist ??
+          persistFromEnv('CONSFIG_SSH_PERSIST', 'ssh');
         // %C: a hash of the local host and the remote host, port and user.
         const path =
           persist !== undefined
